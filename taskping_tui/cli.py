@@ -1,0 +1,96 @@
+"""Command line entry point: `taskping-tui [--config FILE] [-- COMMAND [ARGS...]]` and its subcommands.
+
+Kept free of heavy imports: `taskping-tui hook` runs once per Claude Code hook and must start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from taskping_tui import __version__
+
+SUBCOMMANDS = ("hook",)
+
+DESCRIPTION = """\
+Run a coding agent (Claude Code by default) in a terminal pane, get a mail when it finishes a turn
+or waits for you, and answer from your phone."""
+
+EPILOG = """\
+commands:
+  taskping-tui hook     forward one Claude Code hook event to the running app (used by the
+                        hooks taskping-tui installs for each launch; not for direct use)
+
+examples:
+  taskping-tui                      run the [agent] command of the config (default: claude)
+  taskping-tui -- claude --model opus
+  taskping-tui --config ./dev.toml -- bash
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="taskping-tui",
+        usage="taskping-tui [-h] [--version] [--config FILE] [-- COMMAND [ARGS...]]",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"taskping-tui {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="config file (default: the XDG config dir's taskping-tui/config.toml)",
+    )
+    return parser
+
+
+def split_agent_command(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split our own options from the agent command that follows `--`."""
+    args = list(argv)
+    if "--" in args:
+        index = args.index("--")
+        return args[:index], args[index + 1 :]
+    return args, []
+
+
+def run_app(config_path: Path | None, agent_argv: list[str]) -> int:
+    from taskping_tui.config import ConfigError, load_config
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        print(f"taskping-tui: bad config\n{error}", file=sys.stderr)
+        return 2
+    for warning in config.warnings:
+        print(f"taskping-tui: warning: {warning}", file=sys.stderr)
+
+    from taskping_tui.app import TaskPingApp
+
+    app = TaskPingApp(config=config, agent_argv=agent_argv or None)
+    app.run()
+    return app.return_code or 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "hook":
+        from taskping_tui.agent.hook_client import main as hook_main
+
+        return hook_main(argv[1:])
+    own, agent_argv = split_agent_command(argv)
+    parser = build_parser()
+    options, unexpected = parser.parse_known_args(own)
+    if unexpected:
+        parser.error(
+            f"unexpected {unexpected[0]!r}: put the agent command after `--`, "
+            f"e.g. taskping-tui -- {' '.join(unexpected)}"
+        )
+    return run_app(options.config, agent_argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

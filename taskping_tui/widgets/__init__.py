@@ -1,0 +1,1 @@
+"""The app's panels and dialogs, one widget per file."""

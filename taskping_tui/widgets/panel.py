@@ -1,0 +1,67 @@
+"""A titled sidebar panel: a list of entries, or a sentence saying what will appear there."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+
+class Panel(Vertical, can_focus=True):
+    """Base of the three sidebar panels. Subclasses set TITLE and write their empty-state text.
+
+    The panel itself takes focus while it is empty, so the sidebar's keys work before any entry exists;
+    once it has entries, focus passes to the list.
+    """
+
+    TITLE = ""
+
+    count: reactive[int] = reactive(0)
+
+    def __init__(self, empty_text: str, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="panel -empty")
+        self._empty_text = empty_text
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._empty_text, classes="panel-empty")
+        yield OptionList(classes="panel-list")
+
+    def on_mount(self) -> None:
+        self.border_title = self.TITLE
+
+    @property
+    def entries(self) -> OptionList:
+        return self.query_one(".panel-list", OptionList)
+
+    def set_empty_text(self, text: str) -> None:
+        self._empty_text = text
+        if self.is_mounted:
+            self.query_one(".panel-empty", Static).update(text)
+
+    def add_entry(self, entry_id: str, prompt: Text | str, *, newest_first: bool = True) -> None:
+        """Add one entry, or replace the entry with the same id in place."""
+        entries = self.entries
+        try:
+            entries.get_option(entry_id)
+        except Exception:
+            option = Option(prompt, id=entry_id)
+            if newest_first and entries.option_count:
+                options = [option, *(entries.get_option_at_index(i) for i in range(entries.option_count))]
+                entries.clear_options()
+                entries.add_options(options)
+            else:
+                entries.add_option(option)
+        else:
+            entries.replace_option_prompt(entry_id, prompt)
+        self.count = entries.option_count
+
+    def on_focus(self) -> None:
+        if self.count:
+            self.entries.focus()
+
+    def watch_count(self, count: int) -> None:
+        self.set_class(count == 0, "-empty")
+        self.border_subtitle = str(count) if count else ""

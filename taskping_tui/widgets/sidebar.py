@@ -1,0 +1,28 @@
+"""The sidebar beside the terminal pane: the three panels stacked."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+
+from taskping_tui.widgets.commands_panel import CommandsPanel
+from taskping_tui.widgets.inbound_panel import InboundPanel
+from taskping_tui.widgets.notifications_panel import NotificationsPanel
+
+
+class Sidebar(Vertical):
+    BINDINGS = [
+        Binding("h", "app.toggle_sidebar", "Hide sidebar"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, mail_enabled: bool, config_hint: str) -> None:
+        super().__init__(id="sidebar")
+        self._mail_enabled = mail_enabled
+        self._config_hint = config_hint
+
+    def compose(self) -> ComposeResult:
+        yield NotificationsPanel(self._mail_enabled, self._config_hint)
+        yield InboundPanel(self._mail_enabled, self._config_hint)
+        yield CommandsPanel(self._mail_enabled)
