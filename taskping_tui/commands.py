@@ -69,7 +69,7 @@ CAN_EXPIRE = frozenset({S.QUEUED, S.BLOCKED, S.APPROVED})
 
 class InvalidTransition(ValueError):
     def __init__(self, state: CommandState, event: CommandEvent) -> None:
-        super().__init__(f"a {state.value} command cannot {event.value.replace('_', ' ')}")
+        super().__init__(f"a command that is {state.value} cannot {event.value.replace('_', ' ')}")
         self.state = state
         self.event = event
 
