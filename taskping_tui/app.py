@@ -21,6 +21,7 @@ from textual.widgets import Footer
 from taskping_tui import paths
 from taskping_tui.config import Config, expand_env
 from taskping_tui.terminal.view import TerminalView
+from taskping_tui.themes import DEFAULT_THEME, load_all_themes
 from taskping_tui.widgets.panel import Panel
 from taskping_tui.widgets.sidebar import Sidebar
 
@@ -78,6 +79,7 @@ class TaskPingApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._register_themes()
         self._apply_theme(self.config.ui.theme)
         pane = self.query_one(TerminalView)
         pane.border_title = shlex.join(self.agent_argv)
@@ -85,11 +87,19 @@ class TaskPingApp(App[int]):
         self.query_one(Sidebar).display = self.show_sidebar
         self.call_after_refresh(self._start_agent)
 
+    def _register_themes(self) -> None:
+        loaded = load_all_themes()
+        for theme in loaded.themes:
+            self.register_theme(theme)
+        for error in loaded.errors:
+            self.notify(f"{error} — theme skipped.", title="Broken theme", severity="warning", timeout=10)
+
     def _apply_theme(self, name: str) -> None:
-        if name in self.available_themes:
-            self.theme = name
-        else:
-            self.notify(f"Theme {name!r} not found; using {self.theme!r}.", severity="warning")
+        fallback = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        if name not in self.available_themes:
+            self.notify(f"Theme {name!r} not found; using {fallback!r}.", severity="warning")
+            name = fallback
+        self.theme = name
 
     def _start_agent(self) -> None:
         env = expand_env(self.config.agent.env)

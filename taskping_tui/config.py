@@ -125,7 +125,7 @@ class SecurityConfig:
 class UiConfig:
     """[ui]: look and layout."""
 
-    theme: str = "textual-dark"
+    theme: str = "taskping-dark"
     show_sidebar: bool = True
     scrollback_lines: int = 10_000
 
