@@ -67,6 +67,6 @@ def guess_provider(address: str) -> Provider:
     domain = address.rpartition("@")[2].lower()
     by_domain = {
         "gmail.com": "gmail", "googlemail.com": "gmail", "outlook.com": "outlook", "hotmail.com": "outlook",
-        "live.com": "outlook", "qq.com": "qq", "foxmail.com": "qq", "163.com": "163", "126.com": "163",
+        "live.com": "outlook", "qq.com": "qq", "foxmail.com": "qq", "163.com": "163",
     }
     return provider(by_domain.get(domain, "custom"))
