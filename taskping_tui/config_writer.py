@@ -102,11 +102,14 @@ def _set_key(lines: list[str], table: str, key: str, value: Any) -> list[str]:
     return [*lines[:insert_at], f"{key} = {rendered}", *lines[insert_at:]]
 
 
-def _set_nested(data: dict[str, Any], table: str, key: str, value: Any) -> None:
-    node = data
-    for part in filter(None, table.split(".")):
-        node = node.setdefault(part, {})
-    node[key] = value
+def apply_changes(data: dict[str, Any], changes: list[Change]) -> dict[str, Any]:
+    """Apply ``changes`` to parsed TOML data (nested dicts), creating tables as needed."""
+    for table, key, value in changes:
+        node = data
+        for part in filter(None, table.split(".")):
+            node = node.setdefault(part, {})
+        node[key] = value
+    return data
 
 
 def write_private(path: Path, text: str) -> None:
@@ -143,8 +146,7 @@ def update_config_file(path: Path, changes: list[Change]) -> WriteResult:
         tomllib.loads(new_text)
         comments_kept = True
     except (tomllib.TOMLDecodeError, _InPlaceImpossible):
-        for table, key, value in changes:
-            _set_nested(data, table, key, value)
+        apply_changes(data, changes)
         new_text = tomli_w.dumps(data)
         comments_kept = "#" not in text
     write_private(path, new_text)

@@ -36,6 +36,16 @@ class Panel(Vertical, can_focus=True):
     def entries(self) -> OptionList:
         return self.query_one(".panel-list", OptionList)
 
+    @property
+    def highlighted_key(self) -> str | None:
+        entries = self.entries
+        if entries.highlighted is None:
+            return None
+        return entries.get_option_at_index(entries.highlighted).id
+
+    def on_option_list_option_highlighted(self) -> None:
+        self.refresh_bindings()
+
     def set_empty_text(self, text: str) -> None:
         self._empty_text = text
         if self.is_mounted:
