@@ -1,0 +1,19 @@
+"""Facts read off the agent's screen where Claude Code gives no hook (checked against 2.1.197).
+
+Answering a permission dialog with "No" (or Esc) fires no hook and leaves the title at ``✳``: only the
+screen shows that the dialog is gone. The caller passes the pane's visible lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_DIALOG_QUESTION = re.compile(r"Do you want to (?:proceed|make this edit|create|allow|run|fetch|use)\b")
+_FIRST_OPTION = re.compile(r"^\s*(?:❯\s*)?1\.\s+Yes\b")
+
+
+def permission_dialog_visible(lines: Sequence[str]) -> bool:
+    """True while Claude Code's permission dialog (question plus a numbered "1. Yes" option) is on screen."""
+    has_question = any(_DIALOG_QUESTION.search(line) for line in lines)
+    return has_question and any(_FIRST_OPTION.match(line) for line in lines)

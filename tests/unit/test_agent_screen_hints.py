@@ -1,0 +1,39 @@
+"""Reading Claude Code 2.1.197's permission dialog off the screen."""
+
+from __future__ import annotations
+
+from taskping_tui.agent.screen_hints import permission_dialog_visible
+
+DIALOG = """\
+● Bash(touch made_by_tool.txt)
+  ⎿  Waiting…
+────────────────────────────────────────
+ Bash command
+   touch made_by_tool.txt
+   Create a file
+ Do you want to proceed?
+ ❯ 1. Yes
+   2. Yes, and always allow access to proj/ from this project
+   3. No
+ Esc to cancel · Tab to amend · ctrl+e to explain""".splitlines()
+
+AFTER_NO = """\
+❯ create
+● Bash(touch x.txt)
+  ⎿  Interrupted · What should Claude do instead?
+────────────────────────────────────────
+❯
+────────────────────────────────────────
+  ? for shortcuts · ← for agents""".splitlines()
+
+
+def test_the_open_dialog_is_seen() -> None:
+    assert permission_dialog_visible(DIALOG)
+
+
+def test_the_prompt_after_a_denial_is_not_a_dialog() -> None:
+    assert not permission_dialog_visible(AFTER_NO)
+
+
+def test_a_user_typing_the_question_is_not_a_dialog() -> None:
+    assert not permission_dialog_visible(["❯ Do you want to proceed? answer in one line"])
