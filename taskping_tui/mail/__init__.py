@@ -1,0 +1,1 @@
+"""Mail: notification mails, the outbox, the IMAP watcher and reply parsing. No Textual imports here."""
