@@ -12,7 +12,6 @@ from pathlib import Path
 
 from taskping_tui import __version__
 
-SUBCOMMANDS = ("hook",)
 
 DESCRIPTION = """\
 Run a coding agent (Claude Code by default) in a terminal pane, get a mail when it finishes a turn
@@ -20,6 +19,9 @@ or waits for you, and answer from your phone."""
 
 EPILOG = """\
 commands:
+  taskping-tui init     set up mail interactively and write the config file
+  taskping-tui doctor   check the config, mail servers, agent and hooks, with a fix for each problem
+  taskping-tui inspect  run one .eml file through reply parsing and the gate, and print the verdict
   taskping-tui hook     forward one Claude Code hook event to the running app (used by the
                         hooks taskping-tui installs for each launch; not for direct use)
 
@@ -75,12 +77,47 @@ def run_app(config_path: Path | None, agent_argv: list[str]) -> int:
     return app.return_code or 0
 
 
+def run_doctor(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="taskping-tui doctor",
+                                     description="Check everything taskping-tui needs; exit 1 on any error.")
+    parser.add_argument("--config", metavar="FILE", type=Path, help="config file to check")
+    parser.add_argument("--send-test", action="store_true", help="also send a test mail to the recipients")
+    options = parser.parse_args(argv)
+    from taskping_tui.doctor import main as doctor_main
+
+    return doctor_main(options.config, send_test=options.send_test)
+
+
+def run_init(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="taskping-tui init",
+                                     description="Set up mail interactively and write the config file.")
+    parser.add_argument("--config", metavar="FILE", type=Path, help="where to write (default: the XDG path)")
+    options = parser.parse_args(argv)
+    from taskping_tui import paths
+    from taskping_tui.init_app import InitApp
+
+    result = InitApp(options.config or paths.default_config_path()).run()
+    if result is None:
+        print("Nothing was written.")
+        return 1
+    print(f"Saved {result.path}" + ("" if result.comments_kept else
+                                    " (rewritten: its comments could not be kept)") + ". Set:")
+    for change in result.changed:
+        print(f"  {change}")
+    print("Next: `taskping-tui doctor` checks the mail servers; then run `taskping-tui`.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "hook":
         from taskping_tui.agent.hook_client import main as hook_main
 
         return hook_main(argv[1:])
+    if argv and argv[0] == "doctor":
+        return run_doctor(argv[1:])
+    if argv and argv[0] == "init":
+        return run_init(argv[1:])
     own, agent_argv = split_agent_command(argv)
     parser = build_parser()
     options, unexpected = parser.parse_known_args(own)

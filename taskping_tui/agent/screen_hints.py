@@ -17,3 +17,16 @@ def permission_dialog_visible(lines: Sequence[str]) -> bool:
     """True while Claude Code's permission dialog (question plus a numbered "1. Yes" option) is on screen."""
     has_question = any(_DIALOG_QUESTION.search(line) for line in lines)
     return has_question and any(_FIRST_OPTION.match(line) for line in lines)
+
+
+# Shell, REPL and agent prompts end with one of these, usually followed by one space.
+_PROMPT_END = re.compile(r"[$#%>❯›»:]\s?$")
+
+
+def cursor_at_prompt(lines: Sequence[str], cursor_y: int, cursor_x: int) -> bool:
+    """True when the cursor sits right after a prompt with nothing typed behind it (agents without hooks)."""
+    if not 0 <= cursor_y < len(lines):
+        return False
+    line = lines[cursor_y]
+    before, after = line[:cursor_x], line[cursor_x:]
+    return bool(before.strip()) and not after.strip() and bool(_PROMPT_END.search(before))

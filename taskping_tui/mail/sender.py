@@ -159,18 +159,17 @@ class SmtpSender:
             self._password = await asyncio.to_thread(self._password_resolver, self.mail)
         return self._password
 
-    async def send(self, message: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
+    async def _open(self) -> tuple[aiosmtplib.SMTP | None, SendResult | None]:
+        """A connected, logged-in client, or the result explaining why there is none."""
         smtp = self.mail.smtp
         try:
             options = smtp_security_options(smtp)
         except ValueError as error:
-            return SendResult("permanent", str(error))
-        if not recipients:
-            return SendResult("permanent", "no recipients: set mail.recipients")
+            return None, SendResult("permanent", str(error))
         try:
             password = await self._password_for_login()
         except PasswordError as error:
-            return SendResult("permanent", str(error))
+            return None, SendResult("permanent", str(error))
         client = aiosmtplib.SMTP(
             hostname=smtp.host,
             port=smtp.port,
@@ -184,14 +183,39 @@ class SmtpSender:
             await client.connect()
             if password is not None:
                 await client.login(self.mail.login, password)
-            refused, response = await client.sendmail(sender, list(recipients), message)
         except Exception as error:  # classified below; anything unforeseen is a permanent, visible failure
-            result = classify_error(error, smtp)
-            if isinstance(error, aiosmtplib.SMTPAuthenticationError):
-                self._password = None  # the user may fix the password source; read it again next time
-            logger.info("sending to %s failed (%s): %s", smtp.host, result.outcome, result.message)
-            client.close()
-            return result
+            return None, self._failed(client, error)
+        return client, None
+
+    def _failed(self, client: aiosmtplib.SMTP, error: Exception) -> SendResult:
+        result = classify_error(error, self.mail.smtp)
+        if isinstance(error, aiosmtplib.SMTPAuthenticationError):
+            self._password = None  # the user may fix the password source; read it again next time
+        logger.info("SMTP with %s failed (%s): %s", self.mail.smtp.host, result.outcome, result.message)
+        client.close()
+        return result
+
+    async def check_login(self) -> SendResult:
+        """Connect and log in without sending anything (for `doctor` and `init`)."""
+        client, problem = await self._open()
+        if client is None:
+            assert problem is not None
+            return problem
+        await self._quit_quietly(client)
+        security = self.mail.smtp.security
+        return SendResult("sent", f"logged in to {self.mail.smtp.host}:{self.mail.smtp.port} ({security})")
+
+    async def send(self, message: bytes, *, sender: str, recipients: Sequence[str]) -> SendResult:
+        if not recipients:
+            return SendResult("permanent", "no recipients: set mail.recipients")
+        client, problem = await self._open()
+        if client is None:
+            assert problem is not None
+            return problem
+        try:
+            refused, response = await client.sendmail(sender, list(recipients), message)
+        except Exception as error:  # classified in _failed
+            return self._failed(client, error)
         await self._quit_quietly(client)
         refused_text = {rcpt: _reply_text(reply.code, reply.message) for rcpt, reply in refused.items()}
         result = SendResult("sent", " ".join(response.split()), refused=refused_text)

@@ -27,7 +27,7 @@ MOVABLE = {"queued", "blocked", "approved"}
 
 
 @dataclass(frozen=True)
-class CommandRow:
+class CommandEntry:
     key: str
     state: str
     sender: str
@@ -39,7 +39,7 @@ class CommandRow:
     note: str = ""
 
 
-def render_command(row: CommandRow) -> Content:
+def render_command(row: CommandEntry) -> Content:
     label, style = STATE_LABELS.get(row.state, (row.state, "$text"))
     parts: list[Content | tuple[str, str] | str] = [
         (label, f"bold {style}"),
@@ -80,14 +80,14 @@ class CommandsPanel(Panel):
         if not mail_enabled:
             text += "\n\nNothing can arrive while mail is off."
         super().__init__(text, id="commands")
-        self._rows: dict[str, CommandRow] = {}
+        self._rows: dict[str, CommandEntry] = {}
 
-    def show(self, row: CommandRow) -> None:
+    def show(self, row: CommandEntry) -> None:
         self._rows[row.key] = row
         self.add_entry(row.key, render_command(row), newest_first=False)
         self.refresh_bindings()
 
-    def row(self, key: str) -> CommandRow | None:
+    def row(self, key: str) -> CommandEntry | None:
         return self._rows.get(key)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

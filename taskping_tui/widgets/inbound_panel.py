@@ -16,7 +16,7 @@ VERDICT_STYLES = {"accepted": "$success", "blocked": "$warning", "rejected": "$e
 
 
 @dataclass(frozen=True)
-class InboundRow:
+class InboundEntry:
     key: str
     time: datetime
     sender: str
@@ -25,7 +25,7 @@ class InboundRow:
     reason: str = ""
 
 
-def render_inbound(row: InboundRow) -> Content:
+def render_inbound(row: InboundEntry) -> Content:
     parts: list[Content | tuple[str, str] | str] = [
         (row.time.strftime("%H:%M:%S "), "$text-muted"),
         (row.verdict, f"bold {VERDICT_STYLES.get(row.verdict, '$text')}"),
@@ -57,7 +57,7 @@ class InboundPanel(Panel):
                     "and list your address in [security] allowed_senders.")
         super().__init__(text, id="inbound")
 
-    def show(self, row: InboundRow) -> None:
+    def show(self, row: InboundEntry) -> None:
         self.add_entry(row.key, render_inbound(row))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

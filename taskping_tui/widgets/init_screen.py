@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on, work
@@ -15,21 +14,18 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from taskping_tui.config import ConfigError
 from taskping_tui.config_writer import ConfigWriteError, WriteResult, update_config_file
+from taskping_tui.doctor import Check
 from taskping_tui.mail.providers import PROVIDERS, guess_provider, provider
-from taskping_tui.setup import SetupAnswers, answers_to_changes, check_answers, split_addresses
+from taskping_tui.setup import (
+    SetupAnswers,
+    answers_to_changes,
+    check_answers,
+    split_addresses,
+)
 from taskping_tui.widgets.confirm_dialog import ConfirmDialog
 
-
-@dataclass(frozen=True)
-class CheckLine:
-    name: str
-    status: str  # ok / warning / error
-    detail: str
-    fix: str = ""
-
-
 # Tests the answers live; gets the password typed in the form ("" when it comes from elsewhere).
-ConnectionTester = Callable[[SetupAnswers, str], Awaitable[list[CheckLine]]]
+ConnectionTester = Callable[[SetupAnswers, str], Awaitable[list[Check]]]
 
 SECURITY_CHOICES = {"smtp": ["tls", "starttls", "none"], "imap": ["tls", "none"]}
 STATUS_STYLES = {"ok": "green", "warning": "yellow", "error": "red"}
@@ -160,7 +156,7 @@ class InitScreen(Screen[WriteResult | None]):
             require_auth=chosen.authserv_id,
         )
 
-    def _show_results(self, lines: list[CheckLine]) -> None:
+    def _show_results(self, lines: list[Check]) -> None:
         text = "\n".join(
             f"[{STATUS_STYLES.get(line.status, 'white')}]{line.status:>7}[/] {line.name}: {line.detail}"
             + (f"\n        fix: {line.fix}" if line.fix else "")
@@ -175,7 +171,7 @@ class InitScreen(Screen[WriteResult | None]):
         try:
             check_answers(answers, self.config_path)
         except ConfigError as error:
-            self._show_results([CheckLine("config", "error", f"{error.key}: {error.problem}", error.fix)])
+            self._show_results([Check("config", "error", f"{error.key}: {error.problem}", error.fix)])
             return None
         return answers
 
@@ -183,7 +179,7 @@ class InitScreen(Screen[WriteResult | None]):
     def action_test(self) -> None:
         answers = self._checked_answers()
         if answers is not None:
-            self._show_results([CheckLine("connections", "warning", "testing…")])
+            self._show_results([Check("connections", "warning", "testing…")])
             self._run_tests(answers, self.query_one("#password", Input).value)
 
     @work(exclusive=True, group="test")
@@ -214,13 +210,13 @@ class InitScreen(Screen[WriteResult | None]):
 
                 keyring.set_password("taskping-tui", answers.username or answers.address, password)
             except Exception as error:  # keyring backends raise many kinds of errors
-                self._show_results([CheckLine("keyring", "error", f"could not store the password: {error}",
+                self._show_results([Check("keyring", "error", f"could not store the password: {error}",
                                               "choose an environment variable or a command instead")])
                 return
         try:
             result = update_config_file(self.config_path, answers_to_changes(answers))
         except (ConfigWriteError, OSError) as error:
-            self._show_results([CheckLine("save", "error", str(error))])
+            self._show_results([Check("save", "error", str(error))])
             return
         self.dismiss(result)
 

@@ -22,7 +22,7 @@ MAIL_STYLES = {"queued": "$text-muted", "sending": "$accent", "sent": "$success"
 
 
 @dataclass(frozen=True)
-class NotificationRow:
+class NotificationEntry:
     key: str
     time: datetime
     kind: str
@@ -32,7 +32,7 @@ class NotificationRow:
     mail_detail: str = ""
 
 
-def render_notification(row: NotificationRow) -> Content:
+def render_notification(row: NotificationEntry) -> Content:
     label, style = KIND_LABELS.get(row.kind, (row.kind, "$text"))
     parts: list[Content | tuple[str, str] | str] = [
         (row.time.strftime("%H:%M:%S "), "$text-muted"), (label, f"bold {style}"), "\n", row.summary,
@@ -70,7 +70,7 @@ class NotificationsPanel(Panel):
         super().__init__(text, id="notifications")
         self.mail_enabled = mail_enabled
 
-    def show(self, row: NotificationRow) -> None:
+    def show(self, row: NotificationEntry) -> None:
         self.add_entry(row.key, render_notification(row))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

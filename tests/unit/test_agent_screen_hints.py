@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from taskping_tui.agent.screen_hints import permission_dialog_visible
+import pytest
+
+from taskping_tui.agent.screen_hints import cursor_at_prompt, permission_dialog_visible
 
 DIALOG = """\
 ● Bash(touch made_by_tool.txt)
@@ -37,3 +39,19 @@ def test_the_prompt_after_a_denial_is_not_a_dialog() -> None:
 
 def test_a_user_typing_the_question_is_not_a_dialog() -> None:
     assert not permission_dialog_visible(["❯ Do you want to proceed? answer in one line"])
+
+
+@pytest.mark.parametrize(
+    ("line", "x", "expected"),
+    [
+        ("user@host:~/src$ ", 17, True),
+        ("root@host:/# ", 13, True),
+        (">>> ", 4, True),
+        ("❯ ", 2, True),
+        ("user@host:~/src$ ls -la", 23, False),
+        ("compiling crate 3 of 9", 22, False),
+        ("", 0, False),
+    ],
+)
+def test_cursor_at_prompt(line: str, x: int, expected: bool) -> None:
+    assert cursor_at_prompt(["", line], 1, x) is expected
