@@ -1,9 +1,11 @@
-"""A regex-tokenising escape-sequence parser that drives :class:`TerminalScreen`.
+"""A regex-splitting escape-sequence parser that drives :class:`TerminalScreen`.
 
 pyte's generator state machine handles one character per step (~1 MB/s). Here one compiled
-pattern splits decoded text into tokens -- a run of printable text, an SGR, a CSI, an OSC, a
-DCS/APC/PM/SOS string, a short ESC sequence or a C0 control -- so printable runs reach the screen
-as whole strings and each escape sequence costs one regex match plus one dispatch.
+pattern splits decoded text into alternating printable runs and control items -- an escape
+sequence (CSI, OSC, DCS/APC/PM/SOS string, short ESC sequence), a C0 control (CR LF together) or
+a C1/DEL byte to ignore -- so printable runs reach the screen as whole strings. Each distinct
+control item is parsed once into an *op* (kept in a bounded per-parser cache keyed by the item's
+text), so a repeated ``ESC [ 38;5;208 m`` or ``ESC [ 12;40 H`` costs one dict lookup.
 
 UTF-8 is decoded incrementally; an escape sequence cut by a read boundary is kept and completed
 by the next :meth:`TerminalParser.feed`. Over-long unterminated strings (OSC/DCS/...) are
@@ -15,28 +17,45 @@ from __future__ import annotations
 import codecs
 import logging
 import re
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:  # pragma: no cover - import cycle only for type checkers
     from taskping_tui.terminal.screen import TerminalScreen
 
 logger = logging.getLogger(__name__)
 
-# Group numbers below are what ``match.lastindex`` reports for each alternative. Escape sequences
-# and controls swallow the printable run that follows them, which halves the number of tokens.
-_PRINTABLE = r"[^\x00-\x1f\x7f-\x9f]"
-_TOKEN = re.compile(
-    rf"({_PRINTABLE}+)"  # 1: printable text
-    rf"|\x1b\[([0-9;:]*)m({_PRINTABLE}*)"  # 2,3: SGR + text
-    rf"|\x1b\[([0-9;]*)([@-~])({_PRINTABLE}*)"  # 4,5,6: CSI without prefix/intermediates + text
-    r"|\x1b\[([<=>?]?)([0-?]*)([ -/]*)([@-~])"  # 7..10: any other CSI
-    rf"|(\r\n|[\x00-\x1a\x1c-\x1f])({_PRINTABLE}*)"  # 11,12: C0 control (CR LF together) + text
-    r"|\x1b\]([^\x07\x1b]*)(?:\x07|\x1b\\|(?=\x1b[^\\]))"  # 13: OSC (BEL or ST; ESC aborts)
-    r"|\x1b[P_^X]([^\x1b]*)(?:\x1b\\|(?=\x1b[^\\]))"  # 14: DCS / APC / PM / SOS
-    r"|\x1b([ -/]*)([0-OQ-WYZ\\`-~])"  # 15,16: ESC sequence
-    r"|(\x1b)"  # 17: ESC that starts nothing complete (yet)
+# A printable run and the control item that ends it (or the end of the text, item ""). Every
+# non-printable character starts some item, so a match always starts where the previous one
+# ended and ``split`` returns ["", run, item, "", run, item, "", ..., ""]; the possessive run
+# never backtracks. Item alternatives are tried in this order at each ESC.
+_SPLIT = re.compile(
+    r"([ -~\xa0-\U0010ffff]*+)"  # printable run: not C0, DEL or C1 (positive ranges match faster)
+    r"(\x1b\[[<=>?]?[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b[^\\]))"  # OSC (BEL or ST; ESC aborts)
+    r"|\x1b[P_^X][^\x1b]*(?:\x1b\\|(?=\x1b[^\\]))"  # DCS / APC / PM / SOS
+    r"|\x1b[ -/]*[0-OQ-WYZ\\`-~]"  # short ESC sequence
+    r"|\x1b"  # ESC that starts nothing complete (yet)
+    r"|\r\n|[\x00-\x1a\x1c-\x1f]"  # C0 control (CR LF together)
+    r"|[\x7f-\x9f]"  # DEL and C1: ignored
+    r"|\Z)"
 )
-_TEXT, _SGR, _CSI, _CSI_ANY, _CTRL, _OSC, _STRING, _ESC, _LONE_ESC = 1, 3, 6, 10, 12, 13, 14, 16, 17
+_CSI_PARTS = re.compile(r"\x1b\[([<=>?]?)([0-?]*)([ -/]*)([@-~])")
+_SGR_PARAMS = re.compile(r"[0-9;:]*")
+_CSI_PARAMS = re.compile(r"[0-9;]*")
+_ESC_PARTS = re.compile(r"\x1b([ -/]*)(.)")
+
+# Op codes: an op is a tuple whose first item is one of these.
+_OP_SGR = 0  # (code, params)
+_OP_CUP = 1  # (code, row, column, params): 0-based, unclamped; params for origin mode
+_OP_CHA = 2  # (code, column): 0-based, unclamped
+_OP_CRLF = 3  # (code,)
+_OP_CALL = 4  # (code, function, args)
+_OP_NONE = 5  # (code,): consumed without effect
+_OP_LONE_ESC = 6  # (code,)
+_Op = tuple[Any, ...]
+_NO_OP: _Op = (_OP_NONE,)
+_MAX_CACHED_OPS = 8192
+_MAX_CACHED_OP_TEXT = 64
 
 # A sequence start that may still complete when more bytes arrive.
 _INCOMPLETE = re.compile(
@@ -48,7 +67,10 @@ _STRING_END = re.compile(r"\x1b\\")
 #: Longest unterminated sequence kept across reads; longer strings are skipped to their end.
 MAX_PENDING = 65536
 _MAX_PARAM = 65535
-_PARAM_CACHE_SIZE = 4096
+_PARAM_CACHE_SIZE = 16384  # holds every CUP row;column pair of a 120x120 screen
+#: Printable runs up to this length are cached per style; longer ones (a log line, a path) almost
+#: never repeat, and each cached run is a container the garbage collector has to traverse.
+MAX_CACHED_RUN = 16
 
 _param_cache: dict[str, tuple[int, ...]] = {}
 
@@ -92,6 +114,7 @@ class TerminalParser:
         self._skip_end: Optional[re.Pattern[str]] = None
         self._csi: dict[str, Callable[[str], None]] = self._build_csi_table()
         self._controls: dict[str, Callable[[], None]] = self._build_control_table()
+        self._ops: dict[str, _Op] = {}
 
     # ------------------------------------------------------------------ public
     def feed(self, data: bytes) -> None:
@@ -115,68 +138,151 @@ class TerminalParser:
 
     # ------------------------------------------------------------------ core loop
     def _run(self, text: str) -> None:
+        """Split ``text`` into printable runs and control items and apply them in order.
+
+        The common cases -- SGR, CUP, CHA, CR LF and printable ASCII runs -- are applied inline
+        here rather than through the screen's methods: per-item overhead is what bounds
+        throughput. Each inline path does exactly what the method it stands for does.
+        """
         screen = self._screen
         cursor = screen.cursor  # the screen keeps this object for its whole life
+        dirty = screen.dirty
+        dirty_add = dirty.add
         draw = screen.draw
-        sgr = screen.sgr
-        csi = self._csi
-        controls = self._controls
-        tokens = _TOKEN.finditer(text)
+        ops = self._ops
+        op_for = self._op_for
+        parts = _SPLIT.split(text)
+        items = iter(parts)
+        next(items)  # always ""
+        # Rows of the scroll region a CR LF scrolled: marked dirty once, not once per line.
+        scrolled_rows: Optional[frozenset[int]] = None
         while True:
             try:
-                for m in tokens:
-                    kind = m.lastindex
-                    if kind == _SGR:
-                        params = m[2]
-                        nxt = screen._style.trans.get(params)  # cached SGR transition
-                        if nxt is None:
-                            sgr(params)
+                for run, item, _ in zip(items, items, items):
+                    if run:
+                        # The fast path of TerminalScreen.draw: ASCII that fits on the row.
+                        x = cursor.x
+                        size = len(run)
+                        end = x + size
+                        if end <= screen.columns and screen._fast and run.isascii():
+                            y = cursor.y
+                            cells_row = screen.buffer[y]
+                            if screen._wide_seen:
+                                screen._clear_split_wide(cells_row, x, end)
+                            style = screen._style
+                            if size > MAX_CACHED_RUN:
+                                cells_row[x:end] = map(style.getcell, run)
+                            else:
+                                cells = style.runs.get(run)
+                                cells_row[x:end] = style.run_cells(run) if cells is None else cells
+                            dirty_add(y)
+                            cursor.x = end
                         else:
-                            screen._style = nxt
-                        if m[3]:
-                            draw(m[3])
-                    elif kind == _CSI:
-                        final = m[5]
-                        if final == "G":  # CHA: hot in Claude Code's inline redraws
-                            params = m[4]
-                            column = int(params) if params.isdigit() and len(params) < 6 else first_param(params)
-                            column = column - 1 if column > 0 else 0
-                            cursor.x = column if column < screen.columns else screen.columns - 1
-                        elif final == "H" and not screen._origin:  # CUP outside origin mode
-                            params = m[4]
-                            values = _param_cache.get(params) or parse_params(params) if params else ()
-                            row = values[0] - 1 if values and values[0] > 0 else 0
-                            column = values[1] - 1 if len(values) > 1 and values[1] > 0 else 0
+                            draw(run)
+                    style = screen._style
+                    nxt = style.by_item.get(item)  # an SGR seen before in this style
+                    if nxt is not None:
+                        screen._style = nxt
+                        continue
+                    op = ops.get(item) or op_for(item)
+                    code = op[0]
+                    if code == _OP_CRLF:  # carriage_return_linefeed()
+                        cursor.x = 0
+                        y = cursor.y
+                        if y == screen._bottom:
+                            region = screen._region_rows
+                            if region is not scrolled_rows:
+                                if scrolled_rows is not None:
+                                    dirty.update(scrolled_rows)
+                                scrolled_rows = region
+                            screen._scroll_one(False)
+                        elif y < screen.lines - 1:
+                            cursor.y = y + 1
+                    elif code == _OP_CUP:
+                        if screen._origin:
+                            self._csi["H"](op[3])
+                        else:
+                            row = op[1]
+                            column = op[2]
                             cursor.y = row if row < screen.lines else screen.lines - 1
                             cursor.x = column if column < screen.columns else screen.columns - 1
-                        else:
-                            handler = csi.get(final)
-                            if handler is not None:
-                                handler(m[4])
-                        if m[6]:
-                            draw(m[6])
-                    elif kind == _CTRL:
-                        control = controls.get(m[11])
-                        if control is not None:
-                            control()
-                        if m[12]:
-                            draw(m[12])
-                    elif kind == _TEXT:
-                        draw(m[1])
-                    elif kind == _CSI_ANY:
-                        self._csi_other(m[7], m[8], m[9], m[10])
-                    elif kind == _OSC:
-                        screen.operating_system_command(m[13])
-                    elif kind == _ESC:
-                        self._esc(m[15], m[16])
-                    elif kind == _LONE_ESC:
-                        if self._hold_incomplete(text, m.start()):
+                    elif code == _OP_SGR:
+                        screen.sgr(op[1])
+                        style.remember_item(item, screen._style)
+                    elif code == _OP_CHA:
+                        column = op[1]
+                        cursor.x = column if column < screen.columns else screen.columns - 1
+                    elif code == _OP_CALL:
+                        op[1](*op[2])
+                    elif code == _OP_LONE_ESC:
+                        # Everything from this ESC to the end: an unfinished sequence to keep?
+                        rest = parts[len(parts) - items.__length_hint__() :]
+                        if self._hold_incomplete("\x1b" + "".join(rest), 0):
                             break
-                    # _STRING (DCS/APC/PM/SOS) is consumed without effect.
-                return
+                        # A stray ESC: ignored; the run after it is printed.
+                break
             except Exception:
                 logger.debug("terminal sequence ignored after handler error", exc_info=True)
                 screen.recover()
+        if scrolled_rows is not None:
+            dirty.update(scrolled_rows)
+
+    def _op_for(self, item: str) -> _Op:
+        """Parse one control item into an op, caching it when it is short."""
+        op = self._parse_item(item)
+        if len(item) <= _MAX_CACHED_OP_TEXT:
+            ops = self._ops
+            if len(ops) >= _MAX_CACHED_OPS:
+                ops.clear()
+            ops[item] = op
+        return op
+
+    def _parse_item(self, item: str) -> _Op:
+        if not item:  # the end of the text
+            return _NO_OP
+        if item[0] != "\x1b":
+            if item == "\r\n":
+                return (_OP_CRLF,)
+            control = self._controls.get(item)
+            return (_OP_CALL, control, ()) if control is not None else _NO_OP
+        if len(item) == 1:
+            return (_OP_LONE_ESC,)
+        introducer = item[1]
+        if introducer == "[":
+            return self._parse_csi(item)
+        if introducer == "]":
+            payload = item[2:]
+            if payload.endswith("\x07"):
+                payload = payload[:-1]
+            elif payload.endswith("\x1b\\"):
+                payload = payload[:-2]
+            return (_OP_CALL, self._screen.operating_system_command, (payload,))
+        if introducer in "P_^X":
+            return _NO_OP
+        m = _ESC_PARTS.fullmatch(item)
+        return (_OP_CALL, self._esc, (m[1], m[2])) if m is not None else _NO_OP
+
+    def _parse_csi(self, item: str) -> _Op:
+        m = _CSI_PARTS.fullmatch(item)
+        if m is None:  # cannot happen: _SPLIT matched the same pattern
+            return _NO_OP
+        prefix, params, inter, final = m.groups()
+        if prefix or inter:
+            return (_OP_CALL, self._csi_other, (prefix, params, inter, final))
+        if final == "m" and _SGR_PARAMS.fullmatch(params):
+            return (_OP_SGR, params)
+        if not _CSI_PARAMS.fullmatch(params):  # ':' or '<=>?' inside the parameters
+            return (_OP_CALL, self._csi_other, (prefix, params, inter, final))
+        if final == "G":
+            column = first_param(params)
+            return (_OP_CHA, column - 1 if column > 0 else 0)
+        if final == "H":
+            values = parse_params(params) if params else ()
+            row = values[0] - 1 if values and values[0] > 0 else 0
+            column = values[1] - 1 if len(values) > 1 and values[1] > 0 else 0
+            return (_OP_CUP, row, column, params)
+        handler = self._csi.get(final)
+        return (_OP_CALL, handler, (params,)) if handler is not None else _NO_OP
 
     def _hold_incomplete(self, text: str, start: int) -> bool:
         """Keep an unfinished sequence at the end of ``text`` for the next feed."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import logging
+from sys import getrefcount
 from importlib import metadata
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -29,7 +30,7 @@ from pyte import modes as pyte_modes
 from pyte.screens import Cursor, Margins
 from wcwidth import wcwidth
 
-from taskping_tui.terminal.parser import TerminalParser
+from taskping_tui.terminal.parser import MAX_CACHED_RUN, TerminalParser
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,6 @@ _MAX_STYLES = 2048
 _MAX_TRANSITIONS = 512
 _MAX_CACHED_CELLS = 4096
 _MAX_CACHED_RUNS = 1024
-_MAX_RUN_LENGTH = 256
 
 # Characters known to be exactly one cell wide; grows as new characters are seen.
 _narrow_chars: set[str] = {chr(c) for c in range(0x20, 0x7F)}
@@ -121,6 +121,9 @@ def _noop_title(title: str) -> None:
 
 _new_tuple = tuple.__new__
 
+#: sys.getrefcount() of an object only one local variable refers to (the call adds one).
+_ONLY_LOCAL_REFERENCE = 2
+
 
 class _CellCache(dict):  # type: ignore[type-arg]
     """char -> Cell for one style; builds missing cells on demand (C-level lookups on hits)."""
@@ -141,17 +144,46 @@ class _CellCache(dict):  # type: ignore[type-arg]
 class _Style:
     """A distinct set of graphic attributes with its cell cache and cached SGR transitions."""
 
-    __slots__ = ("cell", "cells", "getcell", "trans", "blank", "runs")
+    __slots__ = ("cell", "cells", "getcell", "trans", "by_item", "blank", "blank_line", "runs", "seen")
 
     def __init__(self, cell: Cell) -> None:
         self.cell = cell
         self.cells = _CellCache(cell)
         self.getcell: Callable[[str], Cell] = self.cells.__getitem__
         self.trans: dict[str, _Style] = {}
+        # The same transitions keyed by the whole sequence text ("\x1b[1;31m"), for the parser.
+        self.by_item: dict[str, _Style] = {}
         # Printable runs already converted to cells in this style (redraws repeat the same text).
         self.runs: dict[str, tuple[Cell, ...]] = {}
+        # Runs seen once; a run is cached the second time it is drawn, so one-off text
+        # (file names, numbers) does not fill the cache with objects the GC has to traverse.
+        self.seen: set[str] = set()
         # Erased cells take the current background only (xterm/tmux "background colour erase").
         self.blank = BLANK if cell.bg == "default" else Cell(bg=cell.bg)
+        # A row of ``blank`` cells as wide as the screen that last asked (see _scroll_one).
+        self.blank_line: tuple[Cell, ...] = ()
+
+    def remember_item(self, item: str, style: _Style) -> None:
+        """Cache that the SGR sequence ``item`` leads from this style to ``style``."""
+        by_item = self.by_item
+        if len(by_item) >= _MAX_TRANSITIONS:
+            by_item.clear()
+        by_item[item] = style
+
+    def run_cells(self, text: str) -> tuple[Cell, ...]:
+        """Cells for a short printable run not in ``runs``; caches it if it was seen before."""
+        cells = tuple(map(self.getcell, text))
+        seen = self.seen
+        if text in seen:
+            runs = self.runs
+            if len(runs) >= _MAX_CACHED_RUNS:
+                runs.clear()
+            runs[text] = cells
+        else:
+            if len(seen) >= _MAX_CACHED_RUNS:
+                seen.clear()
+            seen.add(text)
+        return cells
 
 
 class _ScreenCursor(Cursor):  # type: ignore[misc]
@@ -324,8 +356,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
         self.buffer: list[list[Cell]] = self._main_buffer
         self.in_alternate_screen = False
         self.margins: Optional[Margins] = None
-        self._top = 0
-        self._bottom = self.lines - 1
+        self._set_region(0, self.lines - 1)
         self.mode: set[int] = {pyte_modes.DECAWM, pyte_modes.DECTCEM}
         self._autowrap = True
         self._insert = False
@@ -355,6 +386,12 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
         self.cursor.hidden = False
         self._set_style(self._style_for(BLANK))
 
+    def _set_region(self, top: int, bottom: int) -> None:
+        """Set the scroll region (0-based, inclusive) and the row set a scroll of it marks dirty."""
+        self._top = top
+        self._bottom = bottom
+        self._region_rows = frozenset(range(top, bottom + 1))
+
     def _style_for(self, cell: Cell) -> _Style:
         style = self._styles.get(cell)
         if style is None:
@@ -362,6 +399,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
                 # Forget every cached style (truecolor gradients can create many).
                 for old in self._styles.values():
                     old.trans.clear()
+                    old.by_item.clear()
                 self._styles.clear()
             style = _Style(cell)
             self._styles[cell] = style
@@ -408,17 +446,13 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
             if end <= self.columns:
                 y = cursor.y
                 row = self.buffer[y]
-                runs = self._style.runs
-                cells = runs.get(data)
-                if cells is None:
-                    cells = tuple(map(self._style.getcell, data))
-                    if len(data) <= _MAX_RUN_LENGTH:
-                        if len(runs) >= _MAX_CACHED_RUNS:
-                            runs.clear()
-                        runs[data] = cells
                 if self._wide_seen:
                     self._clear_split_wide(row, x, end)
-                row[x:end] = cells
+                if end - x > MAX_CACHED_RUN:
+                    row[x:end] = map(self._style.getcell, data)
+                else:
+                    cells = self._style.runs.get(data)
+                    row[x:end] = self._style.run_cells(data) if cells is None else cells
                 self.dirty.add(y)
                 cursor.x = end
                 return
@@ -580,32 +614,62 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
     def _next_line(self, y: int) -> int:
         """Move down one row from ``y`` (scrolling at the bottom margin); return the new row."""
         if y == self._bottom:
-            self._scroll_up(1)
+            self._scroll_one()
             return y
         if y < self.lines - 1:
             return y + 1
         return y
 
+    def _scroll_one(self, mark_dirty: bool = True) -> None:
+        """Scroll the region up by one row (every line feed at the bottom margin).
+
+        The parser passes ``mark_dirty=False`` and marks ``_region_rows`` itself once per feed.
+        A row that leaves the screen without being kept (a full scrollback's oldest row, or the
+        top row of the alternate screen or of a scroll region) is blanked and reused as the new
+        bottom row when nothing else references it: in a long session no row is allocated per
+        line, so scrolling creates no work for the garbage collector.
+        """
+        top = self._top
+        buf = self.buffer
+        row: Optional[list[Cell]] = buf.pop(top)
+        if top == 0 and not self.in_alternate_screen:
+            history = self.history
+            self.history_pushed += 1
+            if len(history) < (history.maxlen or 0):
+                history.append(row)
+                row = None
+            elif history:
+                pushed = row
+                row = history.popleft()
+                history.append(pushed)
+            # else: no scrollback at all; the row is dropped
+        style = self._style
+        blank_line = style.blank_line
+        if len(blank_line) != self.columns:
+            blank_line = style.blank_line = (style.blank,) * self.columns
+        if row is not None and getrefcount(row) == _ONLY_LOCAL_REFERENCE:
+            row[:] = blank_line
+        else:
+            row = list(blank_line)
+        buf.insert(self._bottom, row)
+        if mark_dirty:
+            self.dirty.update(self._region_rows)
+
     def _scroll_up(self, count: int) -> None:
         top, bottom = self._top, self._bottom
         count = max(1, min(count, bottom - top + 1))
+        if count == 1:
+            self._scroll_one()
+            return
         buf = self.buffer
         cols = self.columns
         blank = self._style.blank
-        keep = top == 0 and not self.in_alternate_screen
-        if count == 1:
-            row = buf.pop(top)
-            if keep:
-                self.history.append(row)
-                self.history_pushed += 1
-            buf.insert(bottom, [blank] * cols)
-        else:
-            if keep:
-                self.history.extend(buf[top : top + count])
-                self.history_pushed += count
-            del buf[top : top + count]
-            buf[bottom - count + 1 : bottom - count + 1] = [[blank] * cols for _ in range(count)]
-        self.dirty.update(range(top, bottom + 1))
+        if top == 0 and not self.in_alternate_screen:
+            self.history.extend(buf[top : top + count])
+            self.history_pushed += count
+        del buf[top : top + count]
+        buf[bottom - count + 1 : bottom - count + 1] = [[blank] * cols for _ in range(count)]
+        self.dirty.update(self._region_rows)
 
     def _scroll_down(self, count: int) -> None:
         top, bottom = self._top, self._bottom
@@ -614,7 +678,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
         blank = self._style.blank
         del buf[bottom - count + 1 : bottom + 1]
         buf[top:top] = [[blank] * self.columns for _ in range(count)]
-        self.dirty.update(range(top, bottom + 1))
+        self.dirty.update(self._region_rows)
 
     def index(self) -> None:
         self.cursor.y = self._next_line(self.cursor.y)
@@ -662,7 +726,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
         new_bottom = max(0, min(new_bottom, self.lines - 1))
         if new_bottom <= new_top:
             return
-        self._top, self._bottom = new_top, new_bottom
+        self._set_region(new_top, new_bottom)
         if new_top == 0 and new_bottom == self.lines - 1:
             self.margins = None
         else:
@@ -1165,7 +1229,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
                 self.cursor.y = new_main_y
             self.lines = lines
         self.margins = None
-        self._top, self._bottom = 0, self.lines - 1
+        self._set_region(0, self.lines - 1)
         self.cursor.x = min(self.cursor.x, self.columns - 1)
         self.cursor.y = max(0, min(self.cursor.y, self.lines - 1))
         self.dirty.update(range(self.lines))
@@ -1232,5 +1296,6 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
         cursor.x = max(0, min(cursor.x, cols))
         cursor.y = max(0, min(cursor.y, lines - 1))
         if not 0 <= self._top < self._bottom <= lines - 1:
-            self._top, self._bottom, self.margins = 0, lines - 1, None
+            self._set_region(0, lines - 1)
+            self.margins = None
         self.dirty.update(range(lines))

@@ -1,0 +1,225 @@
+"""TerminalSession: one child on a PTY, the screen it draws on, and the scheduling between them.
+
+Output is queued as it is read and parsed in slices of at most 16 KiB per event-loop turn, so a child
+flooding its terminal never keeps the loop (and with it the user's keystrokes) waiting for more than
+one slice. While the unparsed backlog is large the session stops reading from the PTY; the kernel's
+buffer then fills and the child's writes block, which is the backpressure a real terminal gives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+
+from taskping_tui.terminal.process import ChildProcess, ExitStatus
+from taskping_tui.terminal.screen import TerminalScreen
+
+logger = logging.getLogger(__name__)
+
+SLICE_BYTES = 16 * 1024
+PAUSE_READING_AT = 16 * 1024
+RESUME_READING_AT = 4 * 1024
+DEFAULT_SCROLLBACK = 10_000
+
+ScreenFactory = Callable[[int, int, int], TerminalScreen]  # (columns, lines, scrollback)
+
+
+def default_screen_factory(columns: int, lines: int, scrollback: int) -> TerminalScreen:
+    return TerminalScreen(columns, lines, scrollback=scrollback)
+
+
+def _noop(*_args: object) -> None:
+    return None
+
+
+class TerminalSession:
+    """A child process, its TerminalScreen and the byte pipeline between them.
+
+    Callbacks (all optional, run on the loop):
+      on_screen_changed() — after each parsed slice (the view schedules a paint);
+      on_title(str), on_bell() — forwarded from the screen;
+      on_exit(ExitStatus) — once, after the child ended and all its output was parsed.
+    """
+
+    def __init__(
+        self,
+        rows: int,
+        cols: int,
+        *,
+        scrollback: int = DEFAULT_SCROLLBACK,
+        screen_factory: ScreenFactory | None = None,
+        on_screen_changed: Callable[[], None] = _noop,
+        on_title: Callable[[str], None] = _noop,
+        on_bell: Callable[[], None] = _noop,
+        on_exit: Callable[[ExitStatus], None] = _noop,
+    ) -> None:
+        self._rows, self._cols = max(1, rows), max(1, cols)
+        self._scrollback = scrollback
+        self._screen_factory: ScreenFactory = screen_factory or default_screen_factory
+        self.on_screen_changed = on_screen_changed
+        self.on_title = on_title
+        self.on_bell = on_bell
+        self.on_exit = on_exit
+        self._screen = self._new_screen()
+        self._process: ChildProcess | None = None
+        self._backlog: deque[bytes] = deque()
+        self._backlog_bytes = 0
+        self._parse_handle: asyncio.Handle | None = None
+        self._pending_exit: ExitStatus | None = None
+        self.exit_status: ExitStatus | None = None
+        self.bytes_parsed = 0
+
+    # ----------------------------------------------------------------- state
+    @property
+    def screen(self) -> TerminalScreen:
+        return self._screen
+
+    @property
+    def process(self) -> ChildProcess | None:
+        return self._process
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.running
+
+    @property
+    def backlog(self) -> int:
+        """Bytes read from the child and not parsed yet."""
+        return self._backlog_bytes
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(rows, cols) of both the screen and the PTY."""
+        return self._rows, self._cols
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> int:
+        """Start `argv` on a fresh screen; returns the pid. Raises CommandNotFoundError."""
+        if self.running:
+            raise RuntimeError("the session's child is still running")
+        self._discard_backlog()
+        self._screen = self._new_screen()
+        self.exit_status = None
+        self._pending_exit = None
+        process = ChildProcess(
+            argv,
+            on_data=self._on_data,
+            on_exit=self._on_process_exit,
+            rows=self._rows,
+            cols=self._cols,
+            env=env,
+            cwd=cwd,
+        )
+        pid = process.start()
+        self._process = process
+        return pid
+
+    async def stop(self, grace: float = 1.0) -> ExitStatus | None:
+        """SIGHUP the child's session, SIGKILL what is left after `grace`, reap."""
+        if self._process is None:
+            return None
+        return await self._process.terminate(grace)
+
+    def write(self, data: bytes) -> None:
+        """Send bytes to the child's input (keys, pastes, injected commands)."""
+        if self._process is not None:
+            self._process.write(data)
+
+    def resize(self, rows: int, cols: int) -> None:
+        """Resize screen and PTY together so that they always agree."""
+        rows, cols = max(1, rows), max(1, cols)
+        if (rows, cols) == (self._rows, self._cols):
+            return
+        self._rows, self._cols = rows, cols
+        self._screen.resize(rows, cols)
+        if self._process is not None:
+            self._process.resize(rows, cols)
+        self.on_screen_changed()
+
+    # ----------------------------------------------------------------- screen
+    def _new_screen(self) -> TerminalScreen:
+        screen = self._screen_factory(self._cols, self._rows, self._scrollback)
+        screen.on_reply = self.write
+        screen.on_bell = self._forward_bell
+        screen.on_title = self._forward_title
+        return screen
+
+    def _forward_bell(self) -> None:
+        self.on_bell()
+
+    def _forward_title(self, title: str) -> None:
+        self.on_title(title)
+
+    # ----------------------------------------------------------------- pipeline
+    def _on_data(self, data: bytes) -> None:
+        self._backlog.append(data)
+        self._backlog_bytes += len(data)
+        process = self._process
+        if process is not None and self._backlog_bytes >= PAUSE_READING_AT:
+            process.pause_reading()
+        self._schedule_parse()
+
+    def _schedule_parse(self) -> None:
+        if self._parse_handle is None:
+            self._parse_handle = asyncio.get_running_loop().call_soon(self._parse_slice)
+
+    def _take_slice(self) -> bytes:
+        parts: list[bytes] = []
+        budget = SLICE_BYTES
+        while self._backlog and budget > 0:
+            chunk = self._backlog[0]
+            if len(chunk) <= budget:
+                parts.append(self._backlog.popleft())
+                budget -= len(chunk)
+            else:
+                parts.append(chunk[:budget])
+                self._backlog[0] = chunk[budget:]
+                budget = 0
+        data = b"".join(parts)
+        self._backlog_bytes -= len(data)
+        return data
+
+    def _parse_slice(self) -> None:
+        self._parse_handle = None
+        data = self._take_slice()
+        if data:
+            self._screen.feed(data)
+            self.bytes_parsed += len(data)
+            self.on_screen_changed()
+        process = self._process
+        if process is not None and process.reading_paused and self._backlog_bytes < RESUME_READING_AT:
+            process.resume_reading()
+        if self._backlog:
+            self._schedule_parse()  # yield to the loop before the next slice
+        elif self._pending_exit is not None:
+            self._report_exit(self._pending_exit)
+
+    def _discard_backlog(self) -> None:
+        if self._parse_handle is not None:
+            self._parse_handle.cancel()
+            self._parse_handle = None
+        self._backlog.clear()
+        self._backlog_bytes = 0
+
+    def _on_process_exit(self, status: ExitStatus) -> None:
+        if self._backlog:
+            self._pending_exit = status  # report after the last output is on screen
+        else:
+            self._report_exit(status)
+
+    def _report_exit(self, status: ExitStatus) -> None:
+        self._pending_exit = None
+        self.exit_status = status
+        self.on_exit(status)
