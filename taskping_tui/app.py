@@ -1,14 +1,20 @@
 """The Textual app: wires the terminal pane, the agent, mail and the sidebar panels together.
 
-This is the only module that knows all the parts; each part talks up with messages and is driven
-down with method calls.
+This is the only module that knows all the parts; each part talks up with messages or callbacks and
+is driven down with method calls.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import logging
 import os
 import shlex
+import ssl
+import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -19,20 +25,44 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from taskping_tui import paths
+from taskping_tui.agent.hooks import InstanceDir, LaunchPlan, plan_agent_launch
+from taskping_tui.agent.install_hints import install_hint_for
+from taskping_tui.agent.local_notify import TerminalNotifier
+from taskping_tui.agent.screen_hints import cursor_at_prompt, permission_dialog_visible
+from taskping_tui.agent.socket_server import HookSocketServer
+from taskping_tui.agent.state import (
+    AgentState,
+    AgentTracker,
+    Notification,
+    TrackerSettings,
+)
 from taskping_tui.config import Config, expand_env
+from taskping_tui.mail.compose import NotificationFacts
+from taskping_tui.mail.outbox import Outbox
+from taskping_tui.mail.password import PasswordError, resolve_password
+from taskping_tui.mail.sender import SmtpSender
+from taskping_tui.store import OutboxRow, Store
 from taskping_tui.terminal.view import TerminalView
 from taskping_tui.themes import DEFAULT_THEME, load_all_themes
+from taskping_tui.widgets.notifications_panel import (
+    NotificationEntry,
+    NotificationsPanel,
+)
 from taskping_tui.widgets.panel import Panel
 from taskping_tui.widgets.sidebar import Sidebar
+
+logger = logging.getLogger(__name__)
 
 # Moves focus between the pane and the sidebar. Claude Code uses Esc, Esc Esc, Ctrl+C/D/R/O/T/B/V/G/S/_
 # and Shift+Tab; shells and editors use the Ctrl and Alt letters. No common TUI binds F6.
 SWITCH_KEY = "f6"
+AGENT_TICK_SECONDS = 0.25
 
-INSTALL_HINTS = {
-    "claude": "Install Claude Code with: npm install -g @anthropic-ai/claude-code",
-    "codex": "Install Codex with: npm install -g @openai/codex",
-    "aider": "Install aider with: python -m pip install aider-install && aider-install",
+KIND_TITLES = {
+    "turn_finished": "Turn finished",
+    "needs_permission": "Needs permission",
+    "api_error": "API error",
+    "exited": "Agent exited",
 }
 
 
@@ -42,35 +72,95 @@ def agent_argv_from(config: Config, cli_argv: list[str] | None) -> list[str]:
     return [config.agent.command, *config.agent.args]
 
 
-def install_hint_for(argv: list[str]) -> str:
-    name = Path(argv[0]).name
-    return INSTALL_HINTS.get(name, f"Check that {name!r} is installed and on your PATH.")
+def facts_from(note: Notification, session_id: str) -> NotificationFacts:
+    return NotificationFacts(
+        kind=note.kind.value,
+        summary=note.summary,
+        session_id=note.session_id or session_id,
+        cwd=note.cwd or "",
+        prompt=note.prompt or "",
+        last_assistant_message=note.last_assistant_message or "",
+        tool_name=note.tool_name or "",
+        tool_input=note.tool_input,
+        error=note.error or "",
+        time=note.when,
+    )
+
+
+def mail_status(row: OutboxRow) -> tuple[str, str]:
+    """(state, detail) of an outbox row, worded for the Notifications panel."""
+    state = str(row.state)
+    if state == "sent" and row.sent_at is not None:
+        detail = datetime.fromtimestamp(row.sent_at).strftime("%H:%M:%S")
+        return state, f"{detail} — {row.warning}" if row.warning else detail
+    if state == "retrying":
+        at = datetime.fromtimestamp(row.next_try_at).strftime("%H:%M:%S")
+        return state, f"next try {at}: {row.last_error}"
+    if state == "failed":
+        return state, f"{row.last_error} (r to resend)"
+    return state, ""
 
 
 class TaskPingApp(App[int]):
     """Claude Code (or any agent) in a terminal pane, with notifications, inbound mail and commands."""
 
     TITLE = "taskping-tui"
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = ["styles/app.tcss", "styles/dialogs.tcss"]
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
         Binding(SWITCH_KEY, "switch_focus", "Pane ⇄ sidebar", priority=True),
         # Not priority: while the pane has focus Ctrl+P belongs to the agent (shell history, vim…).
         Binding("ctrl+p", "command_palette", "Commands", show=False),
+        # Textual binds Ctrl+Q with priority; here it is not, so it reaches the agent while the pane has focus.
+        Binding("ctrl+q", "quit", "Quit", show=False),
     ]
 
     show_sidebar: reactive[bool] = reactive(True)
+    agent_state: reactive[str] = reactive(AgentState.STARTING.value)
 
-    def __init__(self, config: Config, agent_argv: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        agent_argv: list[str] | None = None,
+        *,
+        store_path: Path | None = None,
+        runtime_dir: Path | None = None,
+        smtp_ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
         self.agent_argv = agent_argv_from(config, agent_argv)
-        self.show_sidebar = config.ui.show_sidebar
+        self.set_reactive(TaskPingApp.show_sidebar, config.ui.show_sidebar)
+        self._store_path = store_path
+        self._runtime_dir = runtime_dir
+        self._smtp_ssl_context = smtp_ssl_context
+        self._instance: InstanceDir | None = None
+        self._hook_server: HookSocketServer | None = None
+        self._plan: LaunchPlan | None = None
+        self._tracker: AgentTracker | None = None
+        self._session_id = str(uuid.uuid4())
+        self.store: Store | None = None
+        self.outbox: Outbox | None = None
+        self._desktop = TerminalNotifier(self)
+        self._entry_ids = itertools.count(1)
+        self._entries: dict[str, NotificationEntry] = {}
+        self._entries_by_outbox: dict[int, list[str]] = {}
+        self._outbox_by_entry: dict[str, int] = {}
 
     @property
     def config_hint(self) -> str:
         return str(self.config.path or paths.default_config_path())
+
+    @property
+    def pane(self) -> TerminalView:
+        return self.query_one(TerminalView)
+
+    @property
+    def tracker(self) -> AgentTracker | None:
+        return self._tracker
+
+    # ---------------------------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -78,13 +168,16 @@ class TaskPingApp(App[int]):
             yield Sidebar(self.config.mail.enabled, self.config_hint)
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self._register_themes()
         self._apply_theme(self.config.ui.theme)
-        pane = self.query_one(TerminalView)
-        pane.border_title = shlex.join(self.agent_argv)
-        pane.focus()
+        self.pane.border_title = shlex.join(self.agent_argv)
+        self.pane.focus()
         self.query_one(Sidebar).display = self.show_sidebar
+        await self._start_agent_link()
+        if self.config.mail.enabled:
+            await self._start_mail()
+        self.set_interval(AGENT_TICK_SECONDS, self._tick_agent)
         self.call_after_refresh(self._start_agent)
 
     def _register_themes(self) -> None:
@@ -101,29 +194,180 @@ class TaskPingApp(App[int]):
             name = fallback
         self.theme = name
 
-    def _start_agent(self) -> None:
-        env = expand_env(self.config.agent.env)
-        self.query_one(TerminalView).start(
-            self.agent_argv,
-            env=env,
+    # ---------------------------------------------------------------------------------- agent
+
+    async def _start_agent_link(self) -> None:
+        """Hooks socket + tracker; the launch plan adds our --settings and --session-id for Claude Code."""
+        self._instance = InstanceDir.create(self._runtime_dir)
+        self._plan = plan_agent_launch(self.agent_argv, self._instance)
+        self._session_id = self._plan.session_id or self._session_id
+        self._hook_server = HookSocketServer(self._instance.socket_path, self._on_hook_event)
+        await self._hook_server.start()
+        self._new_tracker()
+
+    def _new_tracker(self) -> None:
+        assert self._plan is not None
+        self._tracker = AgentTracker(
+            is_claude=self._plan.is_claude,
+            settings=TrackerSettings(silence_seconds=self.config.agent.silence_seconds),
+            on_state_change=self._on_agent_state_change,
+            session_id=self._session_id,
             cwd=os.getcwd(),
-            not_found_hint=install_hint_for(self.agent_argv),
         )
+        self.agent_state = self._tracker.state.value
+
+    def _start_agent(self) -> None:
+        argv = self._plan.argv if self._plan else self.agent_argv
+        self.pane.start(argv, env=expand_env(self.config.agent.env), cwd=os.getcwd(),
+                        not_found_hint=install_hint_for(self.agent_argv))
+
+    def _on_hook_event(self, event) -> None:  # type: ignore[no-untyped-def]
+        if self._tracker is not None:
+            self._handle(self._tracker.on_hook(event))
+
+    def _on_agent_state_change(self, old: AgentState, new: AgentState) -> None:
+        self.agent_state = new.value
+
+    def watch_agent_state(self, state: str) -> None:
+        if self.is_mounted:
+            self.pane.border_subtitle = state
+
+    def _screen_lines(self) -> list[str]:
+        return list(self.pane.terminal_screen.display)
+
+    def _tick_agent(self) -> None:
+        tracker = self._tracker
+        if tracker is None or tracker.state is AgentState.EXITED:
+            return
+        lines: list[str] | None = None
+        dialog: bool | None = None
+        if tracker.state is AgentState.WAITING:
+            lines = self._screen_lines()
+            dialog = permission_dialog_visible(lines)
+        at_prompt = False
+        excerpt: str | None = None
+        if not tracker.is_claude:
+            screen = self.pane.terminal_screen
+            lines = lines or self._screen_lines()
+            at_prompt = cursor_at_prompt(lines, screen.cursor.y, screen.cursor.x)
+            excerpt = "\n".join(line.rstrip() for line in lines if line.strip())[-2000:]
+        self._handle(tracker.tick(cursor_at_prompt=at_prompt, screen_excerpt=excerpt,
+                                  permission_dialog_visible=dialog))
+
+    def on_terminal_view_title_changed(self, message: TerminalView.TitleChanged) -> None:
+        self.pane.border_title = message.title or shlex.join(self.agent_argv)
+        if self._tracker is not None:
+            self._handle(self._tracker.on_title(message.title))
+
+    def on_terminal_view_output_activity(self, message: TerminalView.OutputActivity) -> None:
+        if self._tracker is not None:
+            self._handle(self._tracker.on_output(message.nbytes))
+
+    def on_terminal_view_started(self, message: TerminalView.Started) -> None:
+        if self._tracker is not None and self._tracker.state is AgentState.EXITED:
+            self._new_tracker()
+
+    def on_terminal_view_bell(self, message: TerminalView.Bell) -> None:
+        self.notify("The agent rang the bell.", title="Bell", timeout=3)
+
+    def on_terminal_view_child_exited(self, message: TerminalView.ChildExited) -> None:
+        if self._tracker is not None:
+            code = message.status if message.status is not None else (
+                -message.signal if message.signal is not None else None)
+            self._handle(self._tracker.on_exit(code))
+
+    # ---------------------------------------------------------------------------------- notifications
+
+    def _handle(self, notes: list[Notification]) -> None:
+        for note in notes:
+            self._record_notification(note)
+
+    def _record_notification(self, note: Notification) -> None:
+        key = f"n{next(self._entry_ids)}"
+        entry = NotificationEntry(key, note.when, note.kind.value, note.summary)
+        title = KIND_TITLES.get(note.kind.value, note.kind.value)
+        if self.config.notify.toast:
+            severity = "warning" if note.kind.value in ("needs_permission", "api_error") else "information"
+            self.notify(note.summary, title=title, severity=severity)
+        if self.config.notify.desktop:
+            self._desktop.notify(f"taskping-tui: {title}", note.summary)
+        if self.outbox is not None:
+            row = self.outbox.enqueue(facts_from(note, self._session_id))
+            self._entries_by_outbox.setdefault(row.id, []).append(key)
+            self._outbox_by_entry[key] = row.id
+            state, detail = mail_status(row)
+            entry = NotificationEntry(key, entry.time, entry.kind, entry.summary, state, detail)
+        self._show_entry(entry)
+
+    def _show_entry(self, entry: NotificationEntry) -> None:
+        self._entries[entry.key] = entry
+        self.query_one(NotificationsPanel).show(entry)
+
+    @property
+    def notification_entries(self) -> list[NotificationEntry]:
+        return list(self._entries.values())
+
+    # ---------------------------------------------------------------------------------- mail
+
+    async def _start_mail(self) -> None:
+        self.store = Store.open(self._store_path)
+        recovery = self.store.recovery
+        if recovery.outbox_resent:
+            self.notify(f"{len(recovery.outbox_resent)} mail(s) were being sent when taskping-tui stopped; "
+                        "they are sent again (a recipient may get one twice).", severity="warning", timeout=10)
+        try:
+            password = await self._resolve_password()
+        except PasswordError as error:
+            self.notify(str(error), title="Mail password", severity="error", timeout=15)
+            password = None
+        sender = SmtpSender(self.config.mail, ssl_context=self._smtp_ssl_context,
+                            password_resolver=(lambda _mail: password) if password is not None else resolve_password)
+        self.outbox = Outbox(self.store, self.config.mail, sender=sender)
+        self.outbox.add_listener(self._on_outbox_row)
+        self.outbox.start()
+
+    async def _resolve_password(self) -> str:
+        return await asyncio.to_thread(resolve_password, self.config.mail)
+
+    def _on_outbox_row(self, row: OutboxRow) -> None:
+        state, detail = mail_status(row)
+        for key in self._entries_by_outbox.get(row.id, []):
+            old = self._entries.get(key)
+            if old is not None:
+                self._show_entry(NotificationEntry(old.key, old.time, old.kind, old.summary, state, detail))
+
+    def on_notifications_panel_resend_requested(self, message: NotificationsPanel.ResendRequested) -> None:
+        outbox_id = self._outbox_by_entry.get(message.key)
+        if self.outbox is None or outbox_id is None:
+            return
+        if self.outbox.resend(outbox_id) is None:
+            self.notify("Only a failed mail can be sent again.", severity="warning")
+
+    def on_notifications_panel_revoke_token_requested(
+        self, message: NotificationsPanel.RevokeTokenRequested
+    ) -> None:
+        outbox_id = self._outbox_by_entry.get(message.key)
+        if self.store is None or outbox_id is None:
+            return
+        row = self.store.get_outbox(outbox_id)
+        if row is not None and self.store.revoke_token(row.token):
+            self.notify(f"Token #{row.token} revoked: replies carrying it are rejected from now on.")
+
+    # ---------------------------------------------------------------------------------- focus & commands
 
     def watch_show_sidebar(self, show: bool) -> None:
         if not self.is_mounted:
             return
         self.query_one(Sidebar).display = show
         if not show:
-            self.query_one(TerminalView).focus()
+            self.pane.focus()
 
     def action_switch_focus(self) -> None:
-        pane = self.query_one(TerminalView)
-        if pane.has_focus:
+        if self.pane.has_focus:
             self.show_sidebar = True
             self.call_after_refresh(self._focus_sidebar)
         else:
-            pane.focus()
+            self.pane.focus()
 
     def _focus_sidebar(self) -> None:
         self.query_one(Sidebar).query_one(Panel).focus()
@@ -132,7 +376,7 @@ class TaskPingApp(App[int]):
         self.show_sidebar = not self.show_sidebar
 
     def action_restart_agent(self) -> None:
-        self.query_one(TerminalView).restart()
+        self.pane.restart()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -140,15 +384,26 @@ class TaskPingApp(App[int]):
                             self.action_toggle_sidebar)
         yield SystemCommand("Restart agent", "End the agent and start it again", self.action_restart_agent)
 
-    def on_terminal_view_title_changed(self, message: TerminalView.TitleChanged) -> None:
-        self.query_one(TerminalView).border_title = message.title or shlex.join(self.agent_argv)
-
-    def on_terminal_view_bell(self, message: TerminalView.Bell) -> None:
-        self.notify("The agent rang the bell.", title="Bell", timeout=3)
-
-    def on_terminal_view_child_exited(self, message: TerminalView.ChildExited) -> None:
-        self.query_one(TerminalView).border_subtitle = "exited"
-
     async def action_quit(self) -> None:
-        await self.query_one(TerminalView).stop()
+        await self.shutdown()
         self.exit(0)
+
+    async def shutdown(self) -> None:
+        """End the agent and stop every background part; safe to call twice."""
+        for pane in self.query(TerminalView):
+            await pane.stop()
+        if self.outbox is not None:
+            await self.outbox.stop()
+            self.outbox = None
+        if self._hook_server is not None:
+            await self._hook_server.stop()
+            self._hook_server = None
+        if self._instance is not None:
+            self._instance.cleanup()
+            self._instance = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    async def on_unmount(self) -> None:
+        await self.shutdown()

@@ -149,7 +149,11 @@ class TerminalView(Widget, can_focus=True):
             self.signal = signal
 
     class OutputActivity(Message):
-        """The child wrote something (sent at most every ACTIVITY_INTERVAL seconds)."""
+        """The child wrote `nbytes` bytes since the last such message (sent at most every ACTIVITY_INTERVAL s)."""
+
+        def __init__(self, nbytes: int) -> None:
+            super().__init__()
+            self.nbytes = nbytes
 
     class Started(Message):
         """A child was started."""
@@ -194,6 +198,7 @@ class TerminalView(Widget, can_focus=True):
         self._scroll_offset = 0
         self._history_seen = 0
         self._last_activity_post = 0.0
+        self._activity_bytes_posted = 0
         self._mouse_button = 0
         self.last_key_time = 0.0
 
@@ -353,7 +358,9 @@ class TerminalView(Widget, can_focus=True):
         now = time.monotonic()
         if now - self._last_activity_post >= ACTIVITY_INTERVAL and self._session.running:
             self._last_activity_post = now
-            self.post_message(self.OutputActivity())
+            parsed = self._session.bytes_parsed
+            self.post_message(self.OutputActivity(parsed - self._activity_bytes_posted))
+            self._activity_bytes_posted = parsed
         if self._paint_handle is None and self.is_mounted:
             delay = max(0.0, self._last_paint + FRAME_INTERVAL - now)
             self._paint_handle = asyncio.get_running_loop().call_later(delay, self._paint)

@@ -26,7 +26,7 @@ class Panel(Vertical, can_focus=True):
         self._empty_text = empty_text
 
     def compose(self) -> ComposeResult:
-        yield Static(self._empty_text, classes="panel-empty")
+        yield Static(self._empty_text, classes="panel-empty", markup=False)
         yield OptionList(classes="panel-list")
 
     def on_mount(self) -> None:

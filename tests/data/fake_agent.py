@@ -8,9 +8,10 @@ ESC = "\x1b"
 def main() -> None:
     out = sys.stdout
     out.write(f"{ESC}]0;✳ Fake Agent{ESC}\\")
-    out.write(f"{ESC}[1;38;5;208m╭──────────────────────────────╮{ESC}[0m\r\n")
-    out.write(f"{ESC}[1;38;5;208m│{ESC}[0m {ESC}[1mFake Agent{ESC}[0m {ESC}[2mv1.0 · deterministic{ESC}[0m  {ESC}[1;38;5;208m│{ESC}[0m\r\n")
-    out.write(f"{ESC}[1;38;5;208m╰──────────────────────────────╯{ESC}[0m\r\n\r\n")
+    border = f"{ESC}[1;38;5;208m"
+    out.write(f"{border}╭{'─' * 34}╮{ESC}[0m\r\n")
+    out.write(f"{border}│{ESC}[0m {ESC}[1mFake Agent{ESC}[0m {ESC}[2mv1.0 · deterministic{ESC}[0m  {border}│{ESC}[0m\r\n")
+    out.write(f"{border}╰{'─' * 34}╯{ESC}[0m\r\n\r\n")
     colours = " ".join(f"{ESC}[{30 + i}m{name}{ESC}[0m" for i, name in enumerate(
         ["black", "red", "green", "yellow", "blue", "magenta", "cyan", "white"]))
     out.write(f"16 colours: {colours}\r\n")
