@@ -108,6 +108,25 @@ def run_init(argv: list[str]) -> int:
     return 0
 
 
+def run_inspect(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="taskping-tui inspect",
+                                     description="Run one mail file through reply parsing and the gate, "
+                                                 "without touching the mailbox or the store.")
+    parser.add_argument("--config", metavar="FILE", type=Path, help="config file (allowlist, danger patterns)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("mail", metavar="MAIL.eml", type=Path)
+    options = parser.parse_args(argv)
+    from taskping_tui.config import ConfigError, load_config
+    from taskping_tui.inspect_mail import main as inspect_main
+
+    try:
+        config = load_config(options.config)
+    except ConfigError as error:
+        print(f"taskping-tui: bad config\n{error}", file=sys.stderr)
+        return 2
+    return inspect_main(options.mail, config, as_json=options.json)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "hook":
@@ -118,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_doctor(argv[1:])
     if argv and argv[0] == "init":
         return run_init(argv[1:])
+    if argv and argv[0] == "inspect":
+        return run_inspect(argv[1:])
     own, agent_argv = split_agent_command(argv)
     parser = build_parser()
     options, unexpected = parser.parse_known_args(own)

@@ -219,6 +219,24 @@ def _check_numbers(config: Config) -> None:
     require(config.security.max_commands_per_hour >= 1, "security.max_commands_per_hour", "must be at least 1")
 
 
+def _check_security(config: Config) -> None:
+    """Allowed senders must be single addresses and danger patterns valid regular expressions."""
+    from email.utils import getaddresses
+
+    from taskping_tui.danger import DangerPatternError, compile_patterns
+
+    for index, sender in enumerate(config.security.allowed_senders):
+        parsed = getaddresses([sender])
+        if len(parsed) != 1 or "@" not in parsed[0][1] or " " in parsed[0][1]:
+            raise ConfigError(config.path, f"security.allowed_senders[{index}]",
+                              f"{sender!r} is not a single mail address", 'e.g. "you@example.com"')
+    try:
+        compile_patterns(config.security.danger_patterns)
+    except DangerPatternError as error:
+        raise ConfigError(config.path, "security.danger_patterns", str(error),
+                          "write a Python regular expression, e.g. '\\bterraform destroy\\b'") from None
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -272,6 +290,7 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     config: Config = _build(Config, table, "", path)
     config = dataclasses.replace(config, path=path)
     _check_numbers(config)
+    _check_security(config)
     warnings = _check_mail(config)
     return dataclasses.replace(config, warnings=tuple(warnings))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Protocol
 
 _DIALOG_QUESTION = re.compile(r"Do you want to (?:proceed|make this edit|create|allow|run|fetch|use)\b")
 _FIRST_OPTION = re.compile(r"^\s*(?:❯\s*)?1\.\s+Yes\b")
@@ -30,3 +31,40 @@ def cursor_at_prompt(lines: Sequence[str], cursor_y: int, cursor_x: int) -> bool
     line = lines[cursor_y]
     before, after = line[:cursor_x], line[cursor_x:]
     return bool(before.strip()) and not after.strip() and bool(_PROMPT_END.search(before))
+
+
+class CellLike(Protocol):
+    data: str
+    dim: bool
+
+
+_RULE = re.compile(r"^\s*─{10,}\s*$")
+_OPTION = re.compile(r"^\s*(?:❯\s*)?(\d)\.\s+(\S.*?)\s*$")
+
+
+def claude_prompt_text(lines: Sequence[str], rows: Sequence[Sequence[CellLike]]) -> str | None:
+    """What the user has typed in Claude Code's input box (dim placeholder text excluded).
+
+    The box is a `❯` line right below a horizontal rule (2.1.197). None when no input box is drawn, e.g.
+    while a permission dialog replaces it.
+    """
+    for y in range(len(lines) - 1, 0, -1):
+        if lines[y].startswith("❯") and _RULE.match(lines[y - 1]):
+            typed = "".join(cell.data for cell in rows[y][1:] if not cell.dim)
+            return typed.strip()
+    return None
+
+
+def permission_options(lines: Sequence[str]) -> dict[int, str]:
+    """The numbered options of the permission dialog on screen: {1: "Yes", 2: "Yes, and always…", 3: "No"}."""
+    for start, line in enumerate(lines):
+        if _DIALOG_QUESTION.search(line):
+            options: dict[int, str] = {}
+            for option_line in lines[start + 1:]:
+                match = _OPTION.match(option_line)
+                if match:
+                    options[int(match.group(1))] = match.group(2)
+                elif options and option_line.strip():
+                    break
+            return options
+    return {}

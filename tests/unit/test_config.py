@@ -135,3 +135,9 @@ def test_cli_points_a_stray_command_to_the_separator() -> None:
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "put the agent command after `--`" in result.stderr
+
+
+def test_bad_allowed_sender_and_bad_danger_pattern_are_named() -> None:
+    assert "security.allowed_senders[1]: 'not an address' is not a single mail address" in error_for(
+        '[security]\nallowed_senders = ["me@example.com", "not an address"]')
+    assert "security.danger_patterns" in error_for('[security]\ndanger_patterns = ["rm -rf (unclosed"]')

@@ -1,0 +1,174 @@
+"""Typing approved commands into the agent, exactly once.
+
+Each injection is: `approved → injecting` committed, the bytes written, `injecting → injected`
+committed. A crash in between leaves `injecting`, which the store turns into `unknown` at the next
+start: the user decides, the injector never replays it.
+
+What may be typed depends on what the agent shows right now:
+- idle, input box empty, no key pressed for a few seconds → the command, as a bracketed paste when the
+  child enabled it, then a separate Enter;
+- a permission dialog → only an answer to it: yes / always / no (and their Chinese forms), mapped to the
+  number of the option the dialog shows now; anything else waits for the agent to be idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from taskping_tui.commands import CommandEvent, injection_readiness
+from taskping_tui.store import CommandRow, Store
+from taskping_tui.terminal.keys import encode_paste
+
+logger = logging.getLogger(__name__)
+
+PermissionAnswer = Literal["yes", "always", "no"]
+
+PERMISSION_WORDS: dict[str, PermissionAnswer] = {
+    **dict.fromkeys(["yes", "y", "1", "ok", "okay", "approve", "allow", "是", "是的", "好", "好的", "可以",
+                     "行", "同意", "允许"], "yes"),
+    **dict.fromkeys(["always", "2", "yes always", "always allow", "总是", "始终", "总是允许", "一直允许"],
+                    "always"),
+    **dict.fromkeys(["no", "n", "3", "deny", "reject", "否", "不", "不行", "不要", "拒绝", "不可以"], "no"),
+}
+_TRAILING_PUNCTUATION = re.compile(r"[\s.!。！~～]+$")
+TYPING_GRACE_SECONDS = 5.0
+SUBMIT_DELAY_SECONDS = 0.15
+
+
+def permission_answer(text: str) -> PermissionAnswer | None:
+    """The permission answer a reply means, if it is nothing but one (e.g. "Yes!", "好的", "3")."""
+    word = _TRAILING_PUNCTUATION.sub("", " ".join(text.split()).lower())
+    return PERMISSION_WORDS.get(word)
+
+
+def option_for(answer: PermissionAnswer, options: dict[int, str]) -> int | None:
+    """The number of the dialog option that gives ``answer``; None when the dialog does not offer it."""
+    for number, label in sorted(options.items()):
+        lowered = label.lower()
+        is_always = lowered.startswith("yes") and ("always" in lowered or "don't ask" in lowered)
+        if answer == "yes" and lowered.startswith("yes") and not is_always:
+            return number
+        if answer == "always" and is_always:
+            return number
+        if answer == "no" and lowered.startswith("no"):
+            return number
+    return None
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """What the injector needs to know about the agent at this moment."""
+
+    state: str
+    # The text in the agent's input line; None when no input line is drawn (e.g. a dialog replaces it).
+    prompt_text: str | None
+    dialog_options: dict[int, str] = field(default_factory=dict)
+    seconds_since_key: float = 1e9
+    bracketed_paste: bool = False
+
+
+@dataclass(frozen=True)
+class InjectionPlan:
+    action: Literal["type", "answer", "wait", "drop"]
+    reason: str = ""
+    keys: bytes = b""
+
+
+def prompt_keys(text: str, bracketed: bool) -> bytes:
+    """The command as typed text, without the final Enter."""
+    if bracketed:
+        return encode_paste(text, bracketed=True)
+    # Claude Code (and most line editors in raw mode) take a bare LF as "new line", CR as "submit".
+    return text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+
+
+def plan_injection(text: str, view: AgentView, typing_grace: float = TYPING_GRACE_SECONDS) -> InjectionPlan:
+    answer = permission_answer(text)
+    if view.state == "waiting":
+        if answer is None:
+            return InjectionPlan("wait", "agent is waiting for a permission answer; this is not one")
+        if not view.dialog_options:
+            return InjectionPlan("wait", "the permission dialog is not on screen yet")
+        number = option_for(answer, view.dialog_options)
+        if number is None:
+            return InjectionPlan("drop", f"the dialog on screen offers no {answer!r} option")
+        return InjectionPlan("answer", keys=str(number).encode())
+    if answer is not None and view.state == "idle" and view.prompt_text == "":
+        return InjectionPlan("drop", "a permission answer, but no permission dialog is open any more")
+    readiness = injection_readiness(
+        view.state,
+        prompt_line_empty=view.prompt_text == "",
+        seconds_since_last_key=view.seconds_since_key,
+        typing_grace_seconds=typing_grace,
+    )
+    if not readiness.ready:
+        return InjectionPlan("wait", readiness.reason)
+    return InjectionPlan("type", keys=prompt_keys(text, view.bracketed_paste))
+
+
+@dataclass(frozen=True)
+class InjectionStep:
+    command: CommandRow | None
+    plan: InjectionPlan | None
+
+
+Writer = Callable[[bytes], None]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Injector:
+    """Takes the first approved command in queue order and, when the agent allows it, types it once."""
+
+    def __init__(self, store: Store, write: Writer, *, sleep: Sleep = asyncio.sleep,
+                 submit_delay: float = SUBMIT_DELAY_SECONDS, typing_grace: float = TYPING_GRACE_SECONDS) -> None:
+        self.store = store
+        self.write = write
+        self.sleep = sleep
+        self.submit_delay = submit_delay
+        self.typing_grace = typing_grace
+        self._busy = False
+
+    def next_command(self) -> CommandRow | None:
+        approved = [row for row in self.store.pending_commands() if row.state == "approved"]
+        return min(approved, key=lambda row: row.position, default=None)
+
+    async def step(self, view: AgentView) -> InjectionStep:
+        """One attempt; returns the command looked at and what was decided for it."""
+        if self._busy:
+            return InjectionStep(None, None)
+        command = self.next_command()
+        if command is None:
+            return InjectionStep(None, None)
+        plan = plan_injection(command.text, view, self.typing_grace)
+        if plan.action == "wait":
+            return InjectionStep(command, plan)
+        if plan.action == "drop":
+            row = self.store.apply_command_event(command.id, CommandEvent.REJECT, note=plan.reason)
+            return InjectionStep(row or command, plan)
+        self._busy = True
+        try:
+            row = await self._inject(command, plan)
+        finally:
+            self._busy = False
+        return InjectionStep(row, plan)
+
+    async def _inject(self, command: CommandRow, plan: InjectionPlan) -> CommandRow | None:
+        started = self.store.apply_command_event(command.id, CommandEvent.START_INJECTION)
+        if started is None:  # someone else moved it (rejected, expired) since we looked
+            return self.store.get_command(command.id)
+        try:
+            self.write(plan.keys)
+            if plan.action == "type":
+                await self.sleep(self.submit_delay)
+                self.write(b"\r")
+        except OSError as error:
+            logger.warning("typing command %s into the agent failed: %s", command.id, error)
+            return self.store.apply_command_event(command.id, CommandEvent.INJECTION_FAILED,
+                                                  note=f"could not write to the agent: {error}")
+        note = "answered the permission dialog" if plan.action == "answer" else "typed into the agent"
+        return self.store.apply_command_event(command.id, CommandEvent.INJECTION_DONE, note=note)
