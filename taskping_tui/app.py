@@ -12,6 +12,7 @@ import logging
 import os
 import shlex
 import ssl
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -28,7 +29,12 @@ from taskping_tui import paths
 from taskping_tui.agent.hooks import InstanceDir, LaunchPlan, plan_agent_launch
 from taskping_tui.agent.install_hints import install_hint_for
 from taskping_tui.agent.local_notify import TerminalNotifier
-from taskping_tui.agent.screen_hints import cursor_at_prompt, permission_dialog_visible
+from taskping_tui.agent.screen_hints import (
+    claude_prompt_text,
+    cursor_at_prompt,
+    permission_dialog_visible,
+    permission_options,
+)
 from taskping_tui.agent.socket_server import HookSocketServer
 from taskping_tui.agent.state import (
     AgentState,
@@ -36,18 +42,29 @@ from taskping_tui.agent.state import (
     Notification,
     TrackerSettings,
 )
+from taskping_tui.commands import CommandEvent, needs_confirmation
 from taskping_tui.config import Config, expand_env
+from taskping_tui.inbound import InboundProcessor, PendingPermission, ProcessedMail
+from taskping_tui.injector import AgentView, Injector
 from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.mail.outbox import Outbox
 from taskping_tui.mail.password import PasswordError, resolve_password
 from taskping_tui.mail.sender import SmtpSender
-from taskping_tui.store import OutboxRow, Store
+from taskping_tui.mail.watcher import (
+    FetchedMail,
+    MailWatcher,
+    WatcherStatus,
+    WatcherTimings,
+)
+from taskping_tui.store import CommandRow, InboundMailRow, OutboxRow, Store
 from taskping_tui.terminal.view import TerminalView
 from taskping_tui.themes import DEFAULT_THEME, load_all_themes
-from taskping_tui.widgets.notifications_panel import (
-    NotificationEntry,
-    NotificationsPanel,
-)
+from taskping_tui.widgets.commands_panel import CommandEntry, CommandsPanel
+from taskping_tui.widgets.confirm_dialog import ConfirmDialog
+from taskping_tui.widgets.details_dialog import DetailsDialog
+from taskping_tui.widgets.edit_dialog import EditDialog
+from taskping_tui.widgets.inbound_panel import InboundEntry, InboundPanel
+from taskping_tui.widgets.notifications_panel import NotificationEntry, NotificationsPanel
 from taskping_tui.widgets.panel import Panel
 from taskping_tui.widgets.sidebar import Sidebar
 
@@ -101,6 +118,32 @@ def mail_status(row: OutboxRow) -> tuple[str, str]:
     return state, ""
 
 
+def age(seconds: float) -> str:
+    """A short age: 45s, 12m, 3h, 2d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{max(0, int(seconds))}s"
+
+
+def inbound_entry(row: InboundMailRow) -> InboundEntry:
+    return InboundEntry(f"m{row.id}", datetime.fromtimestamp(row.received_at), row.sender or "(unknown sender)",
+                        row.subject, str(row.verdict), "; ".join(row.reasons))
+
+
+def inbound_details(row: InboundMailRow) -> list[tuple[str, str]]:
+    headers = "\n".join(f"{name}: {value}" for name, value in row.headers.items())
+    return [
+        ("Verdict", f"{row.verdict}" + "".join(f"\n  - {reason}" for reason in row.reasons)),
+        ("From", row.sender),
+        ("Subject", row.subject),
+        ("Token", row.token or "(none)"),
+        ("Extracted command", row.command or "(none)"),
+        ("Headers that mattered", headers),
+        ("Text part", row.raw_text),
+    ]
+
+
 class TaskPingApp(App[int]):
     """Claude Code (or any agent) in a terminal pane, with notifications, inbound mail and commands."""
 
@@ -127,6 +170,8 @@ class TaskPingApp(App[int]):
         store_path: Path | None = None,
         runtime_dir: Path | None = None,
         smtp_ssl_context: ssl.SSLContext | None = None,
+        imap_ssl_context: ssl.SSLContext | None = None,
+        watcher_timings: WatcherTimings | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -135,6 +180,14 @@ class TaskPingApp(App[int]):
         self._store_path = store_path
         self._runtime_dir = runtime_dir
         self._smtp_ssl_context = smtp_ssl_context
+        self._imap_ssl_context = imap_ssl_context
+        self._watcher_timings = watcher_timings
+        self.watcher: MailWatcher | None = None
+        self.injector: Injector | None = None
+        self._processor: InboundProcessor | None = None
+        self._pending_permission: PendingPermission | None = None
+        self._waiting_notes: dict[int, str] = {}
+        self._injecting = False
         self._instance: InstanceDir | None = None
         self._hook_server: HookSocketServer | None = None
         self._plan: LaunchPlan | None = None
@@ -227,6 +280,8 @@ class TaskPingApp(App[int]):
 
     def _on_agent_state_change(self, old: AgentState, new: AgentState) -> None:
         self.agent_state = new.value
+        if new is not AgentState.WAITING:
+            self._pending_permission = None
 
     def watch_agent_state(self, state: str) -> None:
         if self.is_mounted:
@@ -253,6 +308,9 @@ class TaskPingApp(App[int]):
             excerpt = "\n".join(line.rstrip() for line in lines if line.strip())[-2000:]
         self._handle(tracker.tick(cursor_at_prompt=at_prompt, screen_excerpt=excerpt,
                                   permission_dialog_visible=dialog))
+        if self.injector is not None and not self._injecting:
+            self._injecting = True
+            self.run_worker(self._inject_step(), group="inject", exclusive=False)
 
     def on_terminal_view_title_changed(self, message: TerminalView.TitleChanged) -> None:
         self.pane.border_title = message.title or shlex.join(self.agent_argv)
@@ -283,6 +341,8 @@ class TaskPingApp(App[int]):
             self._record_notification(note)
 
     def _record_notification(self, note: Notification) -> None:
+        if note.kind.value == "needs_permission":
+            self._pending_permission = PendingPermission(note.tool_name or "", note.tool_input)
         key = f"n{next(self._entry_ids)}"
         entry = NotificationEntry(key, note.when, note.kind.value, note.summary)
         title = KIND_TITLES.get(note.kind.value, note.kind.value)
@@ -301,7 +361,8 @@ class TaskPingApp(App[int]):
 
     def _show_entry(self, entry: NotificationEntry) -> None:
         self._entries[entry.key] = entry
-        self.query_one(NotificationsPanel).show(entry)
+        for panel in self.query(NotificationsPanel):  # none left while the app shuts down
+            panel.show(entry)
 
     @property
     def notification_entries(self) -> list[NotificationEntry]:
@@ -325,6 +386,20 @@ class TaskPingApp(App[int]):
         self.outbox = Outbox(self.store, self.config.mail, sender=sender)
         self.outbox.add_listener(self._on_outbox_row)
         self.outbox.start()
+        self.injector = Injector(self.store, self.pane.write)
+        self._processor = InboundProcessor(self.store, self.config,
+                                           pending_permission=lambda: self._pending_permission)
+        self._show_history()
+        if recovery.commands_unknown:
+            self.notify(f"{len(recovery.commands_unknown)} command(s) were being typed when taskping-tui stopped. "
+                        "They are marked unknown: check the agent, then approve or reject them.",
+                        severity="warning", timeout=15)
+        self.set_interval(30, self._expire_commands)
+        if password is not None:
+            self.watcher = MailWatcher(self.config.mail.imap, self.config.mail.login, password, self.store,
+                                       self._on_mail, on_status=self._on_watcher_status,
+                                       timings=self._watcher_timings, ssl_context=self._imap_ssl_context)
+            self.watcher.start()
 
     async def _resolve_password(self) -> str:
         return await asyncio.to_thread(resolve_password, self.config.mail)
@@ -352,6 +427,160 @@ class TaskPingApp(App[int]):
         row = self.store.get_outbox(outbox_id)
         if row is not None and self.store.revoke_token(row.token):
             self.notify(f"Token #{row.token} revoked: replies carrying it are rejected from now on.")
+
+    # ---------------------------------------------------------------------------------- inbound & commands
+
+    def _show_history(self) -> None:
+        assert self.store is not None
+        for row in reversed(self.store.list_inbound_mail(limit=100)):
+            self.query_one(InboundPanel).show(inbound_entry(row))
+        for command in self.store.list_commands(limit=200):
+            self._show_command(command)
+
+    async def _on_mail(self, mail: FetchedMail) -> None:
+        """The watcher's handler: commit the outcome (the watcher marks the mail \\Seen afterwards)."""
+        assert self._processor is not None and self.watcher is not None and self.store is not None
+        processed = self._processor.process(mail, self.watcher.mailbox_key)
+        if processed is None:
+            return
+        self._show_processed(processed)
+
+    def _show_processed(self, processed: ProcessedMail) -> None:
+        assert self.store is not None
+        row = self.store.get_inbound_mail(processed.recorded.mail_id)
+        if row is not None:
+            self.query_one(InboundPanel).show(inbound_entry(row))
+        if processed.recorded.command_id is not None:
+            command = self.store.get_command(processed.recorded.command_id)
+            if command is not None:
+                self._show_command(command)
+                if command.state in ("blocked", "queued"):
+                    self.notify(f"{command.sender}: {command.text}", title="Command waits for your approval",
+                                severity="warning", timeout=8)
+
+    def _on_watcher_status(self, status: WatcherStatus) -> None:
+        for panel in self.query(InboundPanel):  # none left while the app shuts down
+            panel.border_subtitle = status.text
+
+    def _command_entry(self, command: CommandRow) -> CommandEntry:
+        assert self.store is not None
+        token_row = self.store.get_token(command.token) if command.token else None
+        token_age = age(time.time() - token_row.created_at) if token_row else "—"
+        note = self._waiting_notes.get(command.id, "") if command.state == "approved" else command.note
+        return CommandEntry(f"c{command.id}", str(command.state), command.sender, token_age,
+                            command.auth_result or "auth not checked", command.text,
+                            command.danger_pattern or "", note)
+
+    def _show_command(self, command: CommandRow) -> None:
+        self.query_one(CommandsPanel).show(self._command_entry(command))
+
+    async def _inject_step(self) -> None:
+        try:
+            if self.injector is None or self._tracker is None:
+                return
+            step = await self.injector.step(self._agent_view())
+            command = step.command
+            if command is None or step.plan is None:
+                return
+            if step.plan.action == "wait":
+                if self._waiting_notes.get(command.id) != f"waiting: {step.plan.reason}":
+                    self._waiting_notes[command.id] = f"waiting: {step.plan.reason}"
+                    self._show_command(command)
+                return
+            self._waiting_notes.pop(command.id, None)
+            self._show_command(command)
+            if command.state == "injected":
+                self._after_injection(command)
+        finally:
+            self._injecting = False
+
+    def _agent_view(self) -> AgentView:
+        assert self._tracker is not None
+        screen = self.pane.terminal_screen
+        lines = self._screen_lines()
+        if self._tracker.is_claude:
+            prompt = claude_prompt_text(lines, [screen.buffer[y] for y in range(len(lines))])
+        else:
+            prompt = "" if cursor_at_prompt(lines, screen.cursor.y, screen.cursor.x) else None
+        return AgentView(
+            state=self._tracker.state.value,
+            prompt_text=prompt,
+            dialog_options=permission_options(lines) if self._tracker.state is AgentState.WAITING else {},
+            seconds_since_key=time.monotonic() - self.pane.last_key_time,
+            bracketed_paste=screen.bracketed_paste,
+        )
+
+    def _after_injection(self, command: CommandRow) -> None:
+        self.notify(command.text, title="Command typed into the agent", timeout=4)
+        if self.outbox is not None and self.config.mail.send_confirmation and command.session_id:
+            self.outbox.enqueue(NotificationFacts(kind="command_received", summary=f"Received: {command.text}",
+                                                  session_id=command.session_id, prompt=command.text))
+
+    def _expire_commands(self) -> None:
+        if self.store is None:
+            return
+        for command in self.store.expire_commands(self.config.security.command_ttl_minutes * 60):
+            self._show_command(command)
+            if self.outbox is not None and command.session_id:
+                self.outbox.enqueue(NotificationFacts(
+                    kind="command_expired", summary=f"Expired without being typed: {command.text}",
+                    session_id=command.session_id, prompt=command.text))
+
+    def _command_for(self, key: str) -> CommandRow | None:
+        if self.store is None or not key.startswith("c"):
+            return None
+        return self.store.get_command(int(key[1:]))
+
+    def on_commands_panel_action_requested(self, message: CommandsPanel.ActionRequested) -> None:
+        command = self._command_for(message.key)
+        if command is None or self.store is None:
+            return
+        if message.action == "approve":
+            self._approve(command)
+        elif message.action == "reject":
+            self._apply(command, CommandEvent.REJECT, note="rejected at the keyboard")
+        elif message.action == "edit":
+            self.push_screen(EditDialog(f"Edit the command from {command.sender}", command.text),
+                             lambda text: self._approve(command, text) if text else None)
+        elif message.action in ("move_up", "move_down"):
+            if self.store.move_command(command.id, -1 if message.action == "move_up" else 1):
+                self._reorder_commands()
+        elif message.action == "view":
+            self.push_screen(DetailsDialog(f"Command #{command.id}", [
+                ("State", f"{command.state} — {command.note}" if command.note else str(command.state)),
+                ("From", command.sender), ("Token", command.token or "(none)"),
+                ("Authentication", command.auth_result or "not checked"),
+                ("Danger pattern", command.danger_pattern or "none"), ("Command", command.text)]))
+
+    def _approve(self, command: CommandRow, text: str | None = None) -> None:
+        if needs_confirmation(command.state):
+            body = (f"It matched the danger pattern {command.danger_pattern!r}.\n\n"
+                    f"It will be typed into the agent exactly as:\n\n{text or command.text}")
+            self.push_screen(ConfirmDialog("Approve a dangerous command?", body, confirm_label="Approve",
+                                           danger=True),
+                             lambda yes: self._apply(command, CommandEvent.APPROVE, text=text,
+                                                     note="approved at the keyboard") if yes else None)
+        else:
+            self._apply(command, CommandEvent.APPROVE, text=text, note="approved at the keyboard")
+
+    def _apply(self, command: CommandRow, event: CommandEvent, *, text: str | None = None, note: str) -> None:
+        assert self.store is not None
+        updated = self.store.apply_command_event(command.id, event, text=text, note=note)
+        if updated is None:
+            self.notify(f"A command that is {command.state} cannot be changed that way.", severity="warning")
+            return
+        self._show_command(updated)
+
+    def _reorder_commands(self) -> None:
+        assert self.store is not None
+        self.query_one(CommandsPanel).show_all([self._command_entry(row) for row in self.store.list_commands()])
+
+    def on_inbound_panel_open_requested(self, message: InboundPanel.OpenRequested) -> None:
+        if self.store is None:
+            return
+        row = self.store.get_inbound_mail(int(message.key[1:]))
+        if row is not None:
+            self.push_screen(DetailsDialog(f"Mail from {row.sender or '(unknown)'}", inbound_details(row)))
 
     # ---------------------------------------------------------------------------------- focus & commands
 
@@ -390,6 +619,10 @@ class TaskPingApp(App[int]):
 
     async def shutdown(self) -> None:
         """End the agent and stop every background part; safe to call twice."""
+        if self.watcher is not None:
+            await self.watcher.stop()
+            self.watcher = None
+        self.injector = None
         for pane in self.query(TerminalView):
             await pane.stop()
         if self.outbox is not None:

@@ -87,6 +87,12 @@ class CommandsPanel(Panel):
         self.add_entry(row.key, render_command(row), newest_first=False)
         self.refresh_bindings()
 
+    def show_all(self, entries: list[CommandEntry]) -> None:
+        """Show the queue in exactly this order (after the user moved a command)."""
+        self._rows = {entry.key: entry for entry in entries}
+        self.replace_entries([(entry.key, render_command(entry)) for entry in entries])
+        self.refresh_bindings()
+
     def row(self, key: str) -> CommandEntry | None:
         return self._rows.get(key)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -51,7 +52,7 @@ class Panel(Vertical, can_focus=True):
         if self.is_mounted:
             self.query_one(".panel-empty", Static).update(text)
 
-    def add_entry(self, entry_id: str, prompt: Text | str, *, newest_first: bool = True) -> None:
+    def add_entry(self, entry_id: str, prompt: Content | Text | str, *, newest_first: bool = True) -> None:
         """Add one entry, or replace the entry with the same id in place."""
         entries = self.entries
         try:
@@ -71,6 +72,17 @@ class Panel(Vertical, can_focus=True):
     def on_focus(self) -> None:
         if self.count:
             self.entries.focus()
+
+    def replace_entries(self, entries: list[tuple[str, Content | str]]) -> None:
+        """Show exactly ``entries`` in this order, keeping the highlighted entry highlighted."""
+        highlighted = self.highlighted_key
+        option_list = self.entries
+        option_list.clear_options()
+        option_list.add_options([Option(prompt, id=key) for key, prompt in entries])
+        keys = [key for key, _ in entries]
+        if highlighted in keys:
+            option_list.highlighted = keys.index(highlighted)
+        self.count = option_list.option_count
 
     def watch_count(self, count: int) -> None:
         self.set_class(count == 0, "-empty")

@@ -1,0 +1,45 @@
+"""Edit a command before approving it; the edited text is what will be typed into the agent."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, TextArea
+
+
+class EditDialog(ModalScreen[str | None]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "approve", "Approve edited"),
+    ]
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self._title = title
+        self._text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(self._title, id="dialog-title", markup=False)
+            yield TextArea(self._text, id="edit-text", soft_wrap=True, show_line_numbers=False)
+            with Horizontal(id="dialog-buttons"):
+                yield Button("Approve (Ctrl+S)", id="approve", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "approve":
+            self.action_approve()
+        else:
+            self.dismiss(None)
+
+    def action_approve(self) -> None:
+        text = self.query_one(TextArea).text.strip()
+        self.dismiss(text or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,292 @@
+"""The whole loop with real parts: Claude Code (pinned) against the mock API, aiosmtpd, dovecot.
+
+prompt typed in the pane → Stop → notification mail → reply delivered into the IMAP mailbox → IDLE →
+gate → injected → the mock receives exactly that text, once → Stop → next mail in the same thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+import pytest
+
+from taskping_tui.app import TaskPingApp
+from taskping_tui.commands import CommandEvent
+from taskping_tui.config import Config, parse_config
+from taskping_tui.mail.tokens import find_token_in_subject
+from taskping_tui.mail.watcher import WatcherTimings
+from taskping_tui.store import NewInboundMail, Store
+from taskping_tui.widgets.commands_panel import CommandsPanel
+from tests.dovecot_fixtures import DovecotServer, MailUser
+from tests.mock_anthropic import MockAnthropic
+from tests.smtp_fixtures import PasswordAuthenticator, SmtpServer, SmtpServerFactory
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
+
+ME = "me@example.com"
+PASSWORD_ENV = "TASKPING_E2E_MAIL_PASSWORD"
+
+
+@dataclass
+class Loop:
+    app: TaskPingApp
+    pilot: object
+    mock: MockAnthropic
+    smtp: SmtpServer
+    dovecot: DovecotServer
+    user: MailUser
+    project: Path
+
+    async def until(self, condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not condition():
+            if asyncio.get_running_loop().time() > deadline:
+                screen = "\n".join(line.rstrip() for line in self.app.pane.terminal_screen.display)
+                raise AssertionError(f"timed out waiting for {what}; agent={self.app.agent_state}; "
+                                     f"prompts={self.mock.user_prompts()}; mails={len(self.smtp.messages)}\n{screen}")
+            await asyncio.sleep(0.05)
+
+    def screen_text(self) -> str:
+        return "\n".join(self.app.pane.terminal_screen.display)
+
+    async def type_prompt(self, text: str) -> None:
+        await self.until(lambda: self.app.agent_state == "idle" and "❯" in self.screen_text(), "the ❯ prompt")
+        keys = ["space" if char == " " else char for char in text]
+        await self.pilot.press(*keys, "enter")  # type: ignore[attr-defined]
+
+    def mails(self) -> list[EmailMessage]:
+        return [received.message for received in self.smtp.messages]
+
+    async def next_mail(self, count: int, what: str) -> EmailMessage:
+        await self.until(lambda: len(self.smtp.messages) >= count, what)
+        return self.mails()[count - 1]
+
+    async def deliver_reply(self, raw: bytes) -> None:
+        await self.dovecot.adeliver_lmtp(self.user, raw)
+
+
+def gmail_reply(notification: EmailMessage, text: str, sender: str = f"Me <{ME}>") -> bytes:
+    reply = EmailMessage()
+    reply["From"] = sender
+    reply["To"] = notification["From"]
+    reply["Subject"] = f"Re: {notification['Subject']}"
+    reply["Date"] = formatdate(localtime=True)
+    reply["Message-ID"] = make_msgid(domain="mail.gmail.com")
+    reply["In-Reply-To"] = notification["Message-ID"]
+    reply["References"] = notification["Message-ID"]
+    quoted = "\n".join(f"> {line}" for line in notification.get_body(("plain",)).get_content().splitlines())
+    reply.set_content(f"{text}\n\nOn {notification['Date']}, TaskPing <{notification['From']}> wrote:\n{quoted}\n")
+    return reply.as_bytes()
+
+
+def qq_reply(notification: EmailMessage, text: str) -> bytes:
+    """QQ Mail: GB18030 body labelled gb2312, base64, the 原始邮件 separator, 发件人 lines."""
+    reply = EmailMessage()
+    reply["From"] = f"=?gb2312?B?ztI=?= <{ME}>"
+    reply["To"] = notification["From"]
+    reply["Subject"] = f"回复：{notification['Subject']}"
+    reply["Date"] = formatdate(localtime=True)
+    reply["Message-ID"] = make_msgid(domain="qq.com")
+    reply["In-Reply-To"] = notification["Message-ID"]
+    body = (f"{text}\n\n\n------------------&nbsp;原始邮件&nbsp;------------------\n"
+            .replace("&nbsp;", " ")
+            + f"发件人: \"TaskPing\" <{notification['From']}>;\n发送时间: 2026年11月24日(星期二) 下午2:00\n"
+            + f"收件人: \"我\" <{ME}>;\n主题: {notification['Subject']}\n\n"
+            + notification.get_body(("plain",)).get_content())
+    reply.set_content(body.encode("gb18030"), maintype="text", subtype="plain", cte="base64")
+    del reply["Content-Type"]
+    reply["Content-Type"] = 'text/plain; charset="gb2312"'
+    return reply.as_bytes()
+
+
+def loop_config(smtp: SmtpServer, dovecot: DovecotServer, user: MailUser, claude_env: dict[str, str],
+                approval: str = "auto") -> Config:
+    env = ", ".join(f"{name} = {json.dumps(value)}" for name, value in claude_env.items())
+    return parse_config(f"""
+[agent]
+env = {{ {env} }}
+
+[notify]
+toast = false
+desktop = false
+
+[mail]
+enabled = true
+address = "{user.login}"
+password_env = "{PASSWORD_ENV}"
+recipients = ["{ME}"]
+max_mails_per_minute = 30
+smtp = {{ host = "127.0.0.1", port = {smtp.port}, security = "none", timeout_seconds = 5.0 }}
+imap = {{ host = "127.0.0.1", port = {dovecot.imap_port}, security = "none", send_id = true }}
+
+[security]
+approval = "{approval}"
+allowed_senders = ["{ME}"]
+""")
+
+
+@contextlib.asynccontextmanager
+async def running_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claude_cli: Path, claude_project: Path,
+    claude_env: dict[str, str], mock: MockAnthropic, smtp_server_factory: SmtpServerFactory,
+    dovecot: DovecotServer, approval: str = "auto", store_path: Path | None = None,
+) -> AsyncIterator[Loop]:
+    user = dovecot.new_user()
+    smtp = smtp_server_factory(auth=True, start=False)
+    smtp.authenticator = PasswordAuthenticator({user.login: user.password})
+    smtp.start()
+    monkeypatch.setenv(PASSWORD_ENV, user.password)
+    monkeypatch.chdir(claude_project)
+    config = loop_config(smtp, dovecot, user, claude_env, approval)
+    app = TaskPingApp(config, [str(claude_cli)], store_path=store_path or tmp_path / "store.sqlite3",
+                      runtime_dir=tmp_path / "run",
+                      watcher_timings=WatcherTimings(backoff_initial_seconds=0.2, backoff_max_seconds=1.0))
+    async with app.run_test(size=(150, 45)) as pilot:
+        loop = Loop(app, pilot, mock, smtp, dovecot, user, claude_project)
+        await loop.until(lambda: app.watcher is not None and app.watcher.status.state.value == "idle",
+                         "the IMAP watcher to idle")
+        yield loop
+    assert mock.unknown_paths == []
+
+
+@pytest.fixture
+def loop_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claude_cli: Path, claude_project: Path,
+                 claude_env: dict[str, str], mock_anthropic: MockAnthropic,
+                 smtp_server_factory: SmtpServerFactory, dovecot: DovecotServer):  # type: ignore[no-untyped-def]
+    def make(**options: object):  # type: ignore[no-untyped-def]
+        return running_loop(tmp_path, monkeypatch, claude_cli, claude_project, claude_env, mock_anthropic,
+                            smtp_server_factory, dovecot, **options)  # type: ignore[arg-type]
+    return make
+
+
+@pytest.mark.parametrize("client", ["gmail", "qq"])
+async def test_reply_becomes_the_next_prompt_exactly_once(loop_factory, client: str) -> None:  # type: ignore[no-untyped-def]
+    async with loop_factory() as loop:
+        loop.mock.queue_text("First answer from the mock.")
+        loop.mock.queue_text("Ran them: all green.")
+        await loop.type_prompt("hello agent")
+        first = await loop.next_mail(1, "the first notification mail")
+        token = find_token_in_subject(first["Subject"])
+        assert token is not None and "Turn finished" in first["Subject"]
+        assert first["Auto-Submitted"] == "auto-generated"
+        assert "First answer from the mock." in first.get_body(("plain",)).get_content()
+
+        command = "run the tests please" if client == "gmail" else "运行测试并修复失败的用例"
+        raw = gmail_reply(first, command) if client == "gmail" else qq_reply(first, command)
+        await loop.deliver_reply(raw)
+
+        await loop.until(lambda: loop.mock.user_prompts() == ["hello agent", command], "the reply as the next prompt")
+        second = await loop.next_mail(2, "the second notification mail")
+        assert first["Message-ID"] in (second["In-Reply-To"] or "") + (second["References"] or "")
+        assert find_token_in_subject(second["Subject"]) == token
+        await asyncio.sleep(1.5)
+        assert loop.mock.user_prompts() == ["hello agent", command]
+        store = loop.app.store
+        assert store is not None
+        (row,) = store.list_commands()
+        assert (row.text, row.state) == (command, "injected")
+        assert store.list_inbound_mail()[0].verdict == "accepted"
+
+
+async def test_yes_by_mail_answers_the_permission_dialog(loop_factory) -> None:  # type: ignore[no-untyped-def]
+    async with loop_factory() as loop:
+        loop.mock.queue_tool_use("Bash", {"command": "touch made_by_mail.txt", "description": "Create a file"})
+        loop.mock.queue_text("Created it.")
+        await loop.type_prompt("make a file")
+        mail = await loop.next_mail(1, "the permission mail")
+        assert "Needs your permission (Bash)" in mail["Subject"]
+        assert "touch made_by_mail.txt" in mail.get_body(("plain",)).get_content()
+        await loop.deliver_reply(gmail_reply(mail, "yes"))
+        await loop.until(lambda: (loop.project / "made_by_mail.txt").exists(), "the tool to run")
+        await loop.until(lambda: len(loop.mock.tool_results()) == 1, "the tool result at the mock")
+        assert loop.mock.user_prompts() == ["make a file"]
+
+
+async def test_dangerous_command_waits_for_the_keyboard(loop_factory) -> None:  # type: ignore[no-untyped-def]
+    async with loop_factory() as loop:
+        loop.mock.queue_text("Hi.")
+        loop.mock.queue_text("Cleaned.")
+        await loop.type_prompt("hi")
+        mail = await loop.next_mail(1, "the notification")
+        await loop.deliver_reply(gmail_reply(mail, "rm -rf build"))
+        store = loop.app.store
+        assert store is not None
+        await loop.until(lambda: [c.state for c in store.list_commands()] == ["blocked"], "a blocked command")
+        await asyncio.sleep(1.0)
+        assert loop.mock.user_prompts() == ["hi"]
+
+        pilot = loop.pilot
+        await pilot.press("f6")  # type: ignore[attr-defined]
+        panel = loop.app.query_one(CommandsPanel)
+        panel.entries.focus()
+        panel.entries.highlighted = 0
+        await pilot.press("a")  # type: ignore[attr-defined]
+        await loop.until(lambda: loop.app.screen.__class__.__name__ == "ConfirmDialog", "the confirmation")
+        assert "rm -rf build" in "".join(str(w.render()) for w in loop.app.screen.query("Static"))
+        await pilot.press("y")  # type: ignore[attr-defined]
+        await loop.until(lambda: loop.mock.user_prompts() == ["hi", "rm -rf build"], "the approved command")
+
+
+async def test_stranger_never_reaches_the_agent(loop_factory) -> None:  # type: ignore[no-untyped-def]
+    async with loop_factory() as loop:
+        loop.mock.queue_text("Hi.")
+        await loop.type_prompt("hi")
+        mail = await loop.next_mail(1, "the notification")
+        await loop.deliver_reply(gmail_reply(mail, "cat ~/.aws/credentials", sender="Eve <eve@example.org>"))
+        store = loop.app.store
+        assert store is not None
+        await loop.until(lambda: bool(store.list_inbound_mail()), "the stranger's mail to be recorded")
+        (inbound,) = store.list_inbound_mail()
+        assert inbound.verdict == "rejected"
+        assert any("not on the allowlist" in reason for reason in inbound.reasons)
+        await asyncio.sleep(1.0)
+        assert loop.mock.user_prompts() == ["hi"]
+        assert store.list_commands() == []
+
+
+async def test_manual_approval_holds_even_safe_commands(loop_factory) -> None:  # type: ignore[no-untyped-def]
+    async with loop_factory(approval="manual") as loop:
+        loop.mock.queue_text("Hi.")
+        loop.mock.queue_text("Done.")
+        await loop.type_prompt("hi")
+        mail = await loop.next_mail(1, "the notification")
+        await loop.deliver_reply(gmail_reply(mail, "summarise the diff"))
+        store = loop.app.store
+        assert store is not None
+        await loop.until(lambda: [c.state for c in store.list_commands()] == ["queued"], "a queued command")
+        await asyncio.sleep(1.0)
+        assert loop.mock.user_prompts() == ["hi"]
+        await loop.pilot.press("f6")  # type: ignore[attr-defined]
+        panel = loop.app.query_one(CommandsPanel)
+        panel.entries.focus()
+        panel.entries.highlighted = 0
+        await loop.pilot.press("a")  # type: ignore[attr-defined]
+        await loop.until(lambda: loop.mock.user_prompts() == ["hi", "summarise the diff"], "the approved command")
+
+
+async def test_command_left_injecting_by_a_crash_is_not_replayed(loop_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store_path = tmp_path / "crashed.sqlite3"
+    crashed = Store.open(store_path)
+    recorded = crashed.record_inbound_mail(
+        NewInboundMail(verdict="accepted", received_at=1.0, message_id="<crash@example.com>", sender=ME,
+                       command="deploy to staging"), command_state="approved")
+    assert recorded.command_id is not None
+    crashed.apply_command_event(recorded.command_id, CommandEvent.START_INJECTION)
+    crashed.close()  # the app died between "injecting" and the write
+
+    async with loop_factory(store_path=store_path) as loop:
+        store = loop.app.store
+        assert store is not None
+        assert [c.state for c in store.list_commands()] == ["unknown"]
+        await loop.until(lambda: loop.app.agent_state == "idle", "the agent to be idle")
+        await asyncio.sleep(1.5)
+        assert loop.mock.user_prompts() == []
+        entry = loop.app.query_one(CommandsPanel).row(f"c{recorded.command_id}")
+        assert entry is not None and entry.state == "unknown"
