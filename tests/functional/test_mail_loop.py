@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -24,6 +23,7 @@ from taskping_tui.mail.tokens import find_token_in_subject
 from taskping_tui.mail.watcher import WatcherTimings
 from taskping_tui.store import NewInboundMail, Store
 from taskping_tui.widgets.commands_panel import CommandsPanel
+from tests.app_harness import AppDriver, agent_env_toml
 from tests.dovecot_fixtures import DovecotServer, MailUser
 from tests.mock_anthropic import MockAnthropic
 from tests.smtp_fixtures import PasswordAuthenticator, SmtpServer, SmtpServerFactory
@@ -35,31 +35,15 @@ PASSWORD_ENV = "TASKPING_E2E_MAIL_PASSWORD"
 
 
 @dataclass
-class Loop:
-    app: TaskPingApp
-    pilot: object
+class Loop(AppDriver):
     mock: MockAnthropic
     smtp: SmtpServer
     dovecot: DovecotServer
     user: MailUser
     project: Path
 
-    async def until(self, condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not condition():
-            if asyncio.get_running_loop().time() > deadline:
-                screen = "\n".join(line.rstrip() for line in self.app.pane.terminal_screen.display)
-                raise AssertionError(f"timed out waiting for {what}; agent={self.app.agent_state}; "
-                                     f"prompts={self.mock.user_prompts()}; mails={len(self.smtp.messages)}\n{screen}")
-            await asyncio.sleep(0.05)
-
-    def screen_text(self) -> str:
-        return "\n".join(self.app.pane.terminal_screen.display)
-
-    async def type_prompt(self, text: str) -> None:
-        await self.until(lambda: self.app.agent_state == "idle" and "❯" in self.screen_text(), "the ❯ prompt")
-        keys = ["space" if char == " " else char for char in text]
-        await self.pilot.press(*keys, "enter")  # type: ignore[attr-defined]
+    def describe(self) -> str:
+        return f"prompts={self.mock.user_prompts()}; mails={len(self.smtp.messages)}; {super().describe()}"
 
     def mails(self) -> list[EmailMessage]:
         return [received.message for received in self.smtp.messages]
@@ -108,10 +92,9 @@ def qq_reply(notification: EmailMessage, text: str) -> bytes:
 
 def loop_config(smtp: SmtpServer, dovecot: DovecotServer, user: MailUser, claude_env: dict[str, str],
                 approval: str = "auto") -> Config:
-    env = ", ".join(f"{name} = {json.dumps(value)}" for name, value in claude_env.items())
     return parse_config(f"""
 [agent]
-env = {{ {env} }}
+env = {agent_env_toml(claude_env)}
 
 [notify]
 toast = false
@@ -223,14 +206,14 @@ async def test_dangerous_command_waits_for_the_keyboard(loop_factory) -> None:  
         assert loop.mock.user_prompts() == ["hi"]
 
         pilot = loop.pilot
-        await pilot.press("f6")  # type: ignore[attr-defined]
+        await pilot.press("f6")
         panel = loop.app.query_one(CommandsPanel)
         panel.entries.focus()
         panel.entries.highlighted = 0
-        await pilot.press("a")  # type: ignore[attr-defined]
+        await pilot.press("a")
         await loop.until(lambda: loop.app.screen.__class__.__name__ == "ConfirmDialog", "the confirmation")
         assert "rm -rf build" in "".join(str(w.render()) for w in loop.app.screen.query("Static"))
-        await pilot.press("y")  # type: ignore[attr-defined]
+        await pilot.press("y")
         await loop.until(lambda: loop.mock.user_prompts() == ["hi", "rm -rf build"], "the approved command")
 
 
@@ -263,11 +246,11 @@ async def test_manual_approval_holds_even_safe_commands(loop_factory) -> None:  
         await loop.until(lambda: [c.state for c in store.list_commands()] == ["queued"], "a queued command")
         await asyncio.sleep(1.0)
         assert loop.mock.user_prompts() == ["hi"]
-        await loop.pilot.press("f6")  # type: ignore[attr-defined]
+        await loop.pilot.press("f6")
         panel = loop.app.query_one(CommandsPanel)
         panel.entries.focus()
         panel.entries.highlighted = 0
-        await loop.pilot.press("a")  # type: ignore[attr-defined]
+        await loop.pilot.press("a")
         await loop.until(lambda: loop.mock.user_prompts() == ["hi", "summarise the diff"], "the approved command")
 
 
