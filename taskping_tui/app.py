@@ -23,6 +23,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
+from textual.theme import Theme
+from textual.timer import Timer
 from textual.widgets import Footer
 
 from taskping_tui import paths
@@ -44,6 +46,7 @@ from taskping_tui.agent.state import (
 )
 from taskping_tui.commands import CommandEvent, needs_confirmation
 from taskping_tui.config import Config, expand_env
+from taskping_tui.config_writer import ConfigWriteError, update_config_file
 from taskping_tui.inbound import InboundProcessor, PendingPermission, ProcessedMail
 from taskping_tui.injector import AgentView, Injector
 from taskping_tui.mail.compose import NotificationFacts
@@ -74,6 +77,7 @@ logger = logging.getLogger(__name__)
 # and Shift+Tab; shells and editors use the Ctrl and Alt letters. No common TUI binds F6.
 SWITCH_KEY = "f6"
 AGENT_TICK_SECONDS = 0.25
+THEME_SAVE_DELAY = 1.0
 
 KIND_TITLES = {
     "turn_finished": "Turn finished",
@@ -188,6 +192,7 @@ class TaskPingApp(App[int]):
         self._pending_permission: PendingPermission | None = None
         self._waiting_notes: dict[int, str] = {}
         self._injecting = False
+        self._theme_save_timer: Timer | None = None
         self._instance: InstanceDir | None = None
         self._hook_server: HookSocketServer | None = None
         self._plan: LaunchPlan | None = None
@@ -224,6 +229,7 @@ class TaskPingApp(App[int]):
     async def on_mount(self) -> None:
         self._register_themes()
         self._apply_theme(self.config.ui.theme)
+        self.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self.pane.border_title = shlex.join(self.agent_argv)
         self.pane.focus()
         self.query_one(Sidebar).display = self.show_sidebar
@@ -246,6 +252,22 @@ class TaskPingApp(App[int]):
             self.notify(f"Theme {name!r} not found; using {fallback!r}.", severity="warning")
             name = fallback
         self.theme = name
+
+    def _on_theme_changed(self, theme: Theme) -> None:
+        # The palette's theme picker previews every theme it passes: save once the choice settles.
+        if self._theme_save_timer is not None:
+            self._theme_save_timer.stop()
+        self._theme_save_timer = self.set_timer(THEME_SAVE_DELAY, lambda: self._save_theme(theme.name))
+
+    def _save_theme(self, name: str) -> None:
+        path = self.config.path or paths.default_config_path()
+        try:
+            result = update_config_file(path, [("ui", "theme", name)])
+        except (ConfigWriteError, OSError) as error:
+            self.notify(f"Theme not saved: {error}", severity="warning")
+            return
+        note = "" if result.comments_kept else " (the file was rewritten; its comments could not be kept)"
+        self.notify(f"Theme {name!r} saved to {path}{note}.", timeout=3)
 
     # ---------------------------------------------------------------------------------- agent
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from taskping_tui import __version__
 
-
 DESCRIPTION = """\
 Run a coding agent (Claude Code by default) in a terminal pane, get a mail when it finishes a turn
 or waits for you, and answer from your phone."""
@@ -70,8 +69,13 @@ def run_app(config_path: Path | None, agent_argv: list[str]) -> int:
     for warning in config.warnings:
         print(f"taskping-tui: warning: {warning}", file=sys.stderr)
 
+    import gc
+
     from taskping_tui.app import TaskPingApp
 
+    # Everything imported so far lives for the whole run: keep it out of the collector's way, which
+    # otherwise re-scans it while the terminal pane parses output (≈20 % of parse time).
+    gc.freeze()
     app = TaskPingApp(config=config, agent_argv=agent_argv or None)
     app.run()
     return app.return_code or 0
