@@ -58,6 +58,29 @@ def split_agent_command(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return args, []
 
 
+def setup_logging() -> Path | None:
+    """Log to a private file in the state dir (the screen belongs to the app); None if that fails."""
+    import logging
+    import os
+
+    from taskping_tui import paths
+
+    try:
+        paths.ensure_private_dir(paths.state_dir())
+        log_file = paths.log_path()
+        fd = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(fd)
+        os.chmod(log_file, 0o600)
+    except OSError:
+        return None
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return log_file
+
+
 def run_app(config_path: Path | None, agent_argv: list[str]) -> int:
     from taskping_tui.config import ConfigError, load_config
 
@@ -68,6 +91,7 @@ def run_app(config_path: Path | None, agent_argv: list[str]) -> int:
         return 2
     for warning in config.warnings:
         print(f"taskping-tui: warning: {warning}", file=sys.stderr)
+    setup_logging()
 
     import gc
 
