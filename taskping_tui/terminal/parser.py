@@ -53,19 +53,21 @@ _OP_CALL = 4  # (code, function, args)
 _OP_NONE = 5  # (code,): consumed without effect
 _OP_LONE_ESC = 6  # (code,)
 _Op = tuple[Any, ...]
+_ArgsFor = Callable[[str], Optional[tuple[Any, ...]]]
 _NO_OP: _Op = (_OP_NONE,)
 _MAX_CACHED_OPS = 8192
 _MAX_CACHED_OP_TEXT = 64
+_shared_ops: dict[str, _Op] = {}
 
 # A sequence start that may still complete when more bytes arrive.
-_INCOMPLETE = re.compile(
-    r"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*\x1b?|[P_^X][^\x1b]*\x1b?|[ -/]*)\Z"
-)
+_INCOMPLETE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*\x1b?|[P_^X][^\x1b]*\x1b?|[ -/]*)\Z")
 _OSC_END = re.compile(r"\x07|\x1b\\")
 _STRING_END = re.compile(r"\x1b\\")
 
 #: Longest unterminated sequence kept across reads; longer strings are skipped to their end.
 MAX_PENDING = 65536
+#: Characters applied per split (bounds the temporary list of runs and items).
+SLICE = 32768
 _MAX_PARAM = 65535
 _PARAM_CACHE_SIZE = 16384  # holds every CUP row;column pair of a 120x120 screen
 #: Printable runs up to this length are cached per style; longer ones (a log line, a path) almost
@@ -112,7 +114,7 @@ class TerminalParser:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending = ""
         self._skip_end: Optional[re.Pattern[str]] = None
-        self._csi: dict[str, Callable[[str], None]] = self._build_csi_table()
+        self._csi = self._build_csi_table()
         self._controls: dict[str, Callable[[], None]] = self._build_control_table()
         self._ops: dict[str, _Op] = {}
 
@@ -127,14 +129,31 @@ class TerminalParser:
         self.feed_text(text)
 
     def feed_text(self, text: str) -> None:
-        """Apply already-decoded text to the screen. Never raises."""
-        if self._pending:
-            text = self._pending + text
-            self._pending = ""
-        if self._skip_end is not None:
-            text = self._skip_string(text)
-        if text:
-            self._run(text)
+        """Apply already-decoded text to the screen. Never raises.
+
+        Long text is applied in slices of about :data:`SLICE` characters, cut before an ESC or
+        after a line feed where possible, so the split list stays small whatever the input size.
+        """
+        while True:
+            held = len(self._pending)
+            if held:
+                text = self._pending + text
+                self._pending = ""
+            if self._skip_end is not None:
+                text = self._skip_string(text)
+                held = 0
+            if len(text) <= held + SLICE:
+                if text:
+                    self._run(text)
+                return
+            # The slice always extends past what was held back, so an unfinished sequence grows
+            # until it completes or is over-long and skipped: every round makes progress.
+            low, high = held + SLICE // 2, held + SLICE
+            cut = text.rfind("\x1b", low, high)
+            if cut < 0:
+                cut = text.rfind("\n", low, high) + 1 or high
+            self._run(text[:cut])
+            text = text[cut:]
 
     # ------------------------------------------------------------------ core loop
     def _run(self, text: str) -> None:
@@ -155,7 +174,7 @@ class TerminalParser:
         items = iter(parts)
         next(items)  # always ""
         # Rows of the scroll region a CR LF scrolled: marked dirty once, not once per line.
-        scrolled_rows: Optional[frozenset[int]] = None
+        scrolled_rows: frozenset[int] | None = None
         while True:
             try:
                 for run, item, _ in zip(items, items, items):
@@ -200,7 +219,7 @@ class TerminalParser:
                             cursor.y = y + 1
                     elif code == _OP_CUP:
                         if screen._origin:
-                            self._csi["H"](op[3])
+                            self._apply_csi("H", op[3])
                         else:
                             row = op[1]
                             column = op[2]
@@ -228,8 +247,18 @@ class TerminalParser:
             dirty.update(scrolled_rows)
 
     def _op_for(self, item: str) -> _Op:
-        """Parse one control item into an op, caching it when it is short."""
-        op = self._parse_item(item)
+        """Parse one control item into an op, caching it when it is short.
+
+        Ops that hold no bound method (SGR, CUP, CHA, CR LF, ...) depend on the item text alone
+        and are shared by every parser through ``_shared_ops``.
+        """
+        op = _shared_ops.get(item)
+        if op is None:
+            op = self._parse_item(item)
+            if op[0] != _OP_CALL and len(item) <= _MAX_CACHED_OP_TEXT:
+                if len(_shared_ops) >= _MAX_CACHED_OPS:
+                    _shared_ops.clear()
+                _shared_ops[item] = op
         if len(item) <= _MAX_CACHED_OP_TEXT:
             ops = self._ops
             if len(ops) >= _MAX_CACHED_OPS:
@@ -281,8 +310,12 @@ class TerminalParser:
             row = values[0] - 1 if values and values[0] > 0 else 0
             column = values[1] - 1 if len(values) > 1 and values[1] > 0 else 0
             return (_OP_CUP, row, column, params)
-        handler = self._csi.get(final)
-        return (_OP_CALL, handler, (params,)) if handler is not None else _NO_OP
+        entry = self._csi.get(final)
+        if entry is None:
+            return _NO_OP
+        method, args_for = entry
+        args = args_for(params)
+        return (_OP_CALL, method, args) if args is not None else _NO_OP
 
     def _hold_incomplete(self, text: str, start: int) -> bool:
         """Keep an unfinished sequence at the end of ``text`` for the next feed."""
@@ -326,100 +359,78 @@ class TerminalParser:
             "\x0f": s.shift_in,
         }
 
-    def _build_csi_table(self) -> dict[str, Callable[[str], None]]:
+    def _build_csi_table(self) -> dict[str, tuple[Callable[..., None], _ArgsFor]]:
+        """final byte -> (screen method, builder of its arguments from the parameter text).
+
+        A builder returns None when the sequence is to be ignored. Builders are pure, so the
+        arguments can be computed once per distinct sequence and cached in an op.
+        """
         s = self._screen
 
-        def count(method: Callable[[Optional[int]], None]) -> Callable[[str], None]:
-            def handler(params: str) -> None:
-                method(first_param(params) or 1)
+        def count(params: str) -> tuple[int]:
+            return (first_param(params) or 1,)
 
-            return handler
+        def number(params: str) -> tuple[int]:
+            return (first_param(params),)
 
-        def cup(params: str) -> None:
+        def cup(params: str) -> tuple[int, ...] | tuple[int, int | None]:
             if not params:
-                s.cursor_position()
-                return
+                return ()
             values = parse_params(params)
-            s.cursor_position(values[0], values[1] if len(values) > 1 else None)
+            return (values[0], values[1] if len(values) > 1 else None)
 
-        def cha(params: str) -> None:
-            s.cursor_to_column(first_param(params))
-
-        def vpa(params: str) -> None:
-            s.cursor_to_line(first_param(params))
-
-        def el(params: str) -> None:
-            s.erase_in_line(first_param(params))
-
-        def ed(params: str) -> None:
-            s.erase_in_display(first_param(params))
-
-        def margins(params: str) -> None:
+        def margins(params: str) -> tuple[int | None, int | None]:
             values = parse_params(params) if params else ()
-            s.set_margins(values[0] if values else None, values[1] if len(values) > 1 else None)
+            return (values[0] if values else None, values[1] if len(values) > 1 else None)
 
-        def set_modes(params: str) -> None:
-            s.set_mode(*parse_params(params))
-
-        def reset_modes(params: str) -> None:
-            s.reset_mode(*parse_params(params))
-
-        def dsr(params: str) -> None:
-            s.report_device_status(first_param(params))
-
-        def da1(params: str) -> None:
-            s.report_device_attributes(first_param(params))
-
-        def tbc(params: str) -> None:
-            s.clear_tab_stop(first_param(params))
-
-        def save(params: str) -> None:
-            if not params:
-                s.save_cursor()
-
-        def restore(params: str) -> None:
-            if not params:
-                s.restore_cursor()
-
-        def window_ops(params: str) -> None:
-            s.report_window_size(first_param(params))
+        def no_params(params: str) -> tuple[()] | None:
+            return None if params else ()
 
         return {
-            "H": cup,
-            "f": cup,
-            "G": cha,
-            "`": cha,
-            "d": vpa,
-            "A": count(s.cursor_up),
-            "B": count(s.cursor_down),
-            "e": count(s.cursor_down),
-            "C": count(s.cursor_forward),
-            "a": count(s.cursor_forward),
-            "D": count(s.cursor_back),
-            "E": count(s.cursor_down1),
-            "F": count(s.cursor_up1),
-            "K": el,
-            "J": ed,
-            "X": count(s.erase_characters),
-            "@": count(s.insert_characters),
-            "P": count(s.delete_characters),
-            "L": count(s.insert_lines),
-            "M": count(s.delete_lines),
-            "S": count(s.scroll_up),
-            "T": count(s.scroll_down),
-            "I": count(s.tab_forward),
-            "Z": count(s.tab_backward),
-            "b": count(s.repeat_last_character),
-            "r": margins,
-            "h": set_modes,
-            "l": reset_modes,
-            "n": dsr,
-            "c": da1,
-            "g": tbc,
-            "s": save,
-            "u": restore,
-            "t": window_ops,
+            "H": (s.cursor_position, cup),
+            "f": (s.cursor_position, cup),
+            "G": (s.cursor_to_column, number),
+            "`": (s.cursor_to_column, number),
+            "d": (s.cursor_to_line, number),
+            "A": (s.cursor_up, count),
+            "B": (s.cursor_down, count),
+            "e": (s.cursor_down, count),
+            "C": (s.cursor_forward, count),
+            "a": (s.cursor_forward, count),
+            "D": (s.cursor_back, count),
+            "E": (s.cursor_down1, count),
+            "F": (s.cursor_up1, count),
+            "K": (s.erase_in_line, number),
+            "J": (s.erase_in_display, number),
+            "X": (s.erase_characters, count),
+            "@": (s.insert_characters, count),
+            "P": (s.delete_characters, count),
+            "L": (s.insert_lines, count),
+            "M": (s.delete_lines, count),
+            "S": (s.scroll_up, count),
+            "T": (s.scroll_down, count),
+            "I": (s.tab_forward, count),
+            "Z": (s.tab_backward, count),
+            "b": (s.repeat_last_character, count),
+            "r": (s.set_margins, margins),
+            "h": (s.set_mode, parse_params),
+            "l": (s.reset_mode, parse_params),
+            "n": (s.report_device_status, number),
+            "c": (s.report_device_attributes, number),
+            "g": (s.clear_tab_stop, number),
+            "s": (s.save_cursor, no_params),
+            "u": (s.restore_cursor, no_params),
+            "t": (s.report_window_size, number),
         }
+
+    def _apply_csi(self, final: str, params: str) -> None:
+        """Apply a plain CSI (no prefix or intermediates) through the table."""
+        entry = self._csi.get(final)
+        if entry is not None:
+            method, args_for = entry
+            args = args_for(params)
+            if args is not None:
+                method(*args)
 
     def _csi_other(self, prefix: str, params: str, inter: str, final: str) -> None:
         """CSI with a private prefix, intermediates or unusual parameter bytes."""
@@ -450,8 +461,8 @@ class TerminalParser:
                 s.report_mode(first_param(params), private=False)
             elif inter == "!" and final == "p":
                 s.soft_reset()
-            elif inter == "" and ":" not in params and final in self._csi:
-                self._csi[final](params)
+            elif inter == "" and ":" not in params:
+                self._apply_csi(final, params)
             # " q" (cursor style) and other intermediates are consumed.
         # "<" and "=" prefixed sequences (kitty keyboard pop/set, DA3) are consumed.
 

@@ -3,8 +3,11 @@
 Differences from stock pyte that callers rely on:
 
 * ``buffer`` is a list of rows (``buffer[y][x]`` works as in pyte); each row is a list of exactly
-  ``columns`` :class:`Cell` objects. Rows are replaced, not copied, when the screen scrolls; never
+  ``columns`` :class:`Cell` objects. Rows are moved, not copied, when the screen scrolls; never
   mutate a row you got from ``buffer`` -- use :meth:`TerminalScreen.row_cells` for a private copy.
+  A row that leaves the screen for good (off a full scrollback, off the alternate screen) is
+  blanked and reused for a new line when nothing else refers to it, so a row you hold a
+  reference to never changes under you once it has left the screen.
 * Colours: ``"default"``, one of :data:`COLOR_NAMES` (pyte's names, including pyte's ``"brown"`` for
   ANSI colour 3), or a 6-hex-digit ``"rrggbb"`` string. 256-colour indices 0-15 resolve to the
   names so they follow the theme; 16-255 and truecolor resolve to hex.
@@ -20,8 +23,8 @@ from __future__ import annotations
 
 import collections
 import logging
-from sys import getrefcount
 from importlib import metadata
+from sys import getrefcount
 from typing import Any, Callable, NamedTuple, Optional
 
 import pyte
@@ -86,9 +89,14 @@ _MOUSE_MODES = (9, 1000, 1002, 1003)
 
 # Bounds that keep hostile parameters from allocating absurd amounts of memory.
 _MAX_STYLES = 2048
-_MAX_TRANSITIONS = 512
-_MAX_CACHED_CELLS = 4096
-_MAX_CACHED_RUNS = 1024
+_MAX_TRANSITIONS = 512  # per style
+_MAX_TRANSITIONS_TOTAL = 16384
+_MAX_CACHED_CELLS = 4096  # per style
+# Totals over all styles of one screen: coloured output with many styles must not make the caches
+# outgrow the scrollback they serve (≈10 MB for 10,000 rows of 120 cells).
+_MAX_CACHED_CELLS_TOTAL = 32768
+_MAX_CACHED_RUNS_TOTAL = 8192  # runs drawn at least twice, kept as cells
+_MAX_SEEN_RUNS_TOTAL = 8192  # runs drawn once, kept as text
 
 # Characters known to be exactly one cell wide; grows as new characters are seen.
 _narrow_chars: set[str] = {chr(c) for c in range(0x20, 0x7F)}
@@ -125,30 +133,73 @@ _new_tuple = tuple.__new__
 _ONLY_LOCAL_REFERENCE = 2
 
 
+class _CacheBudget:
+    """How much the style caches of one screen (``styles``, its style registry) hold in total."""
+
+    __slots__ = ("cells", "runs", "seen", "styles", "transitions")
+
+    def __init__(self, styles: dict[Cell, _Style]) -> None:
+        self.cells = 0
+        self.runs = 0
+        self.seen = 0
+        self.transitions = 0
+        self.styles = styles
+
+    def count_transition(self, style: _Style) -> None:
+        """Count one SGR transition cached on ``style``; forget them all when over budget."""
+        self.transitions += 1
+        if self.transitions > _MAX_TRANSITIONS_TOTAL:
+            for other in (*self.styles.values(), style):
+                other.trans.clear()
+                other.by_item.clear()
+            self.transitions = 0
+
+    @property
+    def cells_exhausted(self) -> bool:
+        return self.cells >= _MAX_CACHED_CELLS_TOTAL
+
+    def forget_runs(self) -> None:
+        """Empty every style's run cache and start counting again."""
+        for style in self.styles.values():
+            style.runs.clear()
+            style.seen.clear()
+        self.runs = self.seen = 0
+
+    def forget_seen(self) -> None:
+        """Forget the runs drawn only once so far (the cached ones stay)."""
+        for style in self.styles.values():
+            style.seen.clear()
+        self.seen = 0
+
+
 class _CellCache(dict):  # type: ignore[type-arg]
     """char -> Cell for one style; builds missing cells on demand (C-level lookups on hits)."""
 
-    __slots__ = ("rest",)
+    __slots__ = ("budget", "rest")
 
-    def __init__(self, template: Cell) -> None:
+    def __init__(self, template: Cell, budget: _CacheBudget) -> None:
         super().__init__()
         self.rest = tuple(template)[1:]
+        self.budget = budget
 
     def __missing__(self, ch: str) -> Cell:
         cell: Cell = _new_tuple(Cell, (ch, *self.rest))
-        if len(self) < _MAX_CACHED_CELLS:
+        budget = self.budget
+        if len(self) < _MAX_CACHED_CELLS and budget.cells < _MAX_CACHED_CELLS_TOTAL:
             self[ch] = cell
+            budget.cells += 1
         return cell
 
 
 class _Style:
     """A distinct set of graphic attributes with its cell cache and cached SGR transitions."""
 
-    __slots__ = ("cell", "cells", "getcell", "trans", "by_item", "blank", "blank_line", "runs", "seen")
+    __slots__ = ("cell", "cells", "getcell", "trans", "by_item", "blank", "blank_line", "runs", "seen", "budget")
 
-    def __init__(self, cell: Cell) -> None:
+    def __init__(self, cell: Cell, budget: _CacheBudget) -> None:
         self.cell = cell
-        self.cells = _CellCache(cell)
+        self.budget = budget
+        self.cells = _CellCache(cell, budget)
         self.getcell: Callable[[str], Cell] = self.cells.__getitem__
         self.trans: dict[str, _Style] = {}
         # The same transitions keyed by the whole sequence text ("\x1b[1;31m"), for the parser.
@@ -168,21 +219,29 @@ class _Style:
         by_item = self.by_item
         if len(by_item) >= _MAX_TRANSITIONS:
             by_item.clear()
+        self.budget.count_transition(self)
         by_item[item] = style
 
     def run_cells(self, text: str) -> tuple[Cell, ...]:
-        """Cells for a short printable run not in ``runs``; caches it if it was seen before."""
+        """Cells for a short printable run not in ``runs``; caches it if it was seen before.
+
+        The screen's budgets bound what all styles keep: when one is spent, every style forgets
+        its seen runs or (rarely) its cached ones.
+        """
         cells = tuple(map(self.getcell, text))
-        seen = self.seen
-        if text in seen:
-            runs = self.runs
-            if len(runs) >= _MAX_CACHED_RUNS:
-                runs.clear()
-            runs[text] = cells
+        budget = self.budget
+        if text in self.seen:
+            if budget.runs >= _MAX_CACHED_RUNS_TOTAL:
+                budget.forget_runs()
+                self.runs.clear()  # in case this style has left the registry
+            self.runs[text] = cells
+            budget.runs += 1
         else:
-            if len(seen) >= _MAX_CACHED_RUNS:
-                seen.clear()
-            seen.add(text)
+            if budget.seen >= _MAX_SEEN_RUNS_TOTAL:
+                budget.forget_seen()
+                self.seen.clear()
+            self.seen.add(text)
+            budget.seen += 1
         return cells
 
 
@@ -341,6 +400,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
         self.on_bell: Callable[[], None] = _noop_bell
         self.on_title: Callable[[str], None] = _noop_title
         self._styles: dict[Cell, _Style] = {}
+        self._budget = _CacheBudget(self._styles)
         self._parser = TerminalParser(self)
         self.dirty: set[int] = set()
         self.columns = max(1, columns)
@@ -395,13 +455,15 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
     def _style_for(self, cell: Cell) -> _Style:
         style = self._styles.get(cell)
         if style is None:
-            if len(self._styles) >= _MAX_STYLES:
+            if len(self._styles) >= _MAX_STYLES or self._budget.cells_exhausted:
                 # Forget every cached style (truecolor gradients can create many).
                 for old in self._styles.values():
                     old.trans.clear()
                     old.by_item.clear()
                 self._styles.clear()
-            style = _Style(cell)
+                budget = self._budget
+                budget.cells = budget.runs = budget.seen = budget.transitions = 0
+            style = _Style(cell, self._budget)
             self._styles[cell] = style
         return style
 
@@ -631,7 +693,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
         """
         top = self._top
         buf = self.buffer
-        row: Optional[list[Cell]] = buf.pop(top)
+        row: list[Cell] | None = buf.pop(top)
         if top == 0 and not self.in_alternate_screen:
             history = self.history
             self.history_pushed += 1
@@ -1007,6 +1069,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
             nxt = self._style_for(apply_sgr(style.cell, params))
             if len(style.trans) >= _MAX_TRANSITIONS:
                 style.trans.clear()
+            self._budget.count_transition(style)
             style.trans[params] = nxt
         self._style = nxt
 
