@@ -47,6 +47,7 @@ from taskping_tui.agent.state import (
 from taskping_tui.commands import CommandEvent, needs_confirmation
 from taskping_tui.config import Config, expand_env
 from taskping_tui.config_writer import ConfigWriteError, update_config_file
+from taskping_tui.driver import driver_class
 from taskping_tui.inbound import InboundProcessor, PendingPermission, ProcessedMail
 from taskping_tui.injector import AgentView, Injector
 from taskping_tui.mail.compose import NotificationFacts
@@ -177,7 +178,8 @@ class TaskPingApp(App[int]):
         imap_ssl_context: ssl.SSLContext | None = None,
         watcher_timings: WatcherTimings | None = None,
     ) -> None:
-        super().__init__()
+        # A driver that hands a bare Esc to the pane at once: Claude Code interrupts a turn with it.
+        super().__init__(driver_class=driver_class())
         self.config = config
         self.agent_argv = agent_argv_from(config, agent_argv)
         self.set_reactive(TaskPingApp.show_sidebar, config.ui.show_sidebar)
