@@ -195,6 +195,7 @@ class TaskPingApp(App[int]):
         self._waiting_notes: dict[int, str] = {}
         self._injecting = False
         self._theme_save_timer: Timer | None = None
+        self._shutting_down = False
         self._instance: InstanceDir | None = None
         self._hook_server: HookSocketServer | None = None
         self._plan: LaunchPlan | None = None
@@ -357,6 +358,11 @@ class TaskPingApp(App[int]):
             code = message.status if message.status is not None else (
                 -message.signal if message.signal is not None else None)
             self._handle(self._tracker.on_exit(code))
+        if self._instance is not None and not self._shutting_down:
+            # A restart is a new Claude Code session: it needs a session id of its own.
+            self._plan = plan_agent_launch(self.agent_argv, self._instance)
+            self._session_id = self._plan.session_id or str(uuid.uuid4())
+            self.pane.argv = self._plan.argv
 
     # ---------------------------------------------------------------------------------- notifications
 
@@ -365,6 +371,8 @@ class TaskPingApp(App[int]):
             self._record_notification(note)
 
     def _record_notification(self, note: Notification) -> None:
+        if self._shutting_down:  # the user quit: "agent exited" is no news to them
+            return
         if note.kind.value == "needs_permission":
             self._pending_permission = PendingPermission(note.tool_name or "", note.tool_input)
         key = f"n{next(self._entry_ids)}"
@@ -643,6 +651,7 @@ class TaskPingApp(App[int]):
 
     async def shutdown(self) -> None:
         """End the agent and stop every background part; safe to call twice."""
+        self._shutting_down = True
         if self.watcher is not None:
             await self.watcher.stop()
             self.watcher = None

@@ -245,6 +245,15 @@ class TerminalView(Widget, can_focus=True):
             return None
         return self._start_child()
 
+    @property
+    def argv(self) -> list[str] | None:
+        """The command the pane runs, and runs again on restart."""
+        return list(self._argv) if self._argv is not None else None
+
+    @argv.setter
+    def argv(self, argv: Sequence[str]) -> None:
+        self._argv = list(argv)
+
     def restart(self) -> None:
         """End the child if it runs, then start the same command again."""
         if self._argv is None:

@@ -67,3 +67,20 @@ async def test_api_error_is_recorded(app_driver, mock_anthropic: MockAnthropic) 
         await driver.type_prompt("fail please")
         await driver.until(lambda: any(e.kind == "api_error" for e in app.notification_entries), "StopFailure")
         assert app.agent_state == "idle"
+
+
+async def test_agent_exit_is_recorded_and_enter_starts_a_fresh_session(app_driver,  # type: ignore[no-untyped-def]
+                                                                       mock_anthropic: MockAnthropic) -> None:
+    mock_anthropic.queue_text("Back again.")
+    async with app_driver() as driver:
+        app = driver.app
+        first_argv = app.pane.argv
+        await driver.type_prompt("/exit")
+        await driver.until(lambda: app.agent_state == "exited", "the agent to exit")
+        assert [e.kind for e in app.notification_entries] == ["exited"]
+        assert app.pane.argv != first_argv  # a new --session-id for the next run
+        await driver.pilot.press("enter")
+        await driver.type_prompt("are you there")
+        await driver.until(lambda: any(e.kind == "turn_finished" for e in app.notification_entries),
+                           "a turn in the restarted session")
+        assert mock_anthropic.user_prompts() == ["are you there"]
