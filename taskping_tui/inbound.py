@@ -58,6 +58,18 @@ def headers_summary(parsed: ParsedMail) -> dict[str, str]:
     return {name: value for name, value in values.items() if value}
 
 
+def gate_facts(store: Store, now: float, mailbox_uid: tuple[int, int] | None = None) -> GateFacts:
+    """What the store knows, in the form the gate asks for."""
+    return GateFacts(
+        token_status=lambda token: store.token_status(token, now),
+        token_for_message_id=lambda mid: (row.token if (row := store.lookup_message_id(mid)) else None),
+        message_id_seen=store.mail_seen_by_message_id,
+        uid_seen=store.mail_seen_by_uid,
+        commands_in_last_hour=lambda session: store.commands_in_last_hour(session, now),
+        mailbox_uid=mailbox_uid,
+    )
+
+
 def dangerous_permission(command: str, pending: PendingPermission | None,
                          extra_patterns: list[str]) -> str | None:
     """A "yes" / "always" to a dialog whose tool input is dangerous needs the keyboard: the pattern name."""
@@ -85,17 +97,6 @@ class InboundProcessor:
     def own_addresses(config: Config) -> list[str]:
         return [address for address in (config.mail.address, config.mail.username) if "@" in address]
 
-    def facts(self, now: float, uidvalidity: int | None, uid: int | None) -> GateFacts:
-        store = self.store
-        return GateFacts(
-            token_status=lambda token: store.token_status(token, now),
-            token_for_message_id=lambda mid: (row.token if (row := store.lookup_message_id(mid)) else None),
-            message_id_seen=store.mail_seen_by_message_id,
-            uid_seen=store.mail_seen_by_uid,
-            commands_in_last_hour=lambda session: store.commands_in_last_hour(session, now),
-            mailbox_uid=(uidvalidity, uid) if uidvalidity is not None and uid is not None else None,
-        )
-
     def process(self, mail: FetchedMail, mailbox_key: str) -> ProcessedMail | None:
         """Record ``mail``'s outcome; None when this (UIDVALIDITY, UID) was recorded before (a crash)."""
         cursor = (mailbox_key, mail.uidvalidity, mail.uid)
@@ -106,7 +107,7 @@ class InboundProcessor:
         if mail.raw is None:
             return self._record_too_big(mail, now, cursor)
         parsed = parse_mail(mail.raw)
-        verdict = decide(parsed, self.policy, self.facts(now, mail.uidvalidity, mail.uid), now)
+        verdict = decide(parsed, self.policy, gate_facts(self.store, now, (mail.uidvalidity, mail.uid)), now)
         kind, reasons, danger = str(verdict.kind), list(verdict.reasons), verdict.danger.name if verdict.danger else None
         permission_danger = None
         if kind == "accepted":

@@ -10,7 +10,7 @@ from pathlib import Path
 from taskping_tui import paths
 from taskping_tui.config import Config
 from taskping_tui.gate import GateFacts, GatePolicy, Verdict, decide
-from taskping_tui.inbound import InboundProcessor
+from taskping_tui.inbound import InboundProcessor, gate_facts
 from taskping_tui.mail.reply import parse_mail
 from taskping_tui.store import Store, StoreError
 
@@ -28,13 +28,7 @@ def inspect_mail(raw: bytes, config: Config, store_path: Path | None = None) -> 
     except StoreError as error:
         return decide(parsed, policy, GateFacts(), now), f"store unreadable ({error}): tokens reported as unknown"
     try:
-        facts = GateFacts(
-            token_status=lambda token: store.token_status(token, now),
-            token_for_message_id=lambda mid: (row.token if (row := store.lookup_message_id(mid)) else None),
-            message_id_seen=store.mail_seen_by_message_id,
-            commands_in_last_hour=lambda session: store.commands_in_last_hour(session, now),
-        )
-        return decide(parsed, policy, facts, now), f"tokens checked against {path}"
+        return decide(parsed, policy, gate_facts(store, now), now), f"tokens checked against {path}"
     finally:
         store.close()
 

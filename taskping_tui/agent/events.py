@@ -5,21 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-KNOWN_HOOK_EVENTS = frozenset(
-    {
-        "SessionStart",
-        "UserPromptSubmit",
-        "Stop",
-        "StopFailure",
-        "Notification",
-        "PermissionRequest",
-        "SessionEnd",
-        "PreToolUse",
-        "PostToolUse",
-        "SubagentStop",
-        "PreCompact",
-    }
+# The events taskping-tui installs hooks for (agent/hooks.py).
+HOOKED_EVENTS: tuple[str, ...] = (
+    "SessionStart",
+    "UserPromptSubmit",
+    "Stop",
+    "StopFailure",
+    "Notification",
+    "PermissionRequest",
+    "SessionEnd",
 )
+# Also accepted: events a user's own --settings may route to us.
+KNOWN_HOOK_EVENTS = frozenset({*HOOKED_EVENTS, "PreToolUse", "PostToolUse", "SubagentStop", "PreCompact"})
 
 
 @dataclass(frozen=True)

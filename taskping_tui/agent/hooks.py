@@ -19,18 +19,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from taskping_tui import paths
+from taskping_tui.agent.events import HOOKED_EVENTS
 
 logger = logging.getLogger(__name__)
 
-HOOKED_EVENTS: tuple[str, ...] = (
-    "SessionStart",
-    "UserPromptSubmit",
-    "Stop",
-    "StopFailure",
-    "Notification",
-    "PermissionRequest",
-    "SessionEnd",
-)
 # Claude Code kills a hook after this many seconds; ours returns in well under one.
 HOOK_TIMEOUT_SECONDS = 5
 # "" matches every tool / notification type / session source; checked against 2.1.197.
