@@ -16,8 +16,8 @@ STATE_LABELS = {
     "approved": ("waiting for the agent", "$accent"),
     "injecting": ("typing…", "$accent"),
     "injected": ("injected", "$success"),
-    "rejected": ("rejected", "$text-muted"),
-    "expired": ("expired", "$text-muted"),
+    "rejected": ("rejected", "$foreground-muted"),
+    "expired": ("expired", "$foreground-muted"),
     "failed": ("failed", "$error"),
     "unknown": ("unknown — check the agent", "$error"),
 }
@@ -40,17 +40,19 @@ class CommandEntry:
 
 
 def render_command(row: CommandEntry) -> Content:
-    label, style = STATE_LABELS.get(row.state, (row.state, "$text"))
+    label, style = STATE_LABELS.get(row.state, (row.state, "$foreground"))
+    # The command itself right under its state: the sender line wraps in the narrow sidebar.
     parts: list[Content | tuple[str, str] | str] = [
         (label, f"bold {style}"),
-        (f"  {row.sender} · token {row.token_age} · {row.auth}", "$text-muted"),
         "\n",
         (row.command, "bold"),
+        "\n",
+        (f"{row.sender} · token {row.token_age} · {row.auth}", "$foreground-muted"),
     ]
     if row.danger:
         parts += ["\n", (f"matches danger pattern: {row.danger}", "$error")]
     if row.note:
-        parts += ["\n", (row.note, "$text-muted")]
+        parts += ["\n", (row.note, "$foreground-muted")]
     return Content.assemble(*parts)
 
 

@@ -12,7 +12,8 @@ from textual.widgets import OptionList
 
 from taskping_tui.widgets.panel import Panel
 
-VERDICT_STYLES = {"accepted": "$success", "blocked": "$warning", "rejected": "$error", "ignored": "$text-muted"}
+VERDICT_STYLES = {"accepted": "$success", "blocked": "$warning", "rejected": "$error",
+                  "ignored": "$foreground-muted"}
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,14 @@ class InboundEntry:
 
 def render_inbound(row: InboundEntry) -> Content:
     parts: list[Content | tuple[str, str] | str] = [
-        (row.time.strftime("%H:%M:%S "), "$text-muted"),
-        (row.verdict, f"bold {VERDICT_STYLES.get(row.verdict, '$text')}"),
-        (f"  {row.sender}", "$text-muted"),
+        (row.time.strftime("%H:%M:%S "), "$foreground-muted"),
+        (row.verdict, f"bold {VERDICT_STYLES.get(row.verdict, '$foreground')}"),
+        (f"  {row.sender}", "$foreground-muted"),
         "\n",
         row.subject or "(no subject)",
     ]
     if row.reason:
-        parts += ["\n", (row.reason, VERDICT_STYLES.get(row.verdict, "$text-muted"))]
+        parts += ["\n", (row.reason, VERDICT_STYLES.get(row.verdict, "$foreground-muted"))]
     return Content.assemble(*parts)
 
 

@@ -57,10 +57,12 @@ class InitScreen(Screen[WriteResult | None]):
             yield Input(placeholder="taskping.bot@gmail.com", id="address")
             yield Label("Login name, if it is not the address")
             yield Input(id="username")
+            yield Label("Outgoing mail (SMTP): host, port, security")
             with Horizontal(classes="row"):
                 yield Input(placeholder="SMTP host", id="smtp_host")
                 yield Input(placeholder="port", id="smtp_port", type="integer", classes="port")
                 yield Select([(s, s) for s in SECURITY_CHOICES["smtp"]], allow_blank=False, id="smtp_security")
+            yield Label("Incoming mail (IMAP): host, port, security")
             with Horizontal(classes="row"):
                 yield Input(placeholder="IMAP host", id="imap_host")
                 yield Input(placeholder="port", id="imap_port", type="integer", classes="port")

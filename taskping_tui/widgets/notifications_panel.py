@@ -15,9 +15,9 @@ KIND_LABELS = {
     "turn_finished": ("✔ Turn finished", "$success"),
     "needs_permission": ("? Needs permission", "$warning"),
     "api_error": ("✖ API error", "$error"),
-    "exited": ("■ Agent exited", "$text-muted"),
+    "exited": ("■ Agent exited", "$foreground-muted"),
 }
-MAIL_STYLES = {"queued": "$text-muted", "sending": "$accent", "sent": "$success", "retrying": "$warning",
+MAIL_STYLES = {"queued": "$foreground-muted", "sending": "$accent", "sent": "$success", "retrying": "$warning",
                "failed": "$error"}
 
 
@@ -33,13 +33,13 @@ class NotificationEntry:
 
 
 def render_notification(row: NotificationEntry) -> Content:
-    label, style = KIND_LABELS.get(row.kind, (row.kind, "$text"))
+    label, style = KIND_LABELS.get(row.kind, (row.kind, "$foreground"))
     parts: list[Content | tuple[str, str] | str] = [
-        (row.time.strftime("%H:%M:%S "), "$text-muted"), (label, f"bold {style}"), "\n", row.summary,
+        (row.time.strftime("%H:%M:%S "), "$foreground-muted"), (label, f"bold {style}"), "\n", row.summary,
     ]
     if row.mail_state:
         detail = f" — {row.mail_detail}" if row.mail_detail else ""
-        parts += ["\n", (f"✉ {row.mail_state}{detail}", MAIL_STYLES.get(row.mail_state, "$text-muted"))]
+        parts += ["\n", (f"✉ {row.mail_state}{detail}", MAIL_STYLES.get(row.mail_state, "$foreground-muted"))]
     return Content.assemble(*parts)
 
 

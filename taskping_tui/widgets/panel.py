@@ -11,6 +11,11 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 
+def with_dividers(options: list[Option]) -> list[Option | None]:
+    """A divider line between options (None in OptionList terms): multi-line entries run together without."""
+    return [item for index, option in enumerate(options) for item in ([None, option] if index else [option])]
+
+
 class Panel(Vertical, can_focus=True):
     """Base of the three sidebar panels. Subclasses set TITLE and write their empty-state text.
 
@@ -60,25 +65,33 @@ class Panel(Vertical, can_focus=True):
         except Exception:
             option = Option(prompt, id=entry_id)
             if newest_first and entries.option_count:
+                highlighted = entries.highlighted
                 options = [option, *(entries.get_option_at_index(i) for i in range(entries.option_count))]
                 entries.clear_options()
-                entries.add_options(options)
+                entries.add_options(with_dividers(options))
+                if highlighted is not None:
+                    # Stay on the entry the user was on (it moved down by one), not lose the highlight.
+                    entries.highlighted = highlighted + 1
             else:
-                entries.add_option(option)
+                entries.add_options([None, option] if entries.option_count else [option])
         else:
             entries.replace_option_prompt(entry_id, prompt)
         self.count = entries.option_count
 
     def on_focus(self) -> None:
         if self.count:
-            self.entries.focus()
+            entries = self.entries
+            entries.focus()
+            # Without a highlighted entry the panel's keys (approve, resend…) do nothing until an arrow key.
+            if entries.highlighted is None:
+                entries.highlighted = 0
 
     def replace_entries(self, entries: list[tuple[str, Content | str]]) -> None:
         """Show exactly ``entries`` in this order, keeping the highlighted entry highlighted."""
         highlighted = self.highlighted_key
         option_list = self.entries
         option_list.clear_options()
-        option_list.add_options([Option(prompt, id=key) for key, prompt in entries])
+        option_list.add_options(with_dividers([Option(prompt, id=key) for key, prompt in entries]))
         keys = [key for key, _ in entries]
         if highlighted in keys:
             option_list.highlighted = keys.index(highlighted)
