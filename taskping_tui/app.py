@@ -195,6 +195,7 @@ class TaskPingApp(App[int]):
         self._waiting_notes: dict[int, str] = {}
         self._injecting = False
         self._theme_save_timer: Timer | None = None
+        self._saved_theme = ""
         self._shutting_down = False
         self._instance: InstanceDir | None = None
         self._hook_server: HookSocketServer | None = None
@@ -232,6 +233,7 @@ class TaskPingApp(App[int]):
     async def on_mount(self) -> None:
         self._register_themes()
         self._apply_theme(self.config.ui.theme)
+        self._saved_theme = self.theme
         self.theme_changed_signal.subscribe(self, self._on_theme_changed)
         self.pane.border_title = shlex.join(self.agent_argv)
         self.pane.focus()
@@ -258,11 +260,18 @@ class TaskPingApp(App[int]):
 
     def _on_theme_changed(self, theme: Theme) -> None:
         # The palette's theme picker previews every theme it passes: save once the choice settles.
+        # Textual also announces the start-up theme: that one is already in the config.
+        if theme.name == self._saved_theme and self._theme_save_timer is None:
+            return
         if self._theme_save_timer is not None:
             self._theme_save_timer.stop()
         self._theme_save_timer = self.set_timer(THEME_SAVE_DELAY, lambda: self._save_theme(theme.name))
 
     def _save_theme(self, name: str) -> None:
+        self._theme_save_timer = None
+        if name == self._saved_theme:
+            return
+        self._saved_theme = name
         path = self.config.path or paths.default_config_path()
         try:
             result = update_config_file(path, [("ui", "theme", name)])

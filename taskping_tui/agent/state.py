@@ -211,7 +211,7 @@ class AgentTracker:
     def on_title(self, title: str) -> list[Notification]:
         """The child set its window title (OSC 0/2)."""
         self.title = title
-        if self.state is AgentState.EXITED:
+        if self.state is AgentState.EXITED or not self.is_claude:  # ✳ / spinner titles are Claude Code's
             return []
         kind = title_kind(title)
         if kind is AgentState.BUSY:
@@ -233,7 +233,8 @@ class AgentTracker:
             return []
         self._silence.last_output_at = self.clock()
         self._silence.bytes_in_spell += nbytes
-        if self.state is not AgentState.BUSY and self._silence.bytes_in_spell >= self.settings.min_turn_output_bytes:
+        # Start-up output (banner, first prompt) is not a turn: STARTING ends in IDLE once output goes quiet.
+        if self.state is AgentState.IDLE and self._silence.bytes_in_spell >= self.settings.min_turn_output_bytes:
             self._set_state(AgentState.BUSY)
         return []
 

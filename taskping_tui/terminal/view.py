@@ -199,6 +199,7 @@ class TerminalView(Widget, can_focus=True):
         self._history_seen = 0
         self._last_activity_post = 0.0
         self._activity_bytes_posted = 0
+        self._activity_handle: asyncio.TimerHandle | None = None
         self._mouse_button = 0
         self.last_key_time = 0.0
 
@@ -350,6 +351,9 @@ class TerminalView(Widget, can_focus=True):
         self._invalidate_all()
 
     async def on_unmount(self) -> None:
+        if self._activity_handle is not None:
+            self._activity_handle.cancel()
+            self._activity_handle = None
         if self._paint_handle is not None:
             self._paint_handle.cancel()
             self._paint_handle = None
@@ -365,14 +369,27 @@ class TerminalView(Widget, can_focus=True):
 
     def _on_screen_changed(self) -> None:
         now = time.monotonic()
-        if now - self._last_activity_post >= ACTIVITY_INTERVAL and self._session.running:
-            self._last_activity_post = now
-            parsed = self._session.bytes_parsed
-            self.post_message(self.OutputActivity(parsed - self._activity_bytes_posted))
-            self._activity_bytes_posted = parsed
+        self._report_activity(now)
         if self._paint_handle is None and self.is_mounted:
             delay = max(0.0, self._last_paint + FRAME_INTERVAL - now)
             self._paint_handle = asyncio.get_running_loop().call_later(delay, self._paint)
+
+    def _report_activity(self, now: float) -> None:
+        """Post OutputActivity at most every ACTIVITY_INTERVAL; bytes parsed in between follow at its end."""
+        unreported = self._session.bytes_parsed - self._activity_bytes_posted
+        if unreported <= 0 or self._activity_handle is not None:
+            return
+        wait = self._last_activity_post + ACTIVITY_INTERVAL - now
+        if wait > 0:
+            self._activity_handle = asyncio.get_running_loop().call_later(wait, self._post_pending_activity)
+            return
+        self._last_activity_post = now
+        self._activity_bytes_posted += unreported
+        self.post_message(self.OutputActivity(unreported))
+
+    def _post_pending_activity(self) -> None:
+        self._activity_handle = None
+        self._report_activity(time.monotonic())
 
     def _hold_for_synchronized_output(self, now: float) -> float:
         """Seconds to keep waiting because the child is mid-frame (?2026h); 0 to paint now."""

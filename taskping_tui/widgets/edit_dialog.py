@@ -29,7 +29,9 @@ class EditDialog(ModalScreen[str | None]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
+        area = self.query_one(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)  # ready to append, the usual edit
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "approve":

@@ -96,3 +96,24 @@ async def test_unknown_theme_falls_back_with_a_notice(tmp_path: Path) -> None:
         await pilot.pause()
         assert app.theme == "taskping-dark"
         assert any("no-such-theme" in str(n.message) for n in app._notifications)
+
+
+async def test_starting_the_app_leaves_the_config_file_alone(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[ui]\ntheme = "taskping-light"\n')
+    before = path.stat().st_mtime_ns
+    app = TaskPingApp(parse_config(path.read_text(), path), FAKE_AGENT, runtime_dir=tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(1.5)
+        assert app.theme == "taskping-light"
+    assert path.stat().st_mtime_ns == before
+
+
+async def test_startup_output_of_a_plain_agent_is_not_a_finished_turn(tmp_path: Path) -> None:
+    config = parse_config("[agent]\nsilence_seconds = 1.0\n[notify]\ndesktop = false\n")
+    app = TaskPingApp(config, FAKE_AGENT, runtime_dir=tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        driver = AppDriver(app, pilot)
+        await driver.until(lambda: app.agent_state == "idle", "idle after the banner")
+        await pilot.pause(1.5)
+        assert app.notification_entries == []

@@ -381,6 +381,10 @@ def test_key_echo_does_not_count_as_a_turn(plain: AgentTracker, clock: FakeClock
 
 def test_hooks_and_titles_do_not_confuse_the_silence_fallback(plain: AgentTracker, clock: FakeClock) -> None:
     plain.on_output(1000)
+    assert plain.state is AgentState.STARTING  # start-up output is not a turn
+    clock.advance(3)
+    plain.tick(cursor_at_prompt=True)
+    plain.on_output(1000)
     assert plain.state is AgentState.BUSY
     assert plain.next_deadline() == pytest.approx(clock.now + 3.0)
     (note,) = plain.on_exit(None)
@@ -393,3 +397,12 @@ def test_output_does_not_drive_claude_state(tracker: AgentTracker, clock: FakeCl
     clock.advance(60)
     assert tracker.tick(cursor_at_prompt=True) == []
     assert tracker.state is AgentState.IDLE
+
+
+def test_titles_of_other_agents_do_not_drive_the_state(plain: AgentTracker, clock: FakeClock) -> None:
+    plain.on_title("✳ Some Other Tool")
+    assert plain.state is AgentState.STARTING
+    plain.on_output(1000)
+    clock.advance(3)
+    assert plain.tick(cursor_at_prompt=True) == []
+    assert plain.state is AgentState.IDLE

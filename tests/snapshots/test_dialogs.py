@@ -1,0 +1,60 @@
+"""The dialogs over the live main screen, reached with the keys a user presses (mail on, seeded store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from taskping_tui.widgets.commands_panel import CommandsPanel
+from taskping_tui.widgets.confirm_dialog import ConfirmDialog
+from taskping_tui.widgets.details_dialog import DetailsDialog
+from taskping_tui.widgets.edit_dialog import EditDialog
+from taskping_tui.widgets.inbound_panel import InboundPanel
+from taskping_tui.widgets.panel import Panel
+from tests.snapshots.scenes import SIZE, config, make_app, seed_store, settle_app, steady_cursors
+
+
+async def highlight(pilot: Pilot, panel_type: type[Panel], key: str) -> None:
+    """Focus a sidebar panel and move down to the entry `key` with the arrow keys."""
+    panel = pilot.app.query_one(panel_type)
+    panel.focus()
+    await pilot.pause()
+    for _ in range(panel.count):
+        if panel.highlighted_key == key:
+            return
+        await pilot.press("down")
+    assert panel.highlighted_key == key
+
+
+def run_dialog(snap_compare, tmp_path: Path, panel_type: type[Panel], key: str, press: str,
+               dialog: type) -> bool:
+    seed_store(tmp_path / "state.sqlite3")
+
+    async def open_dialog(pilot: Pilot) -> None:
+        await settle_app(pilot)
+        await highlight(pilot, panel_type, key)
+        await pilot.press(press)
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, dialog)
+        # Moving focus off the pane can flush output activity that makes the tracker busy for a moment.
+        await settle_app(pilot)
+        steady_cursors(pilot)
+        await pilot.pause()
+
+    return snap_compare(make_app(config(mail=True), tmp_path), terminal_size=SIZE, run_before=open_dialog)
+
+
+def test_confirm_dialog_for_dangerous_command(snap_compare, tmp_path: Path) -> None:
+    """`a` on a blocked command asks first, naming the danger pattern and the exact text to be typed."""
+    assert run_dialog(snap_compare, tmp_path, CommandsPanel, "c2", "a", ConfirmDialog)
+
+
+def test_edit_dialog(snap_compare, tmp_path: Path) -> None:
+    """`e` on a queued command opens its text for editing before it is approved."""
+    assert run_dialog(snap_compare, tmp_path, CommandsPanel, "c3", "e", EditDialog)
+
+
+def test_details_dialog_of_inbound_mail(snap_compare, tmp_path: Path) -> None:
+    """Enter on a blocked reply shows the verdict with its reasons, token, command, headers and text."""
+    assert run_dialog(snap_compare, tmp_path, InboundPanel, "m2", "enter", DetailsDialog)
