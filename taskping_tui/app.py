@@ -435,7 +435,8 @@ class TaskPingApp(App[int]):
             self.notify(f"{len(recovery.commands_unknown)} command(s) were being typed when taskping-tui stopped. "
                         "They are marked unknown: check the agent, then approve or reject them.",
                         severity="warning", timeout=15)
-        self.set_interval(30, self._expire_commands)
+        ttl_seconds = self.config.security.command_ttl_minutes * 60
+        self.set_interval(min(30.0, max(0.5, ttl_seconds / 4)), self._expire_commands)
         if password is not None:
             self.watcher = MailWatcher(self.config.mail.imap, self.config.mail.login, password, self.store,
                                        self._on_mail, on_status=self._on_watcher_status,

@@ -91,7 +91,7 @@ def qq_reply(notification: EmailMessage, text: str) -> bytes:
 
 
 def loop_config(smtp: SmtpServer, dovecot: DovecotServer, user: MailUser, claude_env: dict[str, str],
-                approval: str = "auto") -> Config:
+                approval: str = "auto", extra: str = "", confirm: bool = False) -> Config:
     return parse_config(f"""
 [agent]
 env = {agent_env_toml(claude_env)}
@@ -106,12 +106,14 @@ address = "{user.login}"
 password_env = "{PASSWORD_ENV}"
 recipients = ["{ME}"]
 max_mails_per_minute = 30
+send_confirmation = {"true" if confirm else "false"}
 smtp = {{ host = "127.0.0.1", port = {smtp.port}, security = "none", timeout_seconds = 5.0 }}
 imap = {{ host = "127.0.0.1", port = {dovecot.imap_port}, security = "none", send_id = true }}
 
 [security]
 approval = "{approval}"
 allowed_senders = ["{ME}"]
+{extra}
 """)
 
 
@@ -119,7 +121,8 @@ allowed_senders = ["{ME}"]
 async def running_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claude_cli: Path, claude_project: Path,
     claude_env: dict[str, str], mock: MockAnthropic, smtp_server_factory: SmtpServerFactory,
-    dovecot: DovecotServer, approval: str = "auto", store_path: Path | None = None,
+    dovecot: DovecotServer, approval: str = "auto", store_path: Path | None = None, extra: str = "",
+    confirm: bool = False,
 ) -> AsyncIterator[Loop]:
     user = dovecot.new_user()
     smtp = smtp_server_factory(auth=True, start=False)
@@ -127,7 +130,7 @@ async def running_loop(
     smtp.start()
     monkeypatch.setenv(PASSWORD_ENV, user.password)
     monkeypatch.chdir(claude_project)
-    config = loop_config(smtp, dovecot, user, claude_env, approval)
+    config = loop_config(smtp, dovecot, user, claude_env, approval, extra, confirm)
     app = TaskPingApp(config, [str(claude_cli)], store_path=store_path or tmp_path / "store.sqlite3",
                       runtime_dir=tmp_path / "run",
                       watcher_timings=WatcherTimings(backoff_initial_seconds=0.2, backoff_max_seconds=1.0))
@@ -273,3 +276,31 @@ async def test_command_left_injecting_by_a_crash_is_not_replayed(loop_factory, t
         assert loop.mock.user_prompts() == []
         entry = loop.app.query_one(CommandsPanel).row(f"c{recorded.command_id}")
         assert entry is not None and entry.state == "unknown"
+
+
+async def test_waiting_command_expires_and_is_mailed_back_in_the_thread(loop_factory) -> None:  # type: ignore[no-untyped-def]
+    async with loop_factory(approval="manual", extra="command_ttl_minutes = 0.03") as loop:
+        loop.mock.queue_text("Hi.")
+        await loop.type_prompt("hi")
+        first = await loop.next_mail(1, "the notification")
+        await loop.deliver_reply(gmail_reply(first, "refactor the parser"))
+        store = loop.app.store
+        assert store is not None
+        await loop.until(lambda: [c.state for c in store.list_commands()] == ["expired"], "the command to expire")
+        expired = await loop.next_mail(2, "the expiry mail")
+        assert "refactor the parser" in expired.get_body(("plain",)).get_content()
+        assert first["Message-ID"] in (expired["In-Reply-To"] or "") + (expired["References"] or "")
+        assert loop.mock.user_prompts() == ["hi"]
+
+
+async def test_confirmation_mail_follows_an_injected_command(loop_factory) -> None:  # type: ignore[no-untyped-def]
+    async with loop_factory(confirm=True) as loop:
+        loop.mock.queue_text("Hi.")
+        loop.mock.queue_text("Linted.", delay=1.0)
+        await loop.type_prompt("hi")
+        first = await loop.next_mail(1, "the notification")
+        await loop.deliver_reply(gmail_reply(first, "run the linter"))
+        receipt = await loop.next_mail(2, "the confirmation mail")
+        assert "run the linter" in receipt.get_body(("plain",)).get_content()
+        assert first["Message-ID"] in (receipt["In-Reply-To"] or "") + (receipt["References"] or "")
+        await loop.until(lambda: loop.mock.user_prompts() == ["hi", "run the linter"], "the command at the mock")
