@@ -197,6 +197,7 @@ class TaskPingApp(App[int]):
         self._theme_save_timer: Timer | None = None
         self._saved_theme = ""
         self._shutting_down = False
+        self._pane: TerminalView | None = None
         self._instance: InstanceDir | None = None
         self._hook_server: HookSocketServer | None = None
         self._plan: LaunchPlan | None = None
@@ -216,7 +217,10 @@ class TaskPingApp(App[int]):
 
     @property
     def pane(self) -> TerminalView:
-        return self.query_one(TerminalView)
+        # Kept after mount: timers and workers may still ask for it while the app tears its screen down.
+        if self._pane is None:
+            self._pane = self.query_one(TerminalView)
+        return self._pane
 
     @property
     def tracker(self) -> AgentTracker | None:
@@ -326,8 +330,13 @@ class TaskPingApp(App[int]):
 
     def _tick_agent(self) -> None:
         tracker = self._tracker
-        if tracker is None or tracker.state is AgentState.EXITED:
+        if tracker is None or self._shutting_down:
             return
+        if tracker.state is not AgentState.EXITED:
+            self._tick_tracker(tracker)
+        self._start_injection_step()
+
+    def _tick_tracker(self, tracker: AgentTracker) -> None:
         lines: list[str] | None = None
         dialog: bool | None = None
         if tracker.state is AgentState.WAITING:
@@ -342,7 +351,9 @@ class TaskPingApp(App[int]):
             excerpt = "\n".join(line.rstrip() for line in lines if line.strip())[-2000:]
         self._handle(tracker.tick(cursor_at_prompt=at_prompt, screen_excerpt=excerpt,
                                   permission_dialog_visible=dialog))
-        if self.injector is not None and not self._injecting:
+
+    def _start_injection_step(self) -> None:
+        if self.injector is not None and not self._injecting and not self._shutting_down:
             self._injecting = True
             self.run_worker(self._inject_step(), group="inject", exclusive=False)
 
@@ -496,6 +507,8 @@ class TaskPingApp(App[int]):
             command = self.store.get_command(processed.recorded.command_id)
             if command is not None:
                 self._show_command(command)
+                if command.state == "approved":
+                    self._start_injection_step()  # don't wait for the next tick
                 if command.state in ("blocked", "queued"):
                     self.notify(f"{command.sender}: {command.text}", title="Command waits for your approval",
                                 severity="warning", timeout=8)
