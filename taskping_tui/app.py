@@ -413,6 +413,8 @@ class TaskPingApp(App[int]):
 
     def _show_entry(self, entry: NotificationEntry) -> None:
         self._entries[entry.key] = entry
+        if not self.config.notify.panel:
+            return
         for panel in self.query(NotificationsPanel):  # none left while the app shuts down
             panel.show(entry)
 

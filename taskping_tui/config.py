@@ -53,6 +53,7 @@ class AgentConfig:
 class NotifyConfig:
     """[notify]: how a notification rings on this machine (mail is configured in [mail])."""
 
+    panel: bool = True
     toast: bool = True
     desktop: bool = True
 

@@ -117,3 +117,18 @@ async def test_startup_output_of_a_plain_agent_is_not_a_finished_turn(tmp_path: 
         await driver.until(lambda: app.agent_state == "idle", "idle after the banner")
         await pilot.pause(1.5)
         assert app.notification_entries == []
+
+
+async def test_each_local_ring_can_be_turned_off(tmp_path: Path) -> None:
+    config = parse_config("[agent]\nsilence_seconds = 1.0\n[notify]\npanel = false\ntoast = false\ndesktop = false\n")
+    app = TaskPingApp(config, FAKE_AGENT, runtime_dir=tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        driver = AppDriver(app, pilot)
+        await driver.until(lambda: app.agent_state == "idle", "idle after the banner")
+        tracker = app.tracker
+        assert tracker is not None
+        app._handle(tracker.on_exit(0))
+        await pilot.pause()
+        assert [entry.kind for entry in app.notification_entries] == ["exited"]  # recorded...
+        assert app.query_one("NotificationsPanel").count == 0  # ...but not listed
+        assert not app._notifications  # and no toast
