@@ -28,6 +28,7 @@ from textual.timer import Timer
 from textual.widgets import Footer
 
 from taskping_tui import paths
+from taskping_tui.agent.events import HookEvent
 from taskping_tui.agent.hooks import InstanceDir, LaunchPlan, plan_agent_launch
 from taskping_tui.agent.install_hints import install_hint_for
 from taskping_tui.agent.local_notify import TerminalNotifier
@@ -312,7 +313,7 @@ class TaskPingApp(App[int]):
         self.pane.start(argv, env=expand_env(self.config.agent.env), cwd=os.getcwd(),
                         not_found_hint=install_hint_for(self.agent_argv))
 
-    def _on_hook_event(self, event) -> None:  # type: ignore[no-untyped-def]
+    def _on_hook_event(self, event: HookEvent) -> None:
         if self._tracker is not None:
             self._handle(self._tracker.on_hook(event))
 
@@ -439,18 +440,21 @@ class TaskPingApp(App[int]):
                             password_resolver=(lambda _mail: password) if password is not None else resolve_password)
         self.outbox = Outbox(self.store, self.config.mail, sender=sender)
         self.outbox.add_listener(self._on_outbox_row)
-        self.outbox.start()
         self.injector = Injector(self.store, self.pane.write)
         self._processor = InboundProcessor(self.store, self.config,
                                            pending_permission=lambda: self._pending_permission)
         self._show_history()
+        self.outbox.start()
         if recovery.commands_unknown:
             self.notify(f"{len(recovery.commands_unknown)} command(s) were being typed when taskping-tui stopped. "
                         "They are marked unknown: check the agent, then approve or reject them.",
                         severity="warning", timeout=15)
         ttl_seconds = self.config.security.command_ttl_minutes * 60
         self.set_interval(min(30.0, max(0.5, ttl_seconds / 4)), self._expire_commands)
-        if password is not None:
+        if password is None:
+            for panel in self.query(InboundPanel):
+                panel.border_subtitle = "not watching: no mail password (see the notice)"
+        else:
             self.watcher = MailWatcher(self.config.mail.imap, self.config.mail.login, password, self.store,
                                        self._on_mail, on_status=self._on_watcher_status,
                                        timings=self._watcher_timings, ssl_context=self._imap_ssl_context)
@@ -487,6 +491,13 @@ class TaskPingApp(App[int]):
 
     def _show_history(self) -> None:
         assert self.store is not None
+        # Mail left unsent by the last run goes out now: show it with the rest.
+        for row in self.store.pending_outbox():
+            key = f"o{row.id}"
+            self._entries_by_outbox.setdefault(row.id, []).append(key)
+            self._outbox_by_entry[key] = row.id
+            self._show_entry(NotificationEntry(key, datetime.fromtimestamp(row.created_at), row.kind,
+                                               f"(from the last run) {row.subject}", *mail_status(row)))
         for row in reversed(self.store.list_inbound_mail(limit=100)):
             self.query_one(InboundPanel).show(inbound_entry(row))
         for command in self.store.list_commands(limit=200):

@@ -304,3 +304,20 @@ async def test_confirmation_mail_follows_an_injected_command(loop_factory) -> No
         assert "run the linter" in receipt.get_body(("plain",)).get_content()
         assert first["Message-ID"] in (receipt["In-Reply-To"] or "") + (receipt["References"] or "")
         await loop.until(lambda: loop.mock.user_prompts() == ["hi", "run the linter"], "the command at the mock")
+
+
+async def test_mail_left_unsent_by_the_last_run_is_shown_and_sent(loop_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from taskping_tui.mail.compose import NotificationFacts
+    from taskping_tui.mail.outbox import Outbox
+
+    store_path = tmp_path / "left.sqlite3"
+    store = Store.open(store_path)
+    config = parse_config(f'[mail]\nenabled = false\naddress = "bot@example.test"\nrecipients = ["{ME}"]\n')
+    Outbox(store, config.mail).enqueue(NotificationFacts(kind="turn_finished", summary="Turn finished: old news",
+                                                         session_id="old-session"))
+    store.close()
+    async with loop_factory(store_path=store_path) as loop:
+        mail = await loop.next_mail(1, "the mail from the last run")
+        assert "old news" in mail.get_body(("plain",)).get_content()
+        await loop.until(lambda: any(e.summary.startswith("(from the last run)") and e.mail_state == "sent"
+                                     for e in loop.app.notification_entries), "the panel entry to say sent")
