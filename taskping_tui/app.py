@@ -453,7 +453,7 @@ class TaskPingApp(App[int]):
         self.set_interval(min(30.0, max(0.5, ttl_seconds / 4)), self._expire_commands)
         if password is None:
             for panel in self.query(InboundPanel):
-                panel.border_subtitle = "not watching: no mail password (see the notice)"
+                panel.set_status("not watching: no mail password")
         else:
             self.watcher = MailWatcher(self.config.mail.imap, self.config.mail.login, password, self.store,
                                        self._on_mail, on_status=self._on_watcher_status,
@@ -528,7 +528,7 @@ class TaskPingApp(App[int]):
 
     def _on_watcher_status(self, status: WatcherStatus) -> None:
         for panel in self.query(InboundPanel):  # none left while the app shuts down
-            panel.border_subtitle = status.text
+            panel.set_status(status.text)
 
     def _command_entry(self, command: CommandRow) -> CommandEntry:
         assert self.store is not None

@@ -58,6 +58,10 @@ class InboundPanel(Panel):
                     "and list your address in [security] allowed_senders.")
         super().__init__(text, id="inbound")
 
+    def set_status(self, status: str) -> None:
+        """What the mailbox watcher is doing (idle, polling, reconnecting…), shown in the title."""
+        self.border_title = f"{self.TITLE} · {status}" if status else self.TITLE
+
     def show(self, row: InboundEntry) -> None:
         self.add_entry(row.key, render_inbound(row))
 
