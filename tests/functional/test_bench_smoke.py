@@ -33,11 +33,10 @@ BENCHES = [
     BenchRun("throughput", ("--quick",),
              (rf"^whole\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}x\s+{NUMBER}x",
               rf"^plain\s+{NUMBER}\s+{NUMBER}"), 60),
-    # bench/latency and bench/inbound_latency.py have no --quick: their smallest sample counts instead.
-    BenchRun("latency", ("--samples", "5"),
+    BenchRun("latency", ("--quick",),
              (r"^\[idle\]$", r"^\[flood\]$", rf"^  taskping pane\s+p50\s+{NUMBER} ms\s+p95\s+{NUMBER} ms",
               rf"^  ours / tmux\s+p50 ×{NUMBER}\s+p95 ×{NUMBER}$"), 60),
-    BenchRun("inbound_latency.py", ("--mails", "3"),
+    BenchRun("inbound_latency.py", ("--quick",),
              (rf"^MailWatcher: push → SEARCH → FETCH → handler\s+p50\s+{NUMBER} s",
               rf"^reference: bare aioimaplib IDLE push\s+p50\s+{NUMBER} s",
               rf"^ratio watcher/reference: p50 {NUMBER}x"), 60),
