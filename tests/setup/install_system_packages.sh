@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the test suite drives for real: tmux (the reference terminal), vim, less and git
-# (fidelity tests), Node.js/npm (to install the pinned Claude Code). Idempotent and quick when present.
+# (fidelity tests), Node.js/npm (to install the pinned Claude Code), openssl (test certificates).
+# Idempotent and quick when present.
 set -euo pipefail
 
 missing=()
-for pair in tmux:tmux vim:vim less:less git:git node:nodejs npm:npm; do
+for pair in tmux:tmux vim:vim less:less git:git node:nodejs npm:npm openssl:openssl; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
