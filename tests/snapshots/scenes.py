@@ -230,6 +230,12 @@ def steady_cursors(pilot: Pilot) -> None:
     """Text inputs blink their cursor on a timer: keep it on so the snapshot does not catch it off."""
     for widget in pilot.app.screen.query("Input, TextArea"):
         widget.cursor_blink = False  # type: ignore[attr-defined]
+        # TextArea's line cache keys a line the same whether its cursor blinked off or blinking stopped:
+        # drop lines cached during a blink-off phase so the cursor is drawn.
+        line_cache = getattr(widget, "_line_cache", None)
+        if line_cache is not None:
+            line_cache.clear()
+        widget.refresh()
 
 
 async def settle_app(pilot: Pilot) -> None:
