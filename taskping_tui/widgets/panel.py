@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets.option_list import Option, OptionDoesNotExist
 
 
 def with_dividers(options: list[Option]) -> list[Option | None]:
@@ -62,7 +62,7 @@ class Panel(Vertical, can_focus=True):
         entries = self.entries
         try:
             entries.get_option(entry_id)
-        except Exception:
+        except OptionDoesNotExist:
             option = Option(prompt, id=entry_id)
             if newest_first and entries.option_count:
                 highlighted = entries.highlighted
