@@ -209,7 +209,7 @@ def _check_numbers(config: Config) -> None:
             raise ConfigError(config.path, key, problem)
 
     require(config.agent.command.strip() != "", "agent.command", "must not be empty")
-    require(config.agent.silence_seconds > 0, "agent.silence_seconds", "must be greater than 0")
+    require(config.agent.silence_seconds >= 0.25, "agent.silence_seconds", "must be at least 0.25 (seconds)")
     require(config.ui.scrollback_lines >= 0, "ui.scrollback_lines", "must be 0 or more")
     mail = config.mail
     for key, port in (("mail.smtp.port", mail.smtp.port), ("mail.imap.port", mail.imap.port)):

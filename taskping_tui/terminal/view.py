@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 FRAME_INTERVAL = 1 / 60
 SYNC_HOLD_LIMIT = 0.15
-ACTIVITY_INTERVAL = 0.5
+ACTIVITY_INTERVAL = 0.1  # well below any silence timeout the agent tracker uses
 WHEEL_LINES = 3
 DEFAULT_SIZE = (24, 80)  # rows, cols until the widget has been laid out
 
