@@ -16,16 +16,27 @@ Differences from stock pyte that callers rely on:
 * The cursor may sit at ``x == columns`` ("pending wrap", as in pyte and tmux): the next printable
   character wraps first when autowrap is on.
 * ``history`` holds rows that scrolled off the top of the main screen (never of the alternate
-  screen). History rows keep the width they had when they left the screen.
+  screen). History rows keep the width they had when they left the screen. Each is a sequence of
+  :class:`Cell` (``len``, indexing, slicing, iteration); treat it as read-only. Rows normally move
+  there as they are (lists whose cells the style caches share). While the styles churn (a new
+  truecolour every word, as lolcat or gradients print), the cells of a row are mostly its own
+  objects, so rows leaving the screen are stored as a compact :class:`HistoryRow` instead.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import re
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from importlib import metadata
+from itertools import compress, islice
+from operator import itemgetter, ne
 from sys import getrefcount
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional, overload
 
 import pyte
 from pyte import charsets as pyte_charsets
@@ -97,6 +108,10 @@ _MAX_CACHED_CELLS = 4096  # per style
 _MAX_CACHED_CELLS_TOTAL = 32768
 _MAX_CACHED_RUNS_TOTAL = 8192  # runs drawn at least twice, kept as cells
 _MAX_SEEN_RUNS_TOTAL = 8192  # runs drawn once, kept as text
+# Rows (beyond a screenful) still pushed to history as HistoryRow after the caches last churned.
+# The style registry holds _MAX_STYLES styles, so output that keeps making new ones (at least one
+# a row) churns again within this many rows and every row it prints is stored compactly.
+_COMPACT_AFTER_CHURN = _MAX_STYLES
 
 # Characters known to be exactly one cell wide; grows as new characters are seen.
 _narrow_chars: set[str] = {chr(c) for c in range(0x20, 0x7F)}
@@ -129,6 +144,139 @@ def _noop_title(title: str) -> None:
 
 _new_tuple = tuple.__new__
 
+_cell_data = itemgetter(0)
+_cell_style = itemgetter(1, 2, 3, 4, 5, 6, 7, 8, 9)  # every Cell field but data
+
+
+# Packed run styles of HistoryRow: one 64-bit integer per run holds both colours and the flags.
+_COLOUR_BITS = 25
+_TRUECOLOUR = 1 << 24  # colour code of "rrggbb": this bit plus the 24-bit value
+_NAMED_COLOURS: tuple[str, ...] = ("default", *COLOR_NAMES)  # colour code = index
+_NAMED_CODES: dict[str, int] = {name: code for code, name in enumerate(_NAMED_COLOURS)}
+_HEX_COLOUR = re.compile("[0-9a-f]{6}")
+_FLAGS_SHIFT = 2 * _COLOUR_BITS
+_FLAG_COUNT = 7  # bold, italics, underscore, strikethrough, reverse, blink, dim
+
+
+def _colour_code(colour: object) -> int:
+    """The code of a cell colour, or -1 for a value the packed form cannot hold."""
+    code = _NAMED_CODES.get(colour) if isinstance(colour, str) else None
+    if code is not None:
+        return code
+    if isinstance(colour, str) and _HEX_COLOUR.fullmatch(colour):
+        return _TRUECOLOUR | int(colour, 16)
+    return -1
+
+
+def _style_code(cell: Cell) -> int:
+    """Every field of ``cell`` but ``data`` as one integer, or -1 if one does not fit."""
+    fg = _colour_code(cell[1])
+    bg = _colour_code(cell[2])
+    if fg < 0 or bg < 0:
+        return -1
+    flags = 0
+    for bit, value in enumerate(cell[3:]):
+        if value is True:
+            flags |= 1 << bit
+        elif value is not False:
+            return -1
+    return fg | bg << _COLOUR_BITS | flags << _FLAGS_SHIFT
+
+
+def _colour_of(code: int) -> str:
+    return "%06x" % (code & 0xFFFFFF) if code & _TRUECOLOUR else _NAMED_COLOURS[code]
+
+
+@lru_cache(maxsize=4096)
+def _style_rest(code: int) -> tuple[Any, ...]:
+    """The Cell fields after ``data`` that :func:`_style_code` packed into ``code``."""
+    mask = (1 << _COLOUR_BITS) - 1
+    flags = code >> _FLAGS_SHIFT
+    return (
+        _colour_of(code & mask),
+        _colour_of((code >> _COLOUR_BITS) & mask),
+        *(bool(flags >> bit & 1) for bit in range(_FLAG_COUNT)),
+    )
+
+
+class HistoryRow(Sequence[Cell]):
+    """A scrollback row: a read-only sequence of cells, stored as runs of one style.
+
+    ``_text`` is the cells' data joined (a tuple of the data strings instead when some cell does
+    not hold exactly one character: wide-character stubs, combining marks). ``_starts`` holds where
+    each run of identical style begins and ``_styles`` each run's style packed in an integer (the
+    first cell of each run instead, should a field not fit the packed form), so a row holds no
+    object per cell or per run; cells are rebuilt when read. The screen may refill a row it alone
+    refers to (see :meth:`TerminalScreen._push_history_row`); a row anybody else holds never changes.
+    """
+
+    __slots__ = ("_starts", "_styles", "_text")
+
+    def __init__(self, cells: Sequence[Cell]) -> None:
+        self._text: str | tuple[str, ...] = ""
+        self._starts: bytes | tuple[int, ...] = b""
+        self._styles: array[int] | tuple[Cell, ...] = ()
+        self.refill(cells)
+
+    def refill(self, cells: Sequence[Cell]) -> None:
+        """Store ``cells`` (a screen row) in place of what this row held."""
+        count = len(cells)
+        data = list(map(_cell_data, cells))
+        text = "".join(data)
+        self._text = text if len(text) == count and "" not in data else tuple(data)
+        keys = list(map(_cell_style, cells))
+        # Run starts found with C-level loops: this runs for every line that scrolls off.
+        starts = [0, *compress(range(1, count), map(ne, keys, islice(keys, 1, None)))] if count else []
+        self._starts = bytes(starts) if count <= 256 else tuple(starts)
+        firsts = tuple(map(cells.__getitem__, starts))
+        codes = list(map(_style_code, firsts))
+        self._styles = firsts if -1 in codes else array("Q", codes)
+
+    def _rest(self, run: int) -> tuple[Any, ...]:
+        """The fields after ``data`` of every cell of run number ``run``."""
+        style = self._styles[run]
+        return _style_rest(style) if isinstance(style, int) else style[1:]
+
+    def __len__(self) -> int:
+        return len(self._text)
+
+    @overload
+    def __getitem__(self, index: int) -> Cell: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Cell]: ...
+
+    def __getitem__(self, index: int | slice) -> Cell | list[Cell]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        size = len(self._text)
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError("history row index out of range")
+        rest = self._rest(bisect_right(self._starts, index) - 1)
+        return _new_tuple(Cell, (self._text[index], *rest))  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[Cell]:
+        text = self._text
+        starts = self._starts
+        ends = (*islice(starts, 1, None), len(text))
+        for run, (start, end) in enumerate(zip(starts, ends)):
+            rest = self._rest(run)
+            for data in islice(text, start, end):
+                yield _new_tuple(Cell, (data, *rest))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (HistoryRow, list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"HistoryRow({list(self)!r})"
+
+
 #: sys.getrefcount() of an object only one local variable refers to (the call adds one).
 _ONLY_LOCAL_REFERENCE = 2
 
@@ -136,10 +284,13 @@ _ONLY_LOCAL_REFERENCE = 2
 class _CacheBudget:
     """How much the style caches of one screen (``styles``, its style registry) hold in total."""
 
-    __slots__ = ("cells", "runs", "seen", "styles", "transitions")
+    __slots__ = ("cells", "churned", "runs", "seen", "styles", "transitions")
 
     def __init__(self, styles: dict[Cell, _Style]) -> None:
         self.cells = 0
+        # Set when cells stop being shared through the caches (a cell built but not cached, or
+        # every style forgotten): rows drawn since then hold cells of their own.
+        self.churned = False
         self.runs = 0
         self.seen = 0
         self.transitions = 0
@@ -188,6 +339,8 @@ class _CellCache(dict):  # type: ignore[type-arg]
         if len(self) < _MAX_CACHED_CELLS and budget.cells < _MAX_CACHED_CELLS_TOTAL:
             self[ch] = cell
             budget.cells += 1
+        else:
+            budget.churned = True
         return cell
 
 
@@ -392,10 +545,12 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
     """An xterm-compatible screen with scrollback, alternate screen and query answers."""
 
     def __init__(self, columns: int, lines: int, scrollback: int = 10_000) -> None:
-        self.history: collections.deque[list[Cell]] = collections.deque(maxlen=max(0, scrollback))
+        self.history: collections.deque[Sequence[Cell]] = collections.deque(maxlen=max(0, scrollback))
         # Rows appended to ``history`` so far, minus rows a resize pulled back: unlike len(history)
         # it keeps growing once the deque is full, so a scrolled-back view can follow new rows.
         self.history_pushed = 0
+        # Rows pushed to history up to this count are stored compactly (see _compacting_history).
+        self._compact_until = 0
         self.on_reply: Callable[[bytes], None] = _noop_reply
         self.on_bell: Callable[[], None] = _noop_bell
         self.on_title: Callable[[str], None] = _noop_title
@@ -463,6 +618,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
                 self._styles.clear()
                 budget = self._budget
                 budget.cells = budget.runs = budget.seen = budget.transitions = 0
+                budget.churned = True
             style = _Style(cell, self._budget)
             self._styles[cell] = style
         return style
@@ -695,16 +851,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
         buf = self.buffer
         row: list[Cell] | None = buf.pop(top)
         if top == 0 and not self.in_alternate_screen:
-            history = self.history
-            self.history_pushed += 1
-            if len(history) < (history.maxlen or 0):
-                history.append(row)
-                row = None
-            elif history:
-                pushed = row
-                row = history.popleft()
-                history.append(pushed)
-            # else: no scrollback at all; the row is dropped
+            row = self._push_history_row(row)  # type: ignore[arg-type]
         style = self._style
         blank_line = style.blank_line
         if len(blank_line) != self.columns:
@@ -717,6 +864,52 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
         if mark_dirty:
             self.dirty.update(self._region_rows)
 
+    def _compacting_history(self) -> bool:
+        """Whether the rows pushed now go to history as :class:`HistoryRow`.
+
+        Compacting costs tens of microseconds a row, so it happens only while the style caches
+        churn, and for as many rows after as can still hold cells drawn before the churn stopped.
+        """
+        budget = self._budget
+        if budget.churned:
+            budget.churned = False
+            self._compact_until = self.history_pushed + self.lines + _COMPACT_AFTER_CHURN
+        return self.history_pushed < self._compact_until
+
+    def _push_history_row(self, row: list[Cell]) -> list[Cell] | None:
+        """Push ``row`` (just taken off the screen) to history; return a list free for reuse.
+
+        With the scrollback full the oldest row makes room; it is reused (as the new screen
+        row, or refilled as a compact row) only when nothing else refers to it.
+        """
+        history = self.history
+        compact = self._compacting_history()
+        self.history_pushed += 1
+        if not history.maxlen:
+            return row
+        if len(history) < history.maxlen:
+            if compact:
+                history.append(HistoryRow(row))
+                return row
+            history.append(row)
+            return None
+        oldest = history.popleft()
+        if not compact:
+            history.append(row)
+            return oldest if type(oldest) is list else None  # pylint: disable=unidiomatic-typecheck
+        if type(oldest) is HistoryRow and getrefcount(oldest) == _ONLY_LOCAL_REFERENCE:
+            oldest.refill(row)
+            history.append(oldest)
+        else:
+            history.append(HistoryRow(row))
+        return row
+
+    def _extend_history(self, rows: list[list[Cell]]) -> None:
+        """Push several rows to history; the caller replaces them on the screen."""
+        compact = self._compacting_history()
+        self.history.extend(map(HistoryRow, rows) if compact else rows)
+        self.history_pushed += len(rows)
+
     def _scroll_up(self, count: int) -> None:
         top, bottom = self._top, self._bottom
         count = max(1, min(count, bottom - top + 1))
@@ -727,8 +920,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
         cols = self.columns
         blank = self._style.blank
         if top == 0 and not self.in_alternate_screen:
-            self.history.extend(buf[top : top + count])
-            self.history_pushed += count
+            self._extend_history(buf[top : top + count])
         del buf[top : top + count]
         buf[bottom - count + 1 : bottom - count + 1] = [[blank] * cols for _ in range(count)]
         self.dirty.update(self._region_rows)
@@ -979,8 +1171,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
                 last = y
                 break
         if last >= 0:
-            self.history.extend(buf[: last + 1])
-            self.history_pushed += last + 1
+            self._extend_history(buf[: last + 1])
 
     def erase_characters(self, count: Optional[int] = None) -> None:
         """ECH: blank ``count`` cells from the cursor, cursor stays."""
@@ -1325,8 +1516,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
             needed -= below
             if needed > 0:
                 if use_history:
-                    self.history.extend(buf[:needed])
-                    self.history_pushed += needed
+                    self._extend_history(buf[:needed])
                 del buf[:needed]
                 cursor_y -= needed
         elif lines > old:
@@ -1334,7 +1524,8 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
             if use_history:
                 pulled: list[list[Cell]] = []
                 while self.history and len(pulled) < needed:
-                    row = self.history.pop()
+                    kept = self.history.pop()
+                    row = kept if type(kept) is list else list(kept)  # pylint: disable=unidiomatic-typecheck
                     self._resize_row(row, cols)
                     pulled.append(row)
                 pulled.reverse()
