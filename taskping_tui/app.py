@@ -204,6 +204,8 @@ class TaskPingApp(App[int]):
         self._plan: LaunchPlan | None = None
         self._tracker: AgentTracker | None = None
         self._session_id = str(uuid.uuid4())
+        # Every agent session this app has hosted: replies to any of them are typed into this pane.
+        self._session_ids: set[str] = set()
         self.store: Store | None = None
         self.outbox: Outbox | None = None
         self._desktop = TerminalNotifier(self)
@@ -293,6 +295,7 @@ class TaskPingApp(App[int]):
         self._instance = InstanceDir.create(self._runtime_dir)
         self._plan = plan_agent_launch(self.agent_argv, self._instance)
         self._session_id = self._plan.session_id or self._session_id
+        self._session_ids.add(self._session_id)
         self._hook_server = HookSocketServer(self._instance.socket_path, self._on_hook_event)
         await self._hook_server.start()
         self._new_tracker()
@@ -314,6 +317,8 @@ class TaskPingApp(App[int]):
                         not_found_hint=install_hint_for(self.agent_argv))
 
     def _on_hook_event(self, event: HookEvent) -> None:
+        if event.session_id:  # with -c / -r Claude Code picks the session id itself
+            self._session_ids.add(event.session_id)
         if self._tracker is not None:
             self._handle(self._tracker.on_hook(event))
 
@@ -383,6 +388,7 @@ class TaskPingApp(App[int]):
             # A restart is a new Claude Code session: it needs a session id of its own.
             self._plan = plan_agent_launch(self.agent_argv, self._instance)
             self._session_id = self._plan.session_id or str(uuid.uuid4())
+            self._session_ids.add(self._session_id)
             self.pane.argv = self._plan.argv
 
     # ---------------------------------------------------------------------------------- notifications
@@ -440,7 +446,7 @@ class TaskPingApp(App[int]):
                             password_resolver=(lambda _mail: password) if password is not None else resolve_password)
         self.outbox = Outbox(self.store, self.config.mail, sender=sender)
         self.outbox.add_listener(self._on_outbox_row)
-        self.injector = Injector(self.store, self.pane.write)
+        self.injector = Injector(self.store, self.pane.write, sessions=lambda: self._session_ids)
         self._processor = InboundProcessor(self.store, self.config,
                                            pending_permission=lambda: self._pending_permission)
         self._show_history()

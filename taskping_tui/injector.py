@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -124,17 +124,22 @@ Sleep = Callable[[float], Awaitable[None]]
 class Injector:
     """Takes the first approved command in queue order and, when the agent allows it, types it once."""
 
-    def __init__(self, store: Store, write: Writer, *, sleep: Sleep = asyncio.sleep,
-                 submit_delay: float = SUBMIT_DELAY_SECONDS, typing_grace: float = TYPING_GRACE_SECONDS) -> None:
+    def __init__(self, store: Store, write: Writer, *, sessions: Callable[[], Collection[str]] | None = None,
+                 sleep: Sleep = asyncio.sleep, submit_delay: float = SUBMIT_DELAY_SECONDS,
+                 typing_grace: float = TYPING_GRACE_SECONDS) -> None:
         self.store = store
         self.write = write
+        # The agent sessions this pane hosts: another taskping-tui sharing the store types its own commands.
+        self.sessions = sessions
         self.sleep = sleep
         self.submit_delay = submit_delay
         self.typing_grace = typing_grace
         self._busy = False
 
     def next_command(self) -> CommandRow | None:
-        approved = [row for row in self.store.pending_commands() if row.state == "approved"]
+        ours = self.sessions() if self.sessions is not None else None
+        approved = [row for row in self.store.pending_commands() if row.state == "approved"
+                    and (ours is None or row.session_id in ours)]
         return min(approved, key=lambda row: row.position, default=None)
 
     async def step(self, view: AgentView) -> InjectionStep:

@@ -128,3 +128,17 @@ async def test_queued_and_blocked_commands_are_never_typed(tmp_path: Path) -> No
     written: list[bytes] = []
     step = await Injector(store, written.append, sleep=no_sleep).step(IDLE)
     assert step.command is None and written == []
+
+
+async def test_commands_of_another_apps_session_are_left_alone(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "store.sqlite3")
+    for session, text in (("theirs", "their command"), ("ours", "our command")):
+        store.record_inbound_mail(NewInboundMail(verdict="accepted", received_at=1.0, message_id=f"<{session}@x>",
+                                                 sender="me@example.com", command=text, session_id=session),
+                                  command_state="approved")
+    written: list[bytes] = []
+    step = await Injector(store, written.append, sessions=lambda: {"ours"}, sleep=no_sleep).step(IDLE)
+    assert step.command is not None and step.command.text == "our command"
+    assert written[0] == b"\x1b[200~our command\x1b[201~"
+    assert await Injector(store, written.append, sessions=lambda: {"ours"}, sleep=no_sleep).step(IDLE) == \
+        type(step)(None, None)
