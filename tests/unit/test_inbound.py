@@ -99,3 +99,20 @@ def test_yes_to_a_dangerous_tool_waits_for_the_keyboard(store: Store) -> None:
     assert result.danger is not None and result.danger.startswith("permission for Bash")
     assert store.list_commands()[0].state == "blocked"
 
+
+
+def test_mutated_mails_are_always_recorded_never_raised(store: Store) -> None:
+    """The watcher retries a mail whose handler raised: a hostile mail must end as a verdict instead."""
+    import random
+
+    corpus = sorted((Path(__file__).resolve().parents[1] / "data" / "mail").glob("*.eml"))
+    rng = random.Random(20261124)
+    processor = InboundProcessor(store, CONFIG)
+    for uid in range(1, 1501):
+        raw = bytearray(rng.choice(corpus).read_bytes())
+        for _ in range(rng.randint(1, 12)):
+            position = rng.randrange(len(raw))
+            raw[position:position + rng.randint(0, 8)] = rng.randbytes(rng.randint(0, 8))
+        result = processor.process(fetched(bytes(raw), uid=uid), KEY)
+        assert result is not None and result.verdict in ("accepted", "blocked", "rejected", "ignored")
+    assert len(store.list_inbound_mail(limit=2000)) == 1500
