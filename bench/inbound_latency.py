@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from taskping_tui.config import ImapConfig
 from taskping_tui.mail.watcher import FetchedMail, MailWatcher, WatcherState, WatcherTimings
-from tests.dovecot_fixtures import HOST, DovecotServer, MailUser, make_mail
+from tests.dovecot_fixtures import HOST, DovecotServer, MailUser, MemoryCursorStore, make_mail
 
 TARGET_SECONDS = 2.0
 QUICK_MAILS = 3
@@ -50,17 +50,6 @@ T = TypeVar("T")
 
 class BenchError(RuntimeError):
     """A bound was hit or a component failed: the run has no valid numbers."""
-
-
-class MemoryCursorStore:
-    def __init__(self) -> None:
-        self.cursors: dict[str, tuple[int, int]] = {}
-
-    def load_cursor(self, mailbox_key: str) -> tuple[int, int] | None:
-        return self.cursors.get(mailbox_key)
-
-    def save_cursor(self, mailbox_key: str, uidvalidity: int, last_uid: int) -> None:
-        self.cursors[mailbox_key] = (uidvalidity, last_uid)
 
 
 async def bounded(awaitable: Awaitable[T], what: str, timeout: float | None = None) -> T:

@@ -9,18 +9,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 
-TESTS_DIR = Path(__file__).resolve().parent
-if str(TESTS_DIR) not in sys.path:
-    sys.path.insert(0, str(TESTS_DIR))
+from tests.mock_anthropic import MockAnthropic
 
-from mock_anthropic import MockAnthropic  # noqa: E402
+TESTS_DIR = Path(__file__).resolve().parent
 
 CLAUDE_CODE_VERSION = "2.1.197"
 INSTALLER = TESTS_DIR / "setup" / "install_claude.sh"

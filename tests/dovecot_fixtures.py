@@ -43,6 +43,19 @@ USER_POOL_SIZE = 40
 POLLING_POOL_SIZE = 4
 
 
+class MemoryCursorStore:
+    """The CursorStore protocol in memory, shared across watcher restarts within a test."""
+
+    def __init__(self) -> None:
+        self.cursors: dict[str, tuple[int, int]] = {}
+
+    def load_cursor(self, mailbox_key: str) -> tuple[int, int] | None:
+        return self.cursors.get(mailbox_key)
+
+    def save_cursor(self, mailbox_key: str, uidvalidity: int, last_uid: int) -> None:
+        self.cursors[mailbox_key] = (uidvalidity, last_uid)
+
+
 class DovecotUnavailable(RuntimeError):
     """dovecot is not installed: run tests/setup/install_dovecot.sh."""
 

@@ -10,7 +10,6 @@ import contextlib
 import logging
 import os
 import re
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -21,16 +20,12 @@ import pytest
 import pytest_asyncio
 from ptyprocess import PtyProcess
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from claude_fixtures import claude_cli, claude_env, claude_home, claude_project, mock_anthropic  # noqa: E402,F401
-from mock_anthropic import MockAnthropic  # noqa: E402
-
-from taskping_tui.agent.events import HookEvent  # noqa: E402
-from taskping_tui.agent.hooks import InstanceDir, LaunchPlan, plan_agent_launch  # noqa: E402
-from taskping_tui.agent.screen_hints import permission_dialog_visible  # noqa: E402
-from taskping_tui.agent.socket_server import HookSocketServer  # noqa: E402
-from taskping_tui.agent.state import AgentState, AgentTracker, Notification, NotificationKind  # noqa: E402
+from taskping_tui.agent.events import HookEvent
+from taskping_tui.agent.hooks import InstanceDir, LaunchPlan, plan_agent_launch
+from taskping_tui.agent.screen_hints import permission_dialog_visible
+from taskping_tui.agent.socket_server import HookSocketServer
+from taskping_tui.agent.state import AgentState, AgentTracker, Notification, NotificationKind
+from tests.mock_anthropic import MockAnthropic
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 logger = logging.getLogger(__name__)

@@ -27,16 +27,7 @@ from taskping_tui.mail.watcher import (
     WatcherTimings,
 )
 from taskping_tui.store import Store
-from tests.dovecot_fixtures import (  # noqa: F401  (pytest fixtures)
-    HOST,
-    DovecotServer,
-    FreezableProxy,
-    MailUser,
-    dovecot,
-    mail_user,
-    make_mail,
-    tcp_proxy,
-)
+from tests.dovecot_fixtures import HOST, DovecotServer, FreezableProxy, MailUser, MemoryCursorStore, make_mail
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(30)]
 
@@ -49,19 +40,6 @@ FAST = WatcherTimings(
     handler_retry_seconds=0.2,
     handler_max_attempts=5,
 )
-
-
-class MemoryCursorStore:
-    """The CursorStore protocol in memory, shared across watcher restarts within a test."""
-
-    def __init__(self) -> None:
-        self.cursors: dict[str, tuple[int, int]] = {}
-
-    def load_cursor(self, mailbox_key: str) -> tuple[int, int] | None:
-        return self.cursors.get(mailbox_key)
-
-    def save_cursor(self, mailbox_key: str, uidvalidity: int, last_uid: int) -> None:
-        self.cursors[mailbox_key] = (uidvalidity, last_uid)
 
 
 @dataclass

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mock_anthropic import MockAnthropic  # noqa: E402
+from tests.mock_anthropic import MockAnthropic
 
 TOOLS = [{"name": "Bash", "input_schema": {"type": "object"}}]
 
