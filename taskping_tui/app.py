@@ -359,9 +359,12 @@ class TaskPingApp(App[int]):
                                   permission_dialog_visible=dialog))
 
     def _start_injection_step(self) -> None:
-        if self.injector is not None and not self._injecting and not self._shutting_down:
-            self._injecting = True
-            self.run_worker(self._inject_step(), group="inject", exclusive=False)
+        if self.injector is None or self._injecting or self._shutting_down:
+            return
+        if self.injector.next_command() is None:  # the common case: nothing to type, no screen reading
+            return
+        self._injecting = True
+        self.run_worker(self._inject_step(), group="inject", exclusive=False)
 
     def on_terminal_view_title_changed(self, message: TerminalView.TitleChanged) -> None:
         self.pane.border_title = message.title or shlex.join(self.agent_argv)
