@@ -61,9 +61,7 @@ TRANSITIONS: dict[tuple[CommandState, CommandEvent], CommandState] = {
     (S.FAILED, E.REJECT): S.REJECTED,
 }
 
-WAITING_FOR_USER = frozenset({S.QUEUED, S.BLOCKED, S.UNKNOWN, S.FAILED})
-WAITING_FOR_AGENT = frozenset({S.APPROVED})
-FINISHED = frozenset({S.INJECTED, S.REJECTED, S.EXPIRED})
+# Still in the queue: shown in order, may be moved up and down, and expire after their TTL.
 CAN_EXPIRE = frozenset({S.QUEUED, S.BLOCKED, S.APPROVED})
 
 

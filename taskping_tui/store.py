@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from taskping_tui import paths
-from taskping_tui.commands import TRANSITIONS, CommandEvent, CommandState
+from taskping_tui.commands import CAN_EXPIRE, TRANSITIONS, CommandEvent, CommandState
 from taskping_tui.mail.tokens import new_token, normalize_token
 
 logger = logging.getLogger(__name__)
@@ -44,8 +44,8 @@ OUTBOX_STATES: tuple[str, ...] = ("queued", "sending", "sent", "retrying", "fail
 PENDING_OUTBOX_STATES: tuple[str, ...] = ("queued", "retrying")
 VERDICTS: tuple[str, ...] = ("accepted", "blocked", "rejected", "ignored")
 COMMAND_STATES: tuple[str, ...] = tuple(state.value for state in CommandState)
-# Commands still in the queue (shown in order, may be moved up and down).
-PENDING_COMMAND_STATES: tuple[str, ...] = ("queued", "blocked", "approved")
+PENDING_COMMAND_STATES: tuple[str, ...] = tuple(sorted(state.value for state in CAN_EXPIRE))
+_PENDING_SQL = ", ".join(f"'{state}'" for state in PENDING_COMMAND_STATES)
 
 CRASH_WHILE_SENDING_WARNING = (
     "the app stopped while this mail was being sent; it is sent again, "
@@ -1003,7 +1003,7 @@ class Store:
         with _transaction(self._conn) as conn:
             pending = [
                 (row[0], row[1]) for row in conn.execute(
-                    "SELECT id, position FROM commands WHERE state IN ('queued', 'blocked', 'approved') "
+                    f"SELECT id, position FROM commands WHERE state IN ({_PENDING_SQL}) "
                     "ORDER BY position"
                 )
             ]
@@ -1023,7 +1023,7 @@ class Store:
         """Every waiting command (queued/blocked/approved) older than ``ttl`` seconds → expired."""
         now = self._now(now)
         candidates = self._conn.execute(
-            "SELECT id FROM commands WHERE state IN ('queued', 'blocked', 'approved') AND created_at <= ?",
+            f"SELECT id FROM commands WHERE state IN ({_PENDING_SQL}) AND created_at <= ?",
             (now - ttl,),
         ).fetchall()
         expired: list[CommandRow] = []

@@ -52,11 +52,6 @@ class Panel(Vertical, can_focus=True):
     def on_option_list_option_highlighted(self) -> None:
         self.refresh_bindings()
 
-    def set_empty_text(self, text: str) -> None:
-        self._empty_text = text
-        if self.is_mounted:
-            self.query_one(".panel-empty", Static).update(text)
-
     def add_entry(self, entry_id: str, prompt: Content | Text | str, *, newest_first: bool = True) -> None:
         """Add one entry, or replace the entry with the same id in place."""
         entries = self.entries
