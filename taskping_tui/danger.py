@@ -5,17 +5,24 @@ Matching errs on the side of blocking: prose that mentions ``sudo`` is blocked t
 approves it in one key press, while a destructive command typed by mistake (or by someone who got
 past the sender check) is caught before it runs.
 
-Patterns are matched against the command and against a copy with shell quoting and escapes removed
-(``r\\m -r'f'`` reads as ``rm -rf``), after NFKC folding (full-width ``ｒｍ`` reads as ``rm``).
+Patterns are matched against the command's folded form (:func:`taskping_tui.normalize.matching_view`:
+invisible characters removed, NFKC, line continuations joined, blank runs collapsed, so ``r<ZWSP>m`` and
+full-width ``ｒｍ`` read as ``rm``) and against a copy with shell quoting and escapes removed as well
+(``r\\m -r'f'`` reads as ``rm -rf``).
+
+Beyond downloads, anything piped, substituted or redirected into a shell or an interpreter is blocked
+(``… | base64 -d | sh``, ``bash <(…)``, ``sh -c "$(…)"``, ``eval``, ``python -c "exec(…)"``): the text
+that runs is not the text the user can read in the mail.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
+
+from taskping_tui.normalize import matching_view
 
 # A command word starts at the beginning, after whitespace, or after a shell operator / path slash.
 _W: Final = r"(?<![\w.-])"
@@ -67,14 +74,29 @@ def _p(name: str, regex: str, flags: int = 0) -> DangerPattern:
 
 
 _I: Final = re.IGNORECASE
+# GNU long options may be abbreviated to any unambiguous prefix: rm takes --rec and --forc too.
+_RECURSIVE: Final = r"--r(?:e(?:c(?:u(?:r(?:s(?:i(?:v(?:e)?)?)?)?)?)?)?)?\b"
+_FORCE: Final = r"--f(?:o(?:r(?:c(?:e)?)?)?)?\b"
+# Shells and interpreters that run the text they read on stdin or get as an argument.
+_SHELL: Final = r"(?:ba|z|da|k|c|tc|fi|a|mk|yash|posh|lk)?sh"
+_INTERPRETER: Final = (
+    r"(?:" + _SHELL + r"|python[\d.]*|pypy[\d.]*|perl[\d.]*|ruby|node|nodejs|deno|bun|php[\d.]*|lua[\d.]*|"
+    r"tclsh|wish|osascript|pwsh|powershell|Rscript|julia|awk|gawk|busybox|source|\.)"
+)
+# What may stand before the program: sudo, env with assignments, nice/nohup/time/command/exec, a path.
+_LAUNCHER: Final = (
+    r"(?:(?:sudo|doas|nohup|nice|time|command|exec|builtin|xargs)(?:\s+-\S+)*\s+|"
+    r"env(?:\s+-\S+)*(?:\s+\w+=\S*)*\s+|\w+=\S*\s+)*(?:[\w.~-]*/)*"
+)
 
 DEFAULT_DANGER_PATTERNS: Final[tuple[DangerPattern, ...]] = (
     _p(
         "rm -rf",
         _first(r"rm\b")
-        + r"(?=" + _ARGS + r"(?:\s-[a-zA-Z]*[rR]|\s--recursive\b))"  # recursive …
-        + r"(?=" + _ARGS + r"(?:\s-[a-zA-Z]*f|\s--force\b))",  # … and forced, in any order or spelling
+        + r"(?=" + _ARGS + r"(?:\s-[a-zA-Z]*[rR]|\s" + _RECURSIVE + r"))"  # recursive …
+        + r"(?=" + _ARGS + r"(?:\s-[a-zA-Z]*f|\s" + _FORCE + r"))",  # … and forced, in any order or spelling
     ),
+    _p("rm --no-preserve-root", _first(r"rm\b") + _ARGS + r"\s--no-preserve-root\b"),
     _p("rm of / or ~", _first(r"rm\s") + r"(?:" + _ARGS + r"\s)?(?:/|~/?|\$HOME/?|/\*|\*)(?=\s|$|[;&|])"),
     _p("chmod 777", _first(r"chmod\s") + _ARGS + r"(?:\b0?777\b|\b[augo]*\+rwx\b)"),
     _p(
@@ -91,6 +113,31 @@ DEFAULT_DANGER_PATTERNS: Final[tuple[DangerPattern, ...]] = (
         _first(r"(?:ba|z|da|k)?sh\b", within=r"[^\n]") + r"[^\n]*?(?:<\(|\$\(|`)\s*(?:curl|wget)\b|"
         + _W + r"(?:source|\.)\s+<\(\s*(?:curl|wget)\b|"
         + _W + r"eval\s+[\"']?\$\(\s*(?:curl|wget)\b",
+    ),
+    _p(
+        "piped into a shell or interpreter",
+        r"\|&?\s*" + _LAUNCHER + _INTERPRETER + r"(?![\w./-])(?!\s+-(?:-version|V|-help|h)\b)",
+    ),
+    _p(
+        "shell reads a substitution or here-doc",
+        _first(_INTERPRETER + r"(?![\w./-])") + _ARGS + r"(?:<\s*\(|<<<|<<-?\s*['\"]?\w+)",
+    ),
+    _p(
+        "shell -c runs substituted text",
+        _first(_INTERPRETER + r"(?![\w./-])") + r"(?>" + _ARGS + r"\s-[a-zA-Z]*[ce][a-zA-Z]*\s)"
+        + r"\s*[\"']?\s*(?:\$\(|`|\$\{?\w)",
+    ),
+    _p(
+        "interpreter -c runs decoded code",
+        _first(r"(?:python[\d.]*|pypy[\d.]*|perl[\d.]*|ruby|node|php[\d.]*)\s", within=r"[^\n]")
+        + r"(?>[^\n]*?\s-[a-zA-Z]*[ceE][a-zA-Z]*\s)"
+        r"[^\n]*?(?:\bexec\s*\(|\beval\s*\(|\bsystem\s*\(|__import__|\bos\.|\bsubprocess\b|\bchild_process\b|"
+        r"b64decode|base64|\bpack\s*\()",
+    ),
+    _p("eval", r"(?:\A|(?<=[\n;&|(`{]))\s*(?:" + _LAUNCHER + r")?eval\s+\S|" + _W + r"eval\s+[\"']?(?:\$\(|`)"),
+    _p(
+        "substituted text run as a command",
+        r"(?:\A|(?<=[\n;&|(]))\s*(?:" + _LAUNCHER + r")?[\"']?(?:\$\(|`)",
     ),
     _p("mkfs", _W + r"mkfs(?:\.\w+)?\b|" + _W + r"(?:mke2fs|mkswap|wipefs)\b"),
     _p("dd if=/of=", _first(r"dd\s") + _ARGS + r"\b(?:if|of)="),
@@ -129,8 +176,8 @@ _IFS: Final = re.compile(r"\$\{?IFS\}?")
 
 
 def _matching_views(text: str) -> list[str]:
-    """The command as written (NFKC-folded) and with shell quoting / $IFS tricks undone."""
-    folded = unicodedata.normalize("NFKC", text)
+    """The command folded (see :mod:`taskping_tui.normalize`) and with shell quoting / $IFS tricks undone."""
+    folded = matching_view(text)
     unquoted = _SHELL_QUOTING.sub("", _IFS.sub(" ", folded))
     return [folded] if unquoted == folded else [folded, unquoted]
 

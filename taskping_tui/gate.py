@@ -7,8 +7,10 @@ Every mail ends in exactly one verdict, checked in this order:
 * ``blocked``  — an acceptable command that matches a danger pattern: it waits for keyboard approval.
 * ``accepted`` — everything else.
 
-The command is sanitized first (control characters, escape sequences, paste markers, bidi overrides), and
-the length cap and danger patterns look at the sanitized text: what is checked is what would be typed.
+The command is sanitized first (control characters, escape sequences, paste markers, and every invisible
+character: Unicode format characters such as zero-width spaces, joiners, soft hyphens and bidi controls,
+see :mod:`taskping_tui.normalize`), and the length cap and danger patterns look at the sanitized text: what
+is checked is what would be typed. Removed invisible characters are named in the verdict's reasons.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from taskping_tui.danger import DangerMatch, DangerPattern, compile_patterns, match_danger
 from taskping_tui.mail.reply import ParsedMail, parse_from
 from taskping_tui.mail.tokens import normalize_token
+from taskping_tui.normalize import StrippedCommand, strip_invisible
 
 if TYPE_CHECKING:
     from taskping_tui.config import SecurityConfig
@@ -49,6 +52,7 @@ class Reason(StrEnum):
     MAILING_LIST = "mailing-list"
     UNPARSABLE = "unparsable"
     NO_SENDER = "no-sender"
+    FROM_HEADER_COUNT = "from-header-count"
     SENDER_NOT_ALLOWED = "sender-not-allowed"
     NO_TOKEN = "no-token"
     TOKEN_UNKNOWN = "token-unknown"
@@ -62,6 +66,9 @@ class Reason(StrEnum):
     TOO_LONG = "too-long"
     RATE_LIMITED = "rate-limited"
     DANGER = "danger"
+    # Notes: they change nothing about the verdict, they say what was done to the mail to read it.
+    INVISIBLE_REMOVED = "invisible-removed"
+    CHARSET_FALLBACK = "charset-fallback"
 
 
 class TokenFacts(Protocol):
@@ -161,8 +168,8 @@ class GatePolicy:
         if max_commands_per_hour < 1:
             raise ValueError("max_commands_per_hour must be at least 1")
         return cls(
-            allowed_senders=frozenset(_config_address(a, "allowed_senders") for a in allowed_senders),
-            own_addresses=frozenset(_config_address(a, "own address") for a in own_addresses),
+            allowed_senders=frozenset(config_address(a, "allowed_senders") for a in allowed_senders),
+            own_addresses=frozenset(config_address(a, "own address") for a in own_addresses),
             require_auth=(require_auth or "").strip().lower() or None,
             max_command_chars=max_command_chars,
             max_commands_per_hour=max_commands_per_hour,
@@ -182,11 +189,34 @@ class GatePolicy:
         )
 
 
-def _config_address(value: str, what: str) -> str:
+class AddressError(ValueError):
+    """A configured address is not one the gate could ever match (the message says why)."""
+
+
+_DOMAIN_LABEL: Final = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)|xn--[a-z0-9-]{1,59}", re.IGNORECASE)
+
+
+def config_address(value: str, what: str = "address") -> str:
+    """The one validator for every address setting: the address the gate will compare, lower-cased.
+
+    The value must be exactly one plain ``local@domain`` address, read the same way by both parsers
+    :func:`~taskping_tui.mail.reply.parse_from` uses, with a non-empty local part and a domain of
+    dot-separated labels. Display names (``"Me <me@example.com>"``) are accepted and dropped.
+    Raises :class:`AddressError` naming the problem.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise AddressError(f"{what}: an empty string is not a mail address")
     address, _display = parse_from(value)
     if not address:
-        raise ValueError(f"{what}: {value!r} is not a single mail address")
+        raise AddressError(f"{what}: {value!r} is not a single mail address")
+    local, _, domain = address.rpartition("@")
+    if not local:
+        raise AddressError(f"{what}: {value!r} has nothing before the @")
+    labels = domain.split(".")
+    if not domain or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels):
+        raise AddressError(f"{what}: {value!r} does not end in a domain name such as example.com")
     return address
+
 
 
 @dataclass(frozen=True)
@@ -231,8 +261,8 @@ _ESCAPE_SEQUENCE: Final = re.compile(
     r"|[\x90\x98\x9d\x9e\x9f][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
 )
 _LINE_BREAKS: Final = re.compile(r"\r\n|[\r\x85\u2028\u2029\x0b\x0c]")
-# All C0 and C1 controls (category Cc) except the newline, plus the bidi embedding / override / isolate marks.
-_STRIPPED_CHARS: Final = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# All C0 and C1 controls (category Cc) except the newline; invisible characters go in strip_invisible.
+_STRIPPED_CHARS: Final = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _EDGE_JUNK: Final = " \n\u200b\u200c\u200d\u2060\ufeff\u180e"
 
 
@@ -253,18 +283,26 @@ def _without_paste_markers(text: str) -> str:
 
 
 def sanitize_command(text: str) -> str:
-    """Make mail text safe to type into the agent: only printable text and newlines remain.
+    """Make mail text safe to type into the agent: only visible text and newlines remain.
 
     Removes ANSI / OSC / DCS escape sequences, all C0 and C1 control characters (CR and the other line
-    breaks become newlines, a tab becomes a space), bidi overrides and bracketed-paste markers. Removing
-    characters cannot create a control character, so after these passes none is left; paste markers
-    are removed by a scan that also catches markers assembled by removing an inner one.
+    breaks become newlines, a tab becomes a space), every invisible character (format characters such
+    as zero-width spaces and joiners, soft hyphens, bidi controls; :func:`~taskping_tui.normalize.strip_invisible`)
+    and bracketed-paste markers. Removing characters cannot create a control character, so after these
+    passes none is left; paste markers are removed by a scan that also catches markers assembled by
+    removing an inner one.
     """
+    return sanitize_command_report(text).text
+
+
+def sanitize_command_report(text: str) -> StrippedCommand:
+    """:func:`sanitize_command`, plus which invisible characters were removed (for the panel)."""
     text = _ESCAPE_SEQUENCE.sub("", text)
     text = _LINE_BREAKS.sub("\n", text).replace("\t", " ")
     text = _STRIPPED_CHARS.sub("", text)
-    text = _without_paste_markers(text)
-    return text.strip(_EDGE_JUNK)
+    stripped = strip_invisible(text)
+    text = _without_paste_markers(stripped.text)
+    return StrippedCommand(text.strip(_EDGE_JUNK), stripped.removed)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -461,11 +499,24 @@ def _duplicate_reasons(mail: ParsedMail, facts: GateFacts) -> list[tuple[Reason,
 
 
 def _sender_reasons(mail: ParsedMail, policy: GatePolicy) -> list[tuple[Reason, str]]:
+    if mail.from_count != 1:
+        found = "no From header field" if mail.from_count == 0 else f"{mail.from_count} From header fields"
+        return [(Reason.FROM_HEADER_COUNT, f"the mail has {found}; exactly one is required")]
     if not mail.from_addr:
         return [(Reason.NO_SENDER, "the From header does not hold exactly one clear address")]
     if mail.from_addr not in policy.allowed_senders:
         return [(Reason.SENDER_NOT_ALLOWED, f"sender {mail.from_addr} is not on the allowlist")]
     return []
+
+
+def _notes(mail: ParsedMail, cleaned: StrippedCommand) -> list[tuple[Reason, str]]:
+    """What was done to the mail to read it: said in the reasons, whatever the verdict."""
+    found = [(Reason.CHARSET_FALLBACK, note) for note in mail.notes]
+    if cleaned.removed:
+        count = cleaned.removed_count
+        what = "invisible character" if count == 1 else "invisible characters"
+        found.append((Reason.INVISIBLE_REMOVED, f"removed {count} {what} from the command: {cleaned.describe_removed()}"))
+    return found
 
 
 def _timestamp(now: float | datetime) -> float:
@@ -475,8 +526,10 @@ def _timestamp(now: float | datetime) -> float:
 def decide(mail: ParsedMail, policy: GatePolicy, facts: GateFacts, now: float | datetime) -> Verdict:
     """The verdict for one parsed mail. ``now`` is Unix seconds or an aware datetime."""
     now_ts = _timestamp(now)
-    command = sanitize_command(mail.command)
+    cleaned = sanitize_command_report(mail.command)
+    command = cleaned.text
     token = _resolve_token(mail, facts)
+    notes = _notes(mail, cleaned)
 
     def verdict(
         kind: VerdictKind,
@@ -486,6 +539,8 @@ def decide(mail: ParsedMail, policy: GatePolicy, facts: GateFacts, now: float | 
         danger: DangerMatch | None = None,
         auth_result: str = "",
     ) -> Verdict:
+        if kind is not VerdictKind.IGNORED:
+            reasons = [*reasons, *notes]
         return Verdict(
             kind=kind,
             reasons=[text for _code, text in reasons],

@@ -22,6 +22,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.errors import MisplacedEnvelopeHeaderDefect
 from email.message import Message
 from html.parser import HTMLParser
 from typing import Final
@@ -46,6 +47,7 @@ class ParsedMail:
     in_reply_to: str | None = None
     references: list[str] = field(default_factory=list)
     from_addr: str = ""  # parsed, lower-cased; "" unless From holds exactly one unambiguous address
+    from_count: int = 1  # how many From header fields the mail has (the gate wants exactly one)
     from_display: str = ""
     subject: str = ""
     date: datetime | None = None
@@ -62,6 +64,7 @@ class ParsedMail:
     token: str | None = None
     size: int = 0
     problem: str | None = None
+    notes: list[str] = field(default_factory=list)  # how an odd mail was still read (e.g. a charset fallback)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -677,14 +680,31 @@ class _BodyProblem(Exception):
     """A body that cannot be read, with the reason shown to the user."""
 
 
-def _decode_part(part: Message, kind: str) -> str:
+def _fallback_codec(payload: bytes) -> str | None:
+    """A codec that reads ``payload`` without guessing: ASCII when it is 7-bit, UTF-8 when it is valid UTF-8."""
+    if payload.isascii():
+        return "ascii"
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return "utf-8"
+
+
+def _decode_part(part: Message, kind: str, notes: list[str], *, allow_fallback: bool) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         payload = b""
     label = part.get_content_charset()
     codec = resolve_charset(label)
     if codec is None:
-        raise _BodyProblem(f"unknown charset {label!r} in {kind} part")
+        if not allow_fallback:
+            raise _BodyProblem(f"unknown charset {label!r} in {kind} part")
+        codec = _fallback_codec(payload)
+        if codec is None:
+            raise _BodyProblem(f"unknown charset {label!r} in {kind} part, and its bytes are neither ASCII nor UTF-8")
+        shown = "ASCII" if codec == "ascii" else "UTF-8"
+        notes.append(f"unknown charset {label!r} in the {kind} part: its bytes are plain {shown}, read as {shown}")
     text = decode_bytes(payload, codec)
     if kind == "text" and str(part.get_param("format", "") or "").lower() == "flowed":
         delsp = str(part.get_param("delsp", "") or "").lower() == "yes"
@@ -730,24 +750,29 @@ def _missing_text_problem(msg: Message) -> str:
     return f"no text part (the mail holds {shown})"
 
 
-def _read_body(msg: Message) -> tuple[str, str | None]:
-    """(text, problem) for the mail's body: the first text/plain part, else the first HTML part as text."""
+def _read_body(msg: Message, notes: list[str]) -> tuple[str, str | None]:
+    """(text, problem) for the mail's body: the first text/plain part, else the first HTML part as text.
+
+    A part whose charset label is unknown is read only when no part with a known charset can be, and
+    then only when its bytes are plain ASCII or valid UTF-8 (said in ``notes``).
+    """
     parts = _text_parts(msg)
     plain = next((p for p in parts if p.get_content_type() == "text/plain"), None)
     html = next((p for p in parts if p.get_content_type() == "text/html"), None)
+    candidates = [(part, kind) for part, kind in ((plain, "text"), (html, "HTML")) if part is not None]
     problems: list[str] = []
-    if plain is not None:
-        try:
-            text = _decode_part(plain, "text")
+    for allow_fallback in (False, True):
+        for part, kind in candidates:
+            try:
+                text = _decode_part(part, kind, notes, allow_fallback=allow_fallback)
+            except _BodyProblem as exc:
+                if allow_fallback:
+                    problems.append(str(exc))
+                continue
+            if kind == "HTML":
+                return html_to_text(text), None
             if text.strip() or html is None:
                 return text, None
-        except _BodyProblem as exc:
-            problems.append(str(exc))
-    if html is not None:
-        try:
-            return html_to_text(_decode_part(html, "HTML")), None
-        except _BodyProblem as exc:
-            problems.append(str(exc))
     if problems:
         return "", problems[0]
     return "", _missing_text_problem(msg)
@@ -763,6 +788,8 @@ def _raw_headers(msg: Message) -> list[tuple[str, str]]:
 
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
+# "From : x@y" is a From field to lenient readers; Python files it as a misplaced envelope line.
+_MISPLACED_FROM: Final = re.compile(r"\s*from\s*:", re.IGNORECASE)
 
 
 def _storable(value: str) -> str:
@@ -797,10 +824,18 @@ def _parse(data: bytes) -> ParsedMail:
     msg = email.message_from_bytes(data, policy=email.policy.compat32)
     headers = _raw_headers(msg)
     from_addr, from_display = parse_from(_first_header(headers, "From"))
+    # A second From field is a classic spoof: one reader checks the first, a person sees the other.
+    from_count = sum(1 for name, _value in headers if name.strip().lower() == "from") + sum(
+        1 for defect in msg.defects
+        if isinstance(defect, MisplacedEnvelopeHeaderDefect) and _MISPLACED_FROM.match(str(defect))
+    )
+    if from_count != 1:
+        from_addr = ""
     subject = decode_header_text(_first_header(headers, "Subject"))
     return_path = _first_header(headers, "Return-Path")
+    notes: list[str] = []
     try:
-        text, problem = _read_body(msg)
+        text, problem = _read_body(msg, notes)
     except Exception as exc:  # a structurally broken MIME tree: keep the headers, report the body
         logger.debug("mail body unreadable", exc_info=True)
         text, problem = "", f"unreadable mail body ({type(exc).__name__})"
@@ -810,6 +845,7 @@ def _parse(data: bytes) -> ParsedMail:
         in_reply_to=normalize_message_id(_first_header(headers, "In-Reply-To")),
         references=message_ids(_first_header(headers, "References")),
         from_addr=from_addr,
+        from_count=from_count,
         from_display=from_display,
         subject=subject,
         date=_parse_date(_first_header(headers, "Date")),
@@ -828,4 +864,5 @@ def _parse(data: bytes) -> ParsedMail:
         token=find_token_in_subject(subject),
         size=len(data),
         problem=problem,
+        notes=notes,
     )

@@ -28,8 +28,9 @@ _TOKEN_SEPARATORS: Final = re.compile(r"[\s\-._\u2010-\u2015\u2212]+")
 _VALID_TOKEN: Final = re.compile(f"[{TOKEN_ALPHABET}]{{{TOKEN_LENGTH}}}")
 # Chinese input methods type 【 】 for [ ]; NFKC leaves those alone, so they are folded here.
 _CJK_BRACKETS: Final = str.maketrans({"【": "[", "】": "]", "〔": "[", "〕": "]"})
+# The code may carry the separators normalize_token folds away (``#ABCD-EFGH``, ``#ABCD EFGH``).
 _SUBJECT_TAG: Final = re.compile(
-    rf"\[\s*taskping\s*#\s*([0-9a-z]{{{TOKEN_LENGTH}}})\s*\]",
+    r"\[\s*taskping\s*#\s*([0-9a-z](?:[\s\-._\u2010-\u2015\u2212]*[0-9a-z]){%d})\s*\]" % (TOKEN_LENGTH - 1),
     re.IGNORECASE,
 )
 

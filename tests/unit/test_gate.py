@@ -300,7 +300,7 @@ def test_rejected_comes_before_blocked() -> None:
 def test_command_of_only_control_characters_is_empty() -> None:
     verdict = run(reply(command="\x1b[201~\x03\x04\u202e"))
     assert verdict.kind is VerdictKind.REJECTED
-    assert verdict.codes == [Reason.EMPTY_COMMAND]
+    assert verdict.codes == [Reason.EMPTY_COMMAND, Reason.INVISIBLE_REMOVED]  # the U+202E is named
     assert verdict.command == ""
 
 

@@ -49,8 +49,14 @@ def test_stranger_is_rejected_for_the_sender_only() -> None:
     assert verdict.codes == [Reason.SENDER_NOT_ALLOWED]
 
 
-def test_unknown_charset_and_forward_only_mails_name_the_problem() -> None:
-    assert verdict_for("unknown_charset.eml").reasons == ["cannot read the mail: unknown charset 'x-foo' in text part"]
+def test_unknown_charset_with_ascii_bytes_is_read_and_says_so() -> None:
+    verdict = verdict_for("unknown_charset.eml")
+    assert verdict.kind is VerdictKind.ACCEPTED
+    assert verdict.codes == [Reason.CHARSET_FALLBACK]
+    assert verdict.reasons == ["unknown charset 'x-foo' in the text part: its bytes are plain ASCII, read as ASCII"]
+
+
+def test_forward_only_mail_names_the_problem() -> None:
     assert verdict_for("rfc822_only.eml").codes == [Reason.UNPARSABLE]
 
 

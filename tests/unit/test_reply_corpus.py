@@ -116,9 +116,17 @@ def test_bounce_auto_reply_and_list_headers_are_read() -> None:
     assert listed.list_id == "Dev list <dev.lists.example.org>"
 
 
-def test_unknown_charset_is_a_clear_problem_not_a_crash() -> None:
+def test_unknown_charset_with_ascii_bytes_is_read_with_a_note() -> None:
     mail = parse_mail(load("unknown_charset.eml"))
-    assert mail.problem == "unknown charset 'x-foo' in text part"
+    assert mail.problem is None
+    assert mail.command == "ls"
+    assert mail.notes == ["unknown charset 'x-foo' in the text part: its bytes are plain ASCII, read as ASCII"]
+
+
+def test_unknown_charset_with_8bit_bytes_is_a_clear_problem_not_a_crash() -> None:
+    raw = load("unknown_charset.eml").replace(b"\r\nls\r\n", "\r\n列出文件\r\n".encode("gb18030"))
+    mail = parse_mail(raw)
+    assert mail.problem == "unknown charset 'x-foo' in text part, and its bytes are neither ASCII nor UTF-8"
     assert mail.command == ""
     assert mail.token == TOKEN  # headers are still read, so the rejection can name the session
 
