@@ -46,6 +46,7 @@ class Reason(StrEnum):
     OWN_MAIL = "own-mail"
     AUTO_SUBMITTED = "auto-submitted"
     AUTO_REPLY_HEADER = "auto-reply-header"
+    AUTO_REPLY_TEXT = "auto-reply-text"
     BOUNCE_REPORT = "bounce-report"
     NULL_RETURN_PATH = "null-return-path"
     BULK_PRECEDENCE = "bulk-precedence"
@@ -437,6 +438,8 @@ def _ignore_reasons(mail: ParsedMail, policy: GatePolicy, facts: GateFacts) -> l
         found.append((Reason.AUTO_SUBMITTED, f"automatic mail (Auto-Submitted: {mail.auto_submitted})"))
     if mail.autoreply_header is not None:
         found.append((Reason.AUTO_REPLY_HEADER, "automatic reply (X-Autoreply / X-Autorespond header)"))
+    if mail.autoreply_header is None and mail.autoreply_text is not None:
+        found.append((Reason.AUTO_REPLY_TEXT, mail.autoreply_text))
     if mail.content_type == "multipart/report":
         found.append((Reason.BOUNCE_REPORT, "delivery report (multipart/report)"))
     if mail.return_path is not None and mail.return_path.replace(" ", "") == "<>":

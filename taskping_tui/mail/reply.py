@@ -18,6 +18,7 @@ import dataclasses
 import email
 import email.policy
 import email.utils
+import html
 import logging
 import re
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class ParsedMail:
     content_type: str = "text/plain"
     list_id: str | None = None
     autoreply_header: str | None = None  # X-Autoreply / X-Autorespond, used by some responders
+    autoreply_text: str | None = None  # why the subject or body reads as an auto-reply without any header
     taskping_session: str | None = None  # X-TaskPing-Session: set only on mails we sent
     text: str = ""  # the whole text part (HTML turned into text), for display
     command: str = ""
@@ -468,6 +470,16 @@ _SENT_FROM: Final = re.compile(
     r"|从我的\s?\S{1,20}发送)",
     re.IGNORECASE,
 )
+# Outlook for iOS / Android signs with a line in the user's language, linking to aka.ms: a line naming
+# Outlook and the phone OS with that link, or one of the localised phrases without it.
+_OUTLOOK_MOBILE: Final = re.compile(
+    r"[^\n]{0,40}\boutlook\b[^\n]{0,40}\b(?:ios|android)\b[^\n]{0,30}?\s*<?https?://aka\.ms/[\w-]+>?"
+    r"|(?:get|获取|獲取|取得|下载|下載|obtenir|obtener|obter|baixe|baixar|scarica|download|pobierz|получить|скачать)"
+    r"\s*(?:o\s+|l'|de\s+)?outlook\s*(?:for|für|pour|para|per|voor|dla|для)?\s*(?:ios|android)"
+    r"|outlook\s+(?:for|für)\s+(?:ios|android)\s*(?:beziehen|herunterladen|다운로드|받기|を入手)"
+    r"|(?:ios|android)\s*版?\s*(?:の\s*)?outlook\s*を?入手",
+    re.IGNORECASE,
+)
 # "----- Original Message -----" style lines: one of these phrases between runs of dashes.
 _SEPARATOR_PHRASES: Final = frozenset(
     {
@@ -527,9 +539,16 @@ def _is_marker(line: str) -> bool:
     return False
 
 
+def _unescaped(line: str) -> str:
+    """Webmail text parts (QQ Mail) can keep HTML entities: ``---&nbsp;原始邮件&nbsp;---``."""
+    if "&" not in line:
+        return line
+    return html.unescape(line).translate(_SPACE_LIKE)
+
+
 def _is_separator(line: str) -> bool:
     """A line like ``-----Original Message-----`` or ``------------------ 原始邮件 ------------------``."""
-    stripped = line.strip()
+    stripped = _unescaped(line).strip()
     core = stripped.strip(_DECORATION)
     if not core or " ".join(core.lower().split()) not in _SEPARATOR_PHRASES:
         return False
@@ -543,11 +562,12 @@ def _is_signature(line: str) -> bool:
 
 
 def _is_header_block(lines: list[str], i: int) -> bool:
-    if _ONE_LINE_HEADER.match(lines[i]):
+    line = _unescaped(lines[i])
+    if _ONE_LINE_HEADER.match(line):
         return True
-    if not _HEADER_FROM.match(lines[i]):
+    if not _HEADER_FROM.match(line):
         return False
-    following = [line for line in lines[i + 1 : i + 8] if line.strip()][:5]
+    following = [_unescaped(line) for line in lines[i + 1 : i + 8] if line.strip()][:5]
     return any(_HEADER_OTHER.match(line) for line in following)
 
 
@@ -608,7 +628,7 @@ def _find_cut(lines: list[str], start: int) -> _Cut:
             return _Cut(i, "marker")
         if _is_signature(line):
             return _Cut(i, "signature")
-        if _SENT_FROM.fullmatch(stripped):
+        if _SENT_FROM.fullmatch(stripped) or _OUTLOOK_MOBILE.fullmatch(stripped):
             return _Cut(i, "sent-from")
         if _is_separator(line):
             return _Cut(i, "separator")
@@ -779,6 +799,41 @@ def _read_body(msg: Message, notes: list[str]) -> tuple[str, str | None]:
 
 
 # --------------------------------------------------------------------------------------------------
+# Auto-replies without an auto-reply header
+# --------------------------------------------------------------------------------------------------
+
+# Subject prefixes that responders (QQ, 163, Outlook, Exchange, Gmail vacation in several languages)
+# write instead of "Re:". A person's reply starts with "Re:" / "回复：", never with these.
+_AUTO_REPLY_SUBJECT: Final = re.compile(
+    r"\s*(?:自动回复|自動回覆|自動回復|自动答复|自動應答|自动应答|假期自动回复|休假自动回复|"
+    r"auto(?:matic)?[ -]?repl(?:y|ied)|auto[ -]?response|out of (?:the )?office(?: reply)?|"
+    r"abwesenheitsnotiz|automatische antwort|réponse automatique|respuesta automática|risposta automatica|"
+    r"resposta automática|自動返信)\s*[:：]",
+    re.IGNORECASE,
+)
+# Fixed sentences responders put in the body when the subject is left alone.
+_AUTO_REPLY_SENTENCES: Final = (
+    "这是来自QQ邮箱的假期自动回复邮件",
+    "這是來自QQ郵箱的假期自動回覆郵件",
+    "this is an automatic reply from qq mail",
+    "这是一封自动回复邮件",
+    "此邮件为自动回复",
+)
+
+
+def auto_reply_text(subject: str, text: str) -> str | None:
+    """Why a mail without auto-reply headers still reads as an auto-reply, or None."""
+    prefix = _AUTO_REPLY_SUBJECT.match(subject)
+    if prefix:
+        return f"automatic reply (subject starts with {prefix.group(0).strip()!r})"
+    head = " ".join(text[:2000].split()).lower()
+    for sentence in _AUTO_REPLY_SENTENCES:
+        if sentence.lower() in head:
+            return f"automatic reply (the body says {sentence!r})"
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------------------------------
 
@@ -858,6 +913,7 @@ def _parse(data: bytes) -> ParsedMail:
         content_type=msg.get_content_type(),
         list_id=_first_header(headers, "List-Id"),
         autoreply_header=_first_header(headers, "X-Autoreply") or _first_header(headers, "X-Autorespond"),
+        autoreply_text=auto_reply_text(subject, text),
         taskping_session=_first_header(headers, "X-TaskPing-Session"),
         text=text,
         command=command,
