@@ -375,14 +375,21 @@ class MailWatcher:
     # -- processing mail ------------------------------------------------------------------------------
 
     async def _sync(self, session: ImapSession, *, refresh: bool) -> None:
-        """Hand every mail after the cursor to the handler, in UID order, stopping at a failing one."""
+        """Hand every mail after the cursor to the handler, in UID order, stopping at a failing one.
+
+        After each batch the mailbox is searched again, until a search finds nothing new: a mail
+        delivered while the batch was being fetched is announced (EXISTS) during one of our commands,
+        not during the IDLE that follows, so without a fresh search its notice would be lost and the
+        mail would wait for the next push or the IDLE refresh.
+        """
         cursor = self._require_cursor()
         if refresh:
             await session.noop()  # lets servers like dovecot notice mail delivered since the last command
         await self._retry_pending_seen(session, cursor)
-        for uid in await session.uids_after(cursor.last_uid):
-            if not await self._process(session, cursor, uid):
-                break
+        while uids := await session.uids_after(cursor.last_uid):
+            for uid in uids:
+                if not await self._process(session, cursor, uid):
+                    return  # a handler failure: retried later (see _until_retry), not in a tight loop
 
     async def _process(self, session: ImapSession, cursor: _Cursor, uid: int) -> bool:
         """One mail through fetch → handler → cursor → \\Seen; False when the handler failed (retry later)."""

@@ -465,3 +465,25 @@ async def test_server_without_idle_is_polled(dovecot: DovecotServer) -> None:
         assert recorder.handled_at[0] - delivered < 1.8
     assert recorder.subjects() == ["polled"]
     assert WatcherState.IDLE not in recorder.states()
+
+
+async def test_mail_delivered_while_an_earlier_one_is_handled_is_not_left_waiting(
+    dovecot: DovecotServer, mail_user: MailUser
+) -> None:
+    """dovecot announces such a mail during one of our commands, not in the IDLE after them: without a fresh
+    search before idling the notice is lost and the mail waits for the keepalive round (10 s here)."""
+    recorder = Recorder()
+    delivered: dict[str, float] = {}
+
+    async def handler(mail: FetchedMail) -> None:
+        await recorder.handler(mail)
+        if subject_of(mail) == "first":
+            await dovecot.adeliver_lmtp(mail_user, make_mail("during"))
+            delivered["during"] = time.monotonic()
+            await asyncio.sleep(0.3)  # the rest of this mail's handling (the app: store, panels)
+
+    async with running_watcher(dovecot, mail_user, recorder, handler=handler):
+        await dovecot.adeliver_lmtp(mail_user, make_mail("first"))
+        await recorder.wait_mails(2, timeout=FAST.keepalive_seconds + 5)
+    assert recorder.subjects() == ["first", "during"]
+    assert recorder.handled_at[1] - delivered["during"] < 2.0

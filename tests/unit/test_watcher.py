@@ -507,3 +507,23 @@ async def test_stop_closes_the_session_and_reports_stopped(harness: Harness) -> 
     assert harness.server.sessions[0].closed
     assert watcher.status.state is WatcherState.STOPPED
     await watcher.stop()  # twice is fine
+
+
+async def test_mail_delivered_while_fetching_is_handled_without_waiting_for_a_push(harness: Harness) -> None:
+    """A real server announces such a mail during our FETCH, not in the IDLE that follows: the notice is
+    gone, so only a fresh search before idling finds it (issue 13 item 12: it waited 21-25 s)."""
+    harness.server.add(b"first")
+    delivered_during_fetch: list[int] = []
+
+    async def handler(mail: FetchedMail) -> None:
+        harness.handled.append(mail)
+        if mail.uid == 1:
+            delivered_during_fetch.append(harness.server.add(b"second"))
+            harness.server.news.clear()  # the EXISTS went to the command in progress
+
+    watcher = make_watcher(harness, handler=handler)
+    harness.store.cursor = (100, 0)
+    started = time.monotonic()
+    await run_until(harness, watcher, lambda: len(harness.handled) == 2, "the mail delivered during the fetch")
+    assert [mail.uid for mail in harness.handled] == [1, *delivered_during_fetch]
+    assert time.monotonic() - started < TIMINGS.idle_refresh_seconds / 2  # not the next IDLE round
