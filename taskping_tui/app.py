@@ -38,6 +38,7 @@ from taskping_tui.agent.screen_hints import (
     permission_dialog_visible,
     permission_options,
 )
+from taskping_tui.agent.environment import agent_environment
 from taskping_tui.agent.socket_server import HookSocketServer
 from taskping_tui.agent.state import (
     AgentState,
@@ -49,11 +50,12 @@ from taskping_tui.commands import CommandEvent, needs_confirmation
 from taskping_tui.config import Config, expand_env
 from taskping_tui.config_writer import ConfigWriteError, update_config_file
 from taskping_tui.driver import driver_class
+from taskping_tui.errors import TaskPingError, describe_error
 from taskping_tui.inbound import InboundProcessor, PendingPermission, ProcessedMail
 from taskping_tui.injector import AgentView, Injector
 from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.mail.outbox import Outbox
-from taskping_tui.mail.password import PasswordError, resolve_password
+from taskping_tui.mail.password import PasswordError, Secret, resolve_password, resolve_secret
 from taskping_tui.mail.sender import SmtpSender
 from taskping_tui.mail.watcher import (
     FetchedMail,
@@ -61,6 +63,7 @@ from taskping_tui.mail.watcher import (
     WatcherStatus,
     WatcherTimings,
 )
+from taskping_tui.startup import open_mail_store
 from taskping_tui.store import CommandRow, InboundMailRow, OutboxRow, Store
 from taskping_tui.terminal.view import TerminalView
 from taskping_tui.themes import DEFAULT_THEME, load_all_themes
@@ -207,6 +210,7 @@ class TaskPingApp(App[int]):
         # Every agent session this app has hosted: replies to any of them are typed into this pane.
         self._session_ids: set[str] = set()
         self.store: Store | None = None
+        self._mail_secret: Secret | None = None  # never a bare str: tracebacks print locals
         self.outbox: Outbox | None = None
         self._desktop = TerminalNotifier(self)
         self._entry_ids = itertools.count(1)
@@ -246,8 +250,8 @@ class TaskPingApp(App[int]):
         self.pane.focus()
         self.query_one(Sidebar).display = self.show_sidebar
         await self._start_agent_link()
-        if self.config.mail.enabled:
-            await self._start_mail()
+        if self.config.mail.enabled and not await self._start_mail():
+            return  # exiting with the reason (see _start_mail)
         self.set_interval(AGENT_TICK_SECONDS, self._tick_agent)
         self.call_after_refresh(self._start_agent)
 
@@ -313,7 +317,8 @@ class TaskPingApp(App[int]):
 
     def _start_agent(self) -> None:
         argv = self._plan.argv if self._plan else self.agent_argv
-        self.pane.start(argv, env=expand_env(self.config.agent.env), cwd=os.getcwd(),
+        env = agent_environment(os.environ, expand_env(self.config.agent.env), self.config.mail, self._mail_secret)
+        self.pane.start(argv, env=env, cwd=os.getcwd(),  # type: ignore[arg-type]  # None unsets a secret
                         not_found_hint=install_hint_for(self.agent_argv))
 
     def _on_hook_event(self, event: HookEvent) -> None:
@@ -434,24 +439,29 @@ class TaskPingApp(App[int]):
 
     # ---------------------------------------------------------------------------------- mail
 
-    async def _start_mail(self) -> None:
-        self.store = Store.open(self._store_path)
+    async def _start_mail(self) -> bool:
+        """Store, outbox, processor and watcher; False when start-up cannot go on (the app exits with why)."""
+        try:
+            self.store = open_mail_store(self._store_path)
+            self._processor = InboundProcessor(self.store, self.config,
+                                               pending_permission=lambda: self._pending_permission)
+        except TaskPingError as error:  # one clean message and exit 2, never a traceback with locals
+            self.exit(return_code=2, message=describe_error(error))
+            return False
         recovery = self.store.recovery
         if recovery.outbox_resent:
             self.notify(f"{len(recovery.outbox_resent)} mail(s) were being sent when taskping-tui stopped; "
                         "they are sent again (a recipient may get one twice).", severity="warning", timeout=10)
         try:
-            password = await self._resolve_password()
+            self._mail_secret = secret = await self._resolve_password()
         except PasswordError as error:
             self.notify(str(error), title="Mail password", severity="error", timeout=15)
-            password = None
+            secret = None
         sender = SmtpSender(self.config.mail, ssl_context=self._smtp_ssl_context,
-                            password_resolver=(lambda _mail: password) if password is not None else resolve_password)
+                            password_resolver=(lambda _mail: secret.reveal()) if secret is not None else resolve_password)
         self.outbox = Outbox(self.store, self.config.mail, sender=sender)
         self.outbox.add_listener(self._on_outbox_row)
         self.injector = Injector(self.store, self.pane.write, sessions=lambda: self._session_ids)
-        self._processor = InboundProcessor(self.store, self.config,
-                                           pending_permission=lambda: self._pending_permission)
         self._show_history()
         self.outbox.start()
         if recovery.commands_unknown:
@@ -460,17 +470,18 @@ class TaskPingApp(App[int]):
                         severity="warning", timeout=15)
         ttl_seconds = self.config.security.command_ttl_minutes * 60
         self.set_interval(min(30.0, max(0.5, ttl_seconds / 4)), self._expire_commands)
-        if password is None:
+        if secret is None:
             for panel in self.query(InboundPanel):
                 panel.set_status("not watching: no mail password")
         else:
-            self.watcher = MailWatcher(self.config.mail.imap, self.config.mail.login, password, self.store,
+            self.watcher = MailWatcher(self.config.mail.imap, self.config.mail.login, secret.reveal(), self.store,
                                        self._on_mail, on_status=self._on_watcher_status,
                                        timings=self._watcher_timings, ssl_context=self._imap_ssl_context)
             self.watcher.start()
+        return True
 
-    async def _resolve_password(self) -> str:
-        return await asyncio.to_thread(resolve_password, self.config.mail)
+    async def _resolve_password(self) -> Secret:
+        return await asyncio.to_thread(resolve_secret, self.config.mail)
 
     def _on_outbox_row(self, row: OutboxRow) -> None:
         state, detail = mail_status(row)

@@ -83,11 +83,21 @@ def setup_logging() -> Path | None:
 
 def run_app(config_path: Path | None, agent_argv: list[str]) -> int:
     from taskping_tui.config import ConfigError, load_config
+    from taskping_tui.errors import TaskPingError, describe_error
+    from taskping_tui.startup import check_startup
 
     try:
         config = load_config(config_path)
     except ConfigError as error:
         print(f"taskping-tui: bad config\n{error}", file=sys.stderr)
+        return 2
+    try:
+        check_startup(config)
+    except ConfigError as error:
+        print(f"taskping-tui: bad config\n{error}", file=sys.stderr)
+        return 2
+    except TaskPingError as error:
+        print(describe_error(error), file=sys.stderr)
         return 2
     for warning in config.warnings:
         print(f"taskping-tui: warning: {warning}", file=sys.stderr)

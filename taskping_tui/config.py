@@ -17,20 +17,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 from taskping_tui import paths
+from taskping_tui.errors import TaskPingError
 
 
-class ConfigError(Exception):
+class ConfigError(TaskPingError):
     """A config problem, worded for the user: file, key, what is wrong and how to fix it."""
 
     def __init__(self, path: Path | None, key: str, problem: str, fix: str = "") -> None:
+        where = f"{path}: " if path else ""
+        key_part = f"{key}: " if key else ""
+        super().__init__(f"{where}{key_part}{problem}", fix)
         self.path = path
         self.key = key
         self.problem = problem
-        self.fix = fix
-        where = f"{path}: " if path else ""
-        key_part = f"{key}: " if key else ""
-        fix_part = f"\n  fix: {fix}" if fix else ""
-        super().__init__(f"{where}{key_part}{problem}{fix_part}")
 
 
 SmtpSecurity = Literal["tls", "starttls", "none"]
@@ -93,7 +92,8 @@ class MailConfig:
     password_env: str = ""
     password_keyring: bool = False
     password_command: str = ""
-    password: str = ""
+    # Never in a repr: tracebacks that print locals (Textual's do) show the config objects they pass.
+    password: str = field(default="", repr=False)
     recipients: list[str] = field(default_factory=list)
     token_ttl_hours: float = 24.0
     max_mails_per_minute: int = 6
@@ -220,17 +220,23 @@ def _check_numbers(config: Config) -> None:
     require(config.security.max_commands_per_hour >= 1, "security.max_commands_per_hour", "must be at least 1")
 
 
+def _check_address(path: Path | None, key: str, value: str) -> None:
+    """Every address setting goes through the gate's own validator (taskping_tui.mail.address)."""
+    from taskping_tui.mail.address import AddressError, config_address
+
+    try:
+        config_address(value, key)
+    except AddressError as error:
+        problem = error.problem.removeprefix(f"{key}: ")
+        raise ConfigError(path, key, problem, 'write one plain address, e.g. "you@example.com"') from None
+
+
 def _check_security(config: Config) -> None:
     """Allowed senders must be single addresses and danger patterns valid regular expressions."""
-    from email.utils import getaddresses
-
     from taskping_tui.danger import DangerPatternError, compile_patterns
 
     for index, sender in enumerate(config.security.allowed_senders):
-        parsed = getaddresses([sender])
-        if len(parsed) != 1 or "@" not in parsed[0][1] or " " in parsed[0][1]:
-            raise ConfigError(config.path, f"security.allowed_senders[{index}]",
-                              f"{sender!r} is not a single mail address", 'e.g. "you@example.com"')
+        _check_address(config.path, f"security.allowed_senders[{index}]", sender)
     try:
         compile_patterns(config.security.danger_patterns)
     except DangerPatternError as error:
@@ -257,8 +263,9 @@ def _check_mail(config: Config) -> list[str]:
                        ("mail.imap.host", mail.imap.host)):
         if not value:
             raise ConfigError(path, key, "is required when mail.enabled = true")
-    if "@" not in mail.address:
-        raise ConfigError(path, "mail.address", f"{mail.address!r} is not a mail address")
+    _check_address(path, "mail.address", mail.address)
+    for index, recipient in enumerate(mail.recipients):
+        _check_address(path, f"mail.recipients[{index}]", recipient)
     if not mail.recipients:
         raise ConfigError(path, "mail.recipients", "needs at least one address",
                           'e.g. recipients = ["you@example.com"]')

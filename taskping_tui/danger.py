@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from taskping_tui.errors import TaskPingError
 from taskping_tui.normalize import matching_view
 
 # A command word starts at the beginning, after whitespace, or after a shell operator / path slash.
@@ -65,7 +66,7 @@ class DangerMatch:
     matched: str
 
 
-class DangerPatternError(ValueError):
+class DangerPatternError(TaskPingError, ValueError):
     """A user-supplied danger pattern is not a valid regular expression (message says which and why)."""
 
 

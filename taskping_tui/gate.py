@@ -23,7 +23,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Final, Protocol
 
 from taskping_tui.danger import DangerMatch, DangerPattern, compile_patterns, match_danger
-from taskping_tui.mail.reply import ParsedMail, parse_from
+from taskping_tui.mail.address import config_address
+from taskping_tui.mail.reply import ParsedMail
 from taskping_tui.mail.tokens import normalize_token
 from taskping_tui.normalize import StrippedCommand, strip_invisible
 
@@ -162,7 +163,8 @@ class GatePolicy:
     ) -> GatePolicy:
         """Validate and normalize: addresses parsed and lower-cased, patterns compiled.
 
-        Raises ValueError (``DangerPatternError`` for a pattern) with a message naming the bad value.
+        Raises ValueError (:class:`~taskping_tui.mail.address.AddressError` for an address, ``DangerPatternError`` for a pattern) with a
+        message naming the bad value; both are :class:`~taskping_tui.errors.TaskPingError` too.
         """
         if max_command_chars < 1:
             raise ValueError("max_command_chars must be at least 1")
@@ -188,36 +190,6 @@ class GatePolicy:
             max_commands_per_hour=security.max_commands_per_hour,
             danger_patterns=security.danger_patterns,
         )
-
-
-class AddressError(ValueError):
-    """A configured address is not one the gate could ever match (the message says why)."""
-
-
-_DOMAIN_LABEL: Final = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)|xn--[a-z0-9-]{1,59}", re.IGNORECASE)
-
-
-def config_address(value: str, what: str = "address") -> str:
-    """The one validator for every address setting: the address the gate will compare, lower-cased.
-
-    The value must be exactly one plain ``local@domain`` address, read the same way by both parsers
-    :func:`~taskping_tui.mail.reply.parse_from` uses, with a non-empty local part and a domain of
-    dot-separated labels. Display names (``"Me <me@example.com>"``) are accepted and dropped.
-    Raises :class:`AddressError` naming the problem.
-    """
-    if not isinstance(value, str) or not value.strip():
-        raise AddressError(f"{what}: an empty string is not a mail address")
-    address, _display = parse_from(value)
-    if not address:
-        raise AddressError(f"{what}: {value!r} is not a single mail address")
-    local, _, domain = address.rpartition("@")
-    if not local:
-        raise AddressError(f"{what}: {value!r} has nothing before the @")
-    labels = domain.split(".")
-    if not domain or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels):
-        raise AddressError(f"{what}: {value!r} does not end in a domain name such as example.com")
-    return address
-
 
 
 @dataclass(frozen=True)

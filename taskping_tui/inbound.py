@@ -14,10 +14,11 @@ from typing import Any
 from taskping_tui.commands import initial_state
 from taskping_tui.config import Config
 from taskping_tui.danger import match_danger
-from taskping_tui.gate import GateFacts, GatePolicy, Verdict, decide
+from taskping_tui.gate import GateFacts, Verdict, decide
 from taskping_tui.injector import permission_answer
 from taskping_tui.mail.reply import ParsedMail, parse_mail
 from taskping_tui.mail.watcher import FetchedMail
+from taskping_tui.startup import mail_policy, own_addresses
 from taskping_tui.store import NewInboundMail, RecordedMail, Store
 
 logger = logging.getLogger(__name__)
@@ -91,11 +92,11 @@ class InboundProcessor:
         self.config = config
         self.clock = clock
         self.pending_permission = pending_permission
-        self.policy = GatePolicy.from_config(config.security, self.own_addresses(config))
+        self.policy = mail_policy(config, self.own_addresses(config))
 
     @staticmethod
     def own_addresses(config: Config) -> list[str]:
-        return [address for address in (config.mail.address, config.mail.username) if "@" in address]
+        return own_addresses(config)
 
     def process(self, mail: FetchedMail, mailbox_key: str) -> ProcessedMail | None:
         """Record ``mail``'s outcome; None when this (UIDVALIDITY, UID) was recorded before (a crash)."""

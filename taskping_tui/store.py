@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from taskping_tui import paths
+from taskping_tui.errors import TaskPingError
 from taskping_tui.commands import CAN_EXPIRE, TRANSITIONS, CommandEvent, CommandState
 from taskping_tui.mail.tokens import new_token, normalize_token
 
@@ -53,7 +54,7 @@ CRASH_WHILE_SENDING_WARNING = (
 )
 
 
-class StoreError(Exception):
+class StoreError(TaskPingError):
     """The store file cannot be used (wrong owner, newer schema, not a database)."""
 
 
@@ -313,6 +314,9 @@ _SCHEMA_V1 = (
     "CREATE INDEX commands_by_state ON commands(state, position)",
 )
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SQLITE_HEADER_SIZE = 100  # the user_version pragma is the big-endian int at offset 60
+
 # One entry per schema version: MIGRATIONS[n] takes a database at version n to version n + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1,)
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -415,6 +419,37 @@ class Store:
         store = cls(conn, path, clock, StartupRecovery())
         store.recovery = store._recover_after_unclean_stop()
         return store
+
+    # -- start-up check (issue 13: a broken state file is one clean message, not a traceback) ------
+
+    @classmethod
+    def check(cls, path: Path | None = None) -> None:
+        """Raise :class:`StoreError` (with a fix) when :meth:`open` would refuse ``path``; changes nothing.
+
+        Reads only the SQLite header (no connection, so no journal files appear): a missing or empty file
+        is fine (``open`` creates the store), anything else must be an SQLite database of ours or older.
+        """
+        path = path or paths.default_store_path()
+        move_away = f"move {path} away (taskping-tui then starts with an empty store)"
+        try:
+            info = path.stat()
+            with open(path, "rb") as file:
+                header = file.read(_SQLITE_HEADER_SIZE)
+        except FileNotFoundError:
+            return
+        except OSError as error:
+            raise StoreError(f"{path} cannot be read: {error.strerror or error}", f"check the permissions of {path}") from None
+        if info.st_uid != os.getuid():
+            raise StoreError(f"{path} belongs to another user; refusing to use it",
+                             "use your own state directory (XDG_STATE_HOME) or remove the file")
+        if not header:
+            return
+        if len(header) < _SQLITE_HEADER_SIZE or not header.startswith(_SQLITE_MAGIC):
+            raise StoreError(f"{path} is not a taskping-tui store (not an SQLite database)", move_away)
+        version = int.from_bytes(header[60:64], "big", signed=True)
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{path} was written by a newer taskping-tui (schema {version}, this one knows "
+                             f"{SCHEMA_VERSION})", "upgrade taskping-tui")
 
     @classmethod
     def _open_read_only(cls, path: Path, clock: Clock) -> Store:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from taskping_tui.config import MailConfig
+from taskping_tui.errors import TaskPingError
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ DEFAULT_COMMAND_TIMEOUT = 30.0
 _SHELL_CHARACTERS = frozenset("|&;<>()$`*?~\n{}[]")
 
 
-class PasswordError(Exception):
+class PasswordError(TaskPingError):
     """No password source gave a password; the message names the config keys to fix."""
 
 
@@ -32,6 +33,38 @@ class PasswordError(Exception):
 class PasswordAttempt:
     key: str
     problem: str
+
+
+class Secret:
+    """A password that never shows itself: not in a repr, not in str(), not in a traceback's locals.
+
+    Textual prints crash tracebacks with ``show_locals=True``; holding the password in one of these keeps
+    it out of every frame that shows it. Use :meth:`reveal` only at the call that needs the text.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret cannot be pickled")
+
+
+def resolve_secret(mail: MailConfig, **options: object) -> Secret:
+    """:func:`resolve_password`, wrapped in a :class:`Secret`."""
+    return Secret(resolve_password(mail, **options))  # type: ignore[arg-type]
 
 
 def has_password_source(mail: MailConfig) -> bool:

@@ -28,6 +28,7 @@ from typing import Protocol
 
 from taskping_tui import __version__
 from taskping_tui.config import ImapConfig, MailConfig
+from taskping_tui.errors import TaskPingError
 from taskping_tui.mail.imap_client import (
     ConnectionDead,
     ImapError,
@@ -44,7 +45,7 @@ CLIENT_ID = {"name": "taskping-tui", "version": __version__, "vendor": "taskping
 MIN_POLL_SECONDS = 1.0
 
 
-class WatcherSetupError(ValueError):
+class WatcherSetupError(TaskPingError, ValueError):
     """The watcher cannot run with these settings (e.g. a plain-text connection to a remote host)."""
 
 

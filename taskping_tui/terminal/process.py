@@ -60,12 +60,18 @@ class ExitStatus:
         return f"exited with status {self.code}"
 
 
-def build_child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The inherited environment plus the terminal type we emulate, plus the caller's extras."""
+def build_child_env(extra: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """The inherited environment plus the terminal type we emulate, plus the caller's extras.
+
+    An extra whose value is None removes that variable (secrets the child must not inherit).
+    """
     env = dict(os.environ)
     env.update(TERMINAL_ENV)
-    if extra:
-        env.update(extra)
+    for name, value in (extra or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     return env
 
 
