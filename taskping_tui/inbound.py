@@ -59,6 +59,13 @@ def headers_summary(parsed: ParsedMail) -> dict[str, str]:
     return {name: value for name, value in values.items() if value}
 
 
+def log_verdict(uid: int, message_id: str | None, token: str | None, verdict: str, codes: list[str]) -> None:
+    """One log line per mail: ids, the verdict and its reason codes; never the subject, body or command
+    (they carry the user's prompt text, and the README promises logs without mail text)."""
+    logger.info("mail UID %d (Message-ID %s, token %s): %s [%s]", uid, message_id or "-", token or "-",
+                verdict, ", ".join(codes) or "-")
+
+
 def gate_facts(store: Store, now: float, mailbox_uid: tuple[int, int] | None = None) -> GateFacts:
     """What the store knows, in the form the gate asks for."""
     return GateFacts(
@@ -120,7 +127,8 @@ class InboundProcessor:
         state = initial_state(kind, self.config.security.approval) if kind in ("accepted", "blocked") else None
         recorded = self.store.record_inbound_mail(
             self._new_mail(mail, parsed, verdict, kind, reasons, danger, now), command_state=state, cursor=cursor)
-        logger.info("mail uid %s from %s: %s (%s)", mail.uid, parsed.from_addr or "?", kind, "; ".join(reasons))
+        codes = [code.value for code in verdict.codes] + (["permission-danger"] if permission_danger else [])
+        log_verdict(mail.uid, parsed.message_id, verdict.token, kind, codes)
         return ProcessedMail(recorded, kind, tuple(reasons), parsed.from_addr or parsed.from_display,
                              parsed.subject, verdict.command, danger)
 
@@ -147,6 +155,7 @@ class InboundProcessor:
     def _record_too_big(self, mail: FetchedMail, now: float, cursor: tuple[str, int, int]) -> ProcessedMail:
         limit = self.config.mail.imap.max_mail_bytes
         reason = f"mail is {mail.size:,} bytes, over the {limit:,}-byte limit ([mail.imap] max_mail_bytes)"
+        log_verdict(mail.uid, None, None, "rejected", ["too-big"])
         recorded = self.store.record_inbound_mail(
             NewInboundMail(verdict="rejected", received_at=now, uidvalidity=mail.uidvalidity, uid=mail.uid,
                            reasons=[reason], subject="(not downloaded)"), cursor=cursor)

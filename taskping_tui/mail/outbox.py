@@ -250,7 +250,8 @@ class Outbox:
     def _record_result(self, row: OutboxRow, result: SendResult) -> OutboxRow | None:
         now = self.clock()
         if result.ok:
-            logger.info("outbox mail %d sent (%s)", row.id, row.subject)
+            # Ids only: the subject carries the user's prompt text, and logs hold no mail text.
+            logger.info("outbox mail %d sent (token %s, Message-ID %s)", row.id, row.token, row.message_id)
             return self.store.mark_sent(row.id, warning=result.warning, now=now)
         if result.outcome == "temporary" and now - row.created_at < self.give_up_after_seconds:
             delay = backoff_delay(row.attempts, base=self.retry_base_seconds, cap=self.retry_cap_seconds,
