@@ -86,8 +86,8 @@ _INTERPRETER: Final = (
 )
 # What may stand before the program: sudo, env with assignments, nice/nohup/time/command/exec, a path.
 _LAUNCHER: Final = (
-    r"(?:(?:sudo|doas|nohup|nice|time|command|exec|builtin|xargs)(?:\s+-\S+)*\s+|"
-    r"env(?:\s+-\S+)*(?:\s+\w+=\S*)*\s+|\w+=\S*\s+)*(?:[\w.~-]*/)*"
+    r"(?:(?:[\w.~-]*/)*(?:sudo|doas|nohup|nice|time|command|exec|builtin|xargs)(?:\s+-\S+)*\s+|"
+    r"(?:[\w.~-]*/)*env(?:\s+-\S+)*(?:\s+\w+=\S*)*\s+|\w+=\S*\s+)*(?:[\w.~-]*/)*"
 )
 
 DEFAULT_DANGER_PATTERNS: Final[tuple[DangerPattern, ...]] = (
@@ -131,7 +131,7 @@ DEFAULT_DANGER_PATTERNS: Final[tuple[DangerPattern, ...]] = (
     _p(
         "interpreter -c runs decoded code",
         _first(r"(?:python[\d.]*|pypy[\d.]*|perl[\d.]*|ruby|node|php[\d.]*)\s", within=r"[^\n]")
-        + r"(?>[^\n]*?\s-[a-zA-Z]*[ceE][a-zA-Z]*\s)"
+        + r"(?>[^\n]*?(?<=\s)-[a-zA-Z]*[ceEr][a-zA-Z]*\s)"
         r"[^\n]*?(?:\bexec\s*\(|\beval\s*\(|\bsystem\s*\(|__import__|\bos\.|\bsubprocess\b|\bchild_process\b|"
         r"b64decode|base64|\bpack\s*\()",
     ),
