@@ -58,6 +58,9 @@ def split_agent_command(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     return args, []
 
 
+QUIET_LOGGERS = ("aioimaplib", "aiosmtplib", "mail.log")
+
+
 def setup_logging() -> Path | None:
     """Log to a private file in the state dir (the screen belongs to the app); None if that fails."""
     import logging
@@ -78,6 +81,9 @@ def setup_logging() -> Path | None:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # The mail libraries log whole protocol exchanges at DEBUG (mail text, the LOGIN password): never those.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     return log_file
 
 

@@ -231,6 +231,13 @@ def _check_address(path: Path | None, key: str, value: str) -> None:
         raise ConfigError(path, key, problem, 'write one plain address, e.g. "you@example.com"') from None
 
 
+def check_mail_addresses(config: Config) -> None:
+    """``mail.address`` and every ``mail.recipients`` entry through the one address validator."""
+    _check_address(config.path, "mail.address", config.mail.address)
+    for index, recipient in enumerate(config.mail.recipients):
+        _check_address(config.path, f"mail.recipients[{index}]", recipient)
+
+
 def _check_security(config: Config) -> None:
     """Allowed senders must be single addresses and danger patterns valid regular expressions."""
     from taskping_tui.danger import DangerPatternError, compile_patterns
@@ -263,9 +270,7 @@ def _check_mail(config: Config) -> list[str]:
                        ("mail.imap.host", mail.imap.host)):
         if not value:
             raise ConfigError(path, key, "is required when mail.enabled = true")
-    _check_address(path, "mail.address", mail.address)
-    for index, recipient in enumerate(mail.recipients):
-        _check_address(path, f"mail.recipients[{index}]", recipient)
+    check_mail_addresses(config)
     if not mail.recipients:
         raise ConfigError(path, "mail.recipients", "needs at least one address",
                           'e.g. recipients = ["you@example.com"]')

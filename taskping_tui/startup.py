@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from taskping_tui.config import Config, ConfigError
+from taskping_tui.config import Config, ConfigError, check_mail_addresses
 from taskping_tui.errors import TaskPingError
 from taskping_tui.gate import GatePolicy
 from taskping_tui.store import Store, StoreError
 
 
 def mail_policy(config: Config, own_addresses: list[str]) -> GatePolicy:
-    """The gate's policy for ``config``; a value the gate refuses becomes a :class:`ConfigError`."""
+    """The gate's policy for ``config``; a value the gate refuses becomes a :class:`ConfigError`.
+
+    The mail addresses are checked again here: a Config built in code never went through parse_config.
+    """
+    check_mail_addresses(config)
     try:
         return GatePolicy.from_config(config.security, own_addresses)
     except TaskPingError as error:

@@ -315,6 +315,7 @@ _SCHEMA_V1 = (
 )
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_MOVE_AWAY = "move {path} away (taskping-tui then starts with an empty store)"
 _SQLITE_HEADER_SIZE = 100  # the user_version pragma is the big-endian int at offset 60
 
 # One entry per schema version: MIGRATIONS[n] takes a database at version n to version n + 1.
@@ -327,8 +328,8 @@ def migrate(conn: sqlite3.Connection) -> int:
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
         raise StoreError(
-            f"the store was written by a newer taskping-tui (schema {version}, this one knows {SCHEMA_VERSION}); "
-            "upgrade taskping-tui"
+            f"the store was written by a newer taskping-tui (schema {version}, this one knows {SCHEMA_VERSION})",
+            "upgrade taskping-tui",
         )
     for step in range(version, SCHEMA_VERSION):
         with _transaction(conn):
@@ -368,7 +369,8 @@ def _private_file(path: Path) -> None:
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     os.close(fd)
     if path.stat().st_uid != os.getuid():
-        raise StoreError(f"{path} belongs to another user; refusing to use it")
+        raise StoreError(f"{path} belongs to another user; refusing to use it",
+                         "use your own state directory (XDG_STATE_HOME) or remove the file")
     os.chmod(path, 0o600)
 
 
@@ -403,7 +405,7 @@ class Store:
             conn = sqlite3.connect(path, isolation_level=None, timeout=10.0)
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as error:
-            raise StoreError(f"{path} cannot be opened as a taskping-tui store: {error}") from None
+            raise StoreError(f"{path} cannot be opened as a taskping-tui store: {error}", _MOVE_AWAY.format(path=path)) from None
         # FULL: a commit survives power loss too, not only an app crash; our write rate is tiny.
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -411,7 +413,7 @@ class Store:
             migrate(conn)
         except sqlite3.DatabaseError as error:
             conn.close()
-            raise StoreError(f"{path} cannot be used as a taskping-tui store: {error}") from None
+            raise StoreError(f"{path} cannot be used as a taskping-tui store: {error}", _MOVE_AWAY.format(path=path)) from None
         for suffix in ("-wal", "-shm"):
             side_file = path.with_name(path.name + suffix)
             if side_file.exists():
@@ -430,7 +432,7 @@ class Store:
         is fine (``open`` creates the store), anything else must be an SQLite database of ours or older.
         """
         path = path or paths.default_store_path()
-        move_away = f"move {path} away (taskping-tui then starts with an empty store)"
+        move_away = _MOVE_AWAY.format(path=path)
         try:
             info = path.stat()
             with open(path, "rb") as file:
