@@ -285,50 +285,60 @@ async def test_every_hostile_mail_gets_its_verdict_and_only_clean_accepted_text_
                 await loop.deliver(case.raw(loop.token, ids[name]))
             await loop.until(lambda: len(loop.rows()) == len(table), f"all {len(table)} mails recorded", timeout=60)
             expected_typed = [case.typed for case in table.values() if case.typed is not None]
-            await loop.until(lambda: loop.received().count(b"\r") >= len(expected_typed),
+            store = loop.app.store
+            assert store is not None
+            await loop.until(lambda: not [c for c in store.list_commands() if c.state in ("approved", "injecting")],
                              "every accepted command typed", timeout=60)
             await asyncio.sleep(1.0)  # nothing else may follow
 
+            # Every class is checked before anything fails, so a report names each class that is broken.
+            problems: dict[str, list[str]] = {}
             rows = loop.rows()
-            failures = []
             for name, case in table.items():
                 row = rows[ids[name]]
                 reasons = "; ".join(row.reasons)
                 if row.verdict != case.verdict or not all(code in reasons for code in case.codes):
-                    failures.append(f"{name}: {row.verdict} ({reasons})")
+                    problems.setdefault(case.item, []).append(f"{name}: {row.verdict} ({reasons})")
                 elif case.panel and case.panel not in loop.panel_text(row):
-                    failures.append(f"{name}: the panel does not show {case.panel!r}: {loop.panel_text(row)!r}")
-            assert failures == []
+                    problems.setdefault(case.item, []).append(f"{name}: the panel does not show {case.panel!r}")
 
             # Exactly the accepted commands reached the agent, each as one paste and one Enter, in order.
             received = loop.received()
-            pastes = re.findall(re.escape(PASTE_START) + b"(.*?)" + re.escape(PASTE_END) + b"\r", received, re.DOTALL)
-            assert [paste.decode() for paste in pastes] == expected_typed
-            assert received == b"".join(PASTE_START + t.encode() + PASTE_END + b"\r" for t in expected_typed)
-            assert unexpected_invisibles(received) == []
+            pastes = [p.decode(errors="replace") for p in re.findall(
+                re.escape(PASTE_START) + b"(.*?)" + re.escape(PASTE_END) + b"\r", received, re.DOTALL)]
+            if pastes != expected_typed:
+                problems.setdefault("typed", []).append(f"typed {pastes}, expected {expected_typed}")
+            if received != b"".join(PASTE_START + t.encode() + PASTE_END + b"\r" for t in expected_typed):
+                problems.setdefault("typed", []).append("bytes other than the accepted pastes reached the agent")
+            if invisible := unexpected_invisibles(received):
+                problems.setdefault("5", []).append(f"typed invisible characters {invisible}")
 
             # Item 1: the agent's environment holds no copy of the password; the user's own variables stay.
             env = json.loads(loop.agent_env.read_text())
             password = loop.user.password
-            assert PASSWORD_ENV not in env and "TP_COPY_OF_THE_PASSWORD" not in env and "TP_FROM_PASSWORD" not in env
-            assert not [name for name, value in env.items() if password in value]
-            assert env["TP_USERS_OWN_VARIABLE"] == "keep-me" and env["TP_FROM_CONFIG"] == "kept"
-            assert env["PATH"] == os.environ["PATH"]
+            leaked = sorted(name for name, value in env.items() if password in value)
+            if leaked:
+                problems.setdefault("1", []).append(f"the agent's environment holds the password in {leaked}")
+            if env.get("TP_USERS_OWN_VARIABLE") != "keep-me" or env.get("TP_FROM_CONFIG") != "kept" or \
+                    env.get("PATH") != os.environ["PATH"]:
+                problems.setdefault("1", []).append("the user's own variables did not reach the agent")
     finally:
         for handler in set(root.handlers) - set(handlers):
             root.removeHandler(handler)
             handler.close()
         root.setLevel(previous_level)
-        for name in cli.QUIET_LOGGERS:
+        for name in getattr(cli, "QUIET_LOGGERS", ()):
             logging.getLogger(name).setLevel(logging.NOTSET)
 
     # Item 3: the log has ids and verdicts, no mail text, no password.
     logged = log_file.read_text(encoding="utf-8")
-    assert "mail UID" in logged and "token " in logged
-    for name in table:
-        assert ids[name] in logged or name.startswith("4-none")  # every mail's Message-ID is there
+    missing_ids = [name for name in table if ids[name] not in logged]
+    if missing_ids:
+        problems.setdefault("3", []).append(f"no log line with the Message-ID of {missing_ids}")
     for fragment in ("echo ", "Turn finished", "rm -r", "base64", "自动回复", "原始邮件", "Outlook", password):
-        assert fragment not in logged, fragment
+        if fragment in logged:
+            problems.setdefault("3", []).append(f"the log holds mail text or the password: {fragment!r}")
+    assert problems == {}
 
 
 async def test_a_reply_delivered_while_an_earlier_mail_is_handled_is_on_screen_within_two_seconds(
