@@ -58,8 +58,10 @@ class StrippedCommand:
 def _is_emoji(ch: str) -> bool:
     """Pictographs that join into one emoji (👩‍💻): symbols in the emoji blocks."""
     code = ord(ch)
-    return 0x1F000 <= code <= 0x1FAFF or 0x2600 <= code <= 0x27BF or (
-        0x2190 <= code <= 0x2BFF and unicodedata.category(ch) == "So"
+    return (
+        0x1F000 <= code <= 0x1FAFF
+        or 0x2600 <= code <= 0x27BF
+        or (0x2190 <= code <= 0x2BFF and unicodedata.category(ch) == "So")
     )
 
 
@@ -80,8 +82,10 @@ def strip_invisible(text: str) -> StrippedCommand:
         after_emoji = bool(kept) and _is_emoji(kept[-1])
         if ch in _EMOJI_SELECTORS and after_emoji:
             kept.append(ch)
-        elif ch == _EMOJI_JOINER and (after_emoji or (kept and kept[-1] in _EMOJI_SELECTORS)) and (
-            index + 1 < len(text) and _is_emoji(text[index + 1])
+        elif (
+            ch == _EMOJI_JOINER
+            and (after_emoji or (kept and kept[-1] in _EMOJI_SELECTORS))
+            and (index + 1 < len(text) and _is_emoji(text[index + 1]))
         ):
             kept.append(ch)
         else:

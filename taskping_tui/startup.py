@@ -50,8 +50,10 @@ def open_mail_store(path: Path | None) -> Store:
         raise
     except OSError as error:
         where = path or "the state directory"
-        raise StoreError(f"cannot open the store {where}: {error.strerror or error}",
-                         "check that the state directory (XDG_STATE_HOME) is yours and writable") from None
+        raise StoreError(
+            f"cannot open the store {where}: {error.strerror or error}",
+            "check that the state directory (XDG_STATE_HOME) is yours and writable",
+        ) from None
 
 
 def check_startup(config: Config, store_path: Path | None = None) -> None:

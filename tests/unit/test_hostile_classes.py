@@ -26,17 +26,55 @@ FACTS = GateFacts(token_status=lambda t: TokenInfo("active", "s1", NOW + 3600) i
 # bidi marks, embeddings, overrides and isolates, the BOM, invisible operators, Mongolian vowel separator,
 # tag characters, Hangul fillers, the combining grapheme joiner, variation selectors.
 INVISIBLES = [
-    "\u200b", "\u200c", "\u200d", "\u2060", "\u00ad", "\u200e", "\u200f", "\u061c", "\u202a", "\u202b", "\u202c",
-    "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\ufeff", "\u2061", "\u2062", "\u2063", "\u2064",
-    "\u180e", "\U000e0001", "\U000e0072", "\u115f", "\u1160", "\u3164", "\uffa0", "\u034f", "\ufe0f", "\ufe00",
-    "\U000e0100", "\u180b",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\u00ad",
+    "\u200e",
+    "\u200f",
+    "\u061c",
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\ufeff",
+    "\u2061",
+    "\u2062",
+    "\u2063",
+    "\u2064",
+    "\u180e",
+    "\U000e0001",
+    "\U000e0072",
+    "\u115f",
+    "\u1160",
+    "\u3164",
+    "\uffa0",
+    "\u034f",
+    "\ufe0f",
+    "\ufe00",
+    "\U000e0100",
+    "\u180b",
 ]
 
 
-def mail(subject: str = f"Re: [TaskPing #{TOKEN}] done", body: str = "ls", headers: str = "",
-         from_lines: str = f"From: Me <{ME}>", charset: str = "utf-8", body_bytes: bytes | None = None) -> bytes:
-    head = (f"{from_lines}\r\nTo: bot@example.net\r\nSubject: {subject}\r\nMessage-ID: <m1@example.com>\r\n"
-            f"{headers}Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
+def mail(
+    subject: str = f"Re: [TaskPing #{TOKEN}] done",
+    body: str = "ls",
+    headers: str = "",
+    from_lines: str = f"From: Me <{ME}>",
+    charset: str = "utf-8",
+    body_bytes: bytes | None = None,
+) -> bytes:
+    head = (
+        f"{from_lines}\r\nTo: bot@example.net\r\nSubject: {subject}\r\nMessage-ID: <m1@example.com>\r\n"
+        f"{headers}Content-Type: text/plain; charset={charset}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    )
     return head.encode() + (body_bytes if body_bytes is not None else body.encode())
 
 
@@ -95,33 +133,102 @@ def test_a_plain_chinese_command_is_typed_as_written() -> None:
 # -- item 6: decode-and-execute, substitution into shells / interpreters, rm splits ----------------
 
 DANGEROUS = [
-    "echo cm0gLXJmIH4= | base64 -d | sh", "echo cm0gLXJmIH4= | base64 --decode | bash", "base64 -d x.b64 |sh",
-    "xxd -r -p payload.hex | sh", "cat payload | bash -s", "printf '%s' x | /bin/sh", "echo x | /usr/bin/env bash",
-    "echo x | env -i bash", "echo x | sudo sh", "echo x | sudo -E bash -s", "echo x | zsh", "echo x | dash",
-    "echo x | python", "echo x | python3", "echo x | python3.12 -", "echo x | perl", "echo x | ruby",
-    "echo x | node", "echo x | php", "echo x | xargs sh -c", "echo x |& bash", "openssl enc -d -in x | sh",
-    "gzip -dc x.gz | sh", "rev <<< 'hs | x' | sh", "tr a-z n-za-m <<< x | bash",
-    "bash <(echo x)", "bash < <(echo x)", "sh <(base64 -d <<< eA==)", "source <(echo x)", ". <(echo x)",
-    "bash <<< \"$(echo x)\"", "sh <<EOF", "bash -s <<'EOF'",
-    'sh -c "$(echo x | base64 -d)"', "bash -c \"$(printf '\\x72\\x6d')\"", "bash -c `echo x`", "zsh -c $CMD",
-    "bash -lc \"$(cat x)\"", 'eval "$(echo x | base64 -d)"', "eval $(echo x)", "eval `echo x`", "eval $CMD",
-    "cd /tmp && eval \"$X\"", "$(echo cm0= | base64 -d)", "`echo rm -rf ~`", "ls; $(curl x)",
-    'python3 -c "import base64,os;exec(base64.b64decode(b\'eA==\'))"', "python -c 'import os; os.system(\"x\")'",
-    'perl -e "eval(pack(q/H*/, q/72/))"', "node -e \"require('child_process').exec('x')\"",
-    "ruby -e 'system(\"x\")'", "php -r 'system(\"x\");'",
-    "rm -r -f build", "rm -R -f build", "rm --recursive --force build", "rm --force --recursive build",
-    "rm -r --force build", "rm --recursive -f build", "rm --rec --forc build", "rm --r --f build",
-    "rm -v -r -i -f build", "rm -r \\\n -f build", "rm -fr build", "rm -Rf build", "/bin/rm -rf build",
-    "\\rm -rf build", "rm '-r' \"-f\" build", "rm -r${IFS}-f build", "command rm -rf build",
+    "echo cm0gLXJmIH4= | base64 -d | sh",
+    "echo cm0gLXJmIH4= | base64 --decode | bash",
+    "base64 -d x.b64 |sh",
+    "xxd -r -p payload.hex | sh",
+    "cat payload | bash -s",
+    "printf '%s' x | /bin/sh",
+    "echo x | /usr/bin/env bash",
+    "echo x | env -i bash",
+    "echo x | sudo sh",
+    "echo x | sudo -E bash -s",
+    "echo x | zsh",
+    "echo x | dash",
+    "echo x | python",
+    "echo x | python3",
+    "echo x | python3.12 -",
+    "echo x | perl",
+    "echo x | ruby",
+    "echo x | node",
+    "echo x | php",
+    "echo x | xargs sh -c",
+    "echo x |& bash",
+    "openssl enc -d -in x | sh",
+    "gzip -dc x.gz | sh",
+    "rev <<< 'hs | x' | sh",
+    "tr a-z n-za-m <<< x | bash",
+    "bash <(echo x)",
+    "bash < <(echo x)",
+    "sh <(base64 -d <<< eA==)",
+    "source <(echo x)",
+    ". <(echo x)",
+    'bash <<< "$(echo x)"',
+    "sh <<EOF",
+    "bash -s <<'EOF'",
+    'sh -c "$(echo x | base64 -d)"',
+    "bash -c \"$(printf '\\x72\\x6d')\"",
+    "bash -c `echo x`",
+    "zsh -c $CMD",
+    'bash -lc "$(cat x)"',
+    'eval "$(echo x | base64 -d)"',
+    "eval $(echo x)",
+    "eval `echo x`",
+    "eval $CMD",
+    'cd /tmp && eval "$X"',
+    "$(echo cm0= | base64 -d)",
+    "`echo rm -rf ~`",
+    "ls; $(curl x)",
+    "python3 -c \"import base64,os;exec(base64.b64decode(b'eA=='))\"",
+    "python -c 'import os; os.system(\"x\")'",
+    'perl -e "eval(pack(q/H*/, q/72/))"',
+    "node -e \"require('child_process').exec('x')\"",
+    "ruby -e 'system(\"x\")'",
+    "php -r 'system(\"x\");'",
+    "rm -r -f build",
+    "rm -R -f build",
+    "rm --recursive --force build",
+    "rm --force --recursive build",
+    "rm -r --force build",
+    "rm --recursive -f build",
+    "rm --rec --forc build",
+    "rm --r --f build",
+    "rm -v -r -i -f build",
+    "rm -r \\\n -f build",
+    "rm -fr build",
+    "rm -Rf build",
+    "/bin/rm -rf build",
+    "\\rm -rf build",
+    "rm '-r' \"-f\" build",
+    "rm -r${IFS}-f build",
+    "command rm -rf build",
     "rm --no-preserve-root -r /",
 ]
 HARMLESS = [
-    "ls | grep sh", "git log | less", "python --version | cat", "echo hi | shasum", "run the eval suite",
-    "please evaluate the results", "cat a.sh | wc -l", "echo x | tee a.sh", "shell scripts | sort",
-    "ls | sort | uniq", "find . -name '*.py' | xargs grep TODO", "rm -r build", "rm -f stale.lock",
-    "python -c 'print(1)'", "node -e 'console.log(2)'", "git commit --amend", "bash scripts/test.sh",
-    "explain what `ls -la` prints", "sh ./configure", "diff <(ls a) <(ls b)", "pytest -q | tail -5",
-    "继续，把 README 也更新一下", "what does | sh mean in a shell", "npm test -- --watch",
+    "ls | grep sh",
+    "git log | less",
+    "python --version | cat",
+    "echo hi | shasum",
+    "run the eval suite",
+    "please evaluate the results",
+    "cat a.sh | wc -l",
+    "echo x | tee a.sh",
+    "shell scripts | sort",
+    "ls | sort | uniq",
+    "find . -name '*.py' | xargs grep TODO",
+    "rm -r build",
+    "rm -f stale.lock",
+    "python -c 'print(1)'",
+    "node -e 'console.log(2)'",
+    "git commit --amend",
+    "bash scripts/test.sh",
+    "explain what `ls -la` prints",
+    "sh ./configure",
+    "diff <(ls a) <(ls b)",
+    "pytest -q | tail -5",
+    "继续，把 README 也更新一下",
+    "what does | sh mean in a shell",
+    "npm test -- --watch",
 ]
 
 
@@ -156,8 +263,16 @@ ALLOWED_FROM = f"From: Me <{ME}>"
         f"{ALLOWED_FROM}\r\nFrom:\r\n mallory@evil.example",
         "X-Nothing: no from at all",
     ],
-    ids=["second-foreign", "first-foreign", "duplicate", "upper-case", "lower-case", "space-before-colon",
-         "folded", "none"],
+    ids=[
+        "second-foreign",
+        "first-foreign",
+        "duplicate",
+        "upper-case",
+        "lower-case",
+        "space-before-colon",
+        "folded",
+        "none",
+    ],
 )
 def test_a_mail_without_exactly_one_from_field_is_rejected_with_the_reason(from_lines: str) -> None:
     result = verdict(mail(from_lines=from_lines))
@@ -168,8 +283,14 @@ def test_a_mail_without_exactly_one_from_field_is_rejected_with_the_reason(from_
 
 @pytest.mark.parametrize(
     "value",
-    [f"{ME}, mallory@evil.example", f"Me <{ME}>, <mallory@evil.example>", f"friends: {ME}, mallory@evil.example;",
-     f"{ME} mallory@evil.example", f"\"{ME}\" <mallory@evil.example>, {ME}", ""],
+    [
+        f"{ME}, mallory@evil.example",
+        f"Me <{ME}>, <mallory@evil.example>",
+        f"friends: {ME}, mallory@evil.example;",
+        f"{ME} mallory@evil.example",
+        f'"{ME}" <mallory@evil.example>, {ME}',
+        "",
+    ],
 )
 def test_a_from_field_without_exactly_one_address_is_rejected(value: str) -> None:
     result = verdict(mail(from_lines=f"From: {value}"))
@@ -186,8 +307,21 @@ def test_one_from_field_with_one_allowed_address_passes() -> None:
 
 @pytest.mark.parametrize(
     "tag",
-    ["#7K3Q-Z9MX", "#7K3Q Z9MX", "#7k3q-z9mx", "#7K3Q.Z9MX", "#7K3Q_Z9MX", "#7K3Q–Z9MX", "#7K3Q — Z9MX",
-     "# 7K3Q - Z9MX", "#7K-3Q-Z9-MX", "#7 K 3 Q Z 9 M X", "＃７Ｋ３Ｑ－Ｚ９ＭＸ", "#7K3QZ9MX", "#7K3Q-Z9MX "],
+    [
+        "#7K3Q-Z9MX",
+        "#7K3Q Z9MX",
+        "#7k3q-z9mx",
+        "#7K3Q.Z9MX",
+        "#7K3Q_Z9MX",
+        "#7K3Q–Z9MX",
+        "#7K3Q — Z9MX",
+        "# 7K3Q - Z9MX",
+        "#7K-3Q-Z9-MX",
+        "#7 K 3 Q Z 9 M X",
+        "＃７Ｋ３Ｑ－Ｚ９ＭＸ",
+        "#7K3QZ9MX",
+        "#7K3Q-Z9MX ",
+    ],
 )
 def test_a_token_written_with_separators_is_recognised(tag: str) -> None:
     subject = f"Re: [TaskPing {tag}] Turn finished"
@@ -227,9 +361,11 @@ def test_eight_bit_bytes_that_are_not_utf8_with_an_unknown_label_stay_unreadable
 
 
 def test_a_known_charset_part_is_preferred_over_guessing_an_unknown_one() -> None:
-    raw = (f"From: {ME}\r\nSubject: Re: [TaskPing #{TOKEN}]\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
-           "--b\r\nContent-Type: text/plain; charset=x-foo\r\n\r\nls\r\n"
-           "--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>ls -l</p>\r\n--b--\r\n").encode()
+    raw = (
+        f"From: {ME}\r\nSubject: Re: [TaskPing #{TOKEN}]\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; charset=x-foo\r\n\r\nls\r\n"
+        "--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>ls -l</p>\r\n--b--\r\n"
+    ).encode()
     result = verdict(raw)
     assert result.command == "ls -l"
     assert Reason.CHARSET_FALLBACK not in result.codes

@@ -31,12 +31,27 @@ from taskping_tui.store import SCHEMA_VERSION, Store, StoreError
 from taskping_tui.terminal.process import build_child_env
 
 MARKER = "pw-MARKER-7f3a9c"  # the mail password in every test here
-BAD_ADDRESSES = ["@example.com", "bot@", "@", "example.com", "a@b@c.com", "me@example..com", "me@-x.com",
-                 "me@example.com, you@example.com", "<>", "  ", "me@exa mple.com"]
+BAD_ADDRESSES = [
+    "@example.com",
+    "bot@",
+    "@",
+    "example.com",
+    "a@b@c.com",
+    "me@example..com",
+    "me@-x.com",
+    "me@example.com, you@example.com",
+    "<>",
+    "  ",
+    "me@exa mple.com",
+]
 
 
-def mail_on(address: str = "bot@example.com", senders: str = '"me@example.com"', recipients: str = '"me@example.com"',
-            store: str = "") -> str:
+def mail_on(
+    address: str = "bot@example.com",
+    senders: str = '"me@example.com"',
+    recipients: str = '"me@example.com"',
+    store: str = "",
+) -> str:
     return f"""
 [mail]
 enabled = true
@@ -61,8 +76,9 @@ def test_the_one_validator_refuses_what_the_gate_could_never_match(value: str) -
         GatePolicy.create(allowed_senders=[value])
 
 
-@pytest.mark.parametrize("value", ["me@example.com", "Me <ME@Example.COM>", "a.b+tag@mail.example.co.uk",
-                                   "me@localhost", "12345678@qq.com"])
+@pytest.mark.parametrize(
+    "value", ["me@example.com", "Me <ME@Example.COM>", "a.b+tag@mail.example.co.uk", "me@localhost", "12345678@qq.com"]
+)
 def test_the_one_validator_accepts_plain_addresses(value: str) -> None:
     assert config_address(value) == value.split("<")[-1].rstrip(">").lower()
 
@@ -183,8 +199,10 @@ def test_resolve_secret_wraps_the_password(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_a_traceback_with_locals_through_mail_start_up_shows_no_password(tmp_path: Path) -> None:
     """What Textual prints on a crash: rich's Traceback with show_locals, over frames holding the config."""
-    config = Config(mail=MailConfig(address="bot@example.com", password=MARKER),
-                    security=SecurityConfig(allowed_senders=["me@example.com"]))
+    config = Config(
+        mail=MailConfig(address="bot@example.com", password=MARKER),
+        security=SecurityConfig(allowed_senders=["me@example.com"]),
+    )
     secret = Secret(MARKER)
 
     def start_mail(config: Config, secret: Secret) -> None:
@@ -207,8 +225,15 @@ def test_a_traceback_with_locals_through_mail_start_up_shows_no_password(tmp_pat
 
 
 def test_agent_environment_drops_the_password_variable_and_copies_of_the_password() -> None:
-    base = {"HOME": "/home/me", "PATH": "/usr/bin", "TP_TEST_PW": MARKER, "COPY": MARKER,
-            "URL": f"imaps://me:{MARKER}@imap.example.com", "EDITOR": "vim", "SHORT": "1"}
+    base = {
+        "HOME": "/home/me",
+        "PATH": "/usr/bin",
+        "TP_TEST_PW": MARKER,
+        "COPY": MARKER,
+        "URL": f"imaps://me:{MARKER}@imap.example.com",
+        "EDITOR": "vim",
+        "SHORT": "1",
+    }
     mail = MailConfig(password_env="TP_TEST_PW")
     changes = agent_environment(base, {"FROM_CONFIG": MARKER, "MODE": "fast"}, mail, Secret(MARKER))
     assert changes == {"TP_TEST_PW": None, "COPY": None, "URL": None, "FROM_CONFIG": None, "MODE": "fast"}
@@ -231,16 +256,24 @@ def test_the_child_environment_applies_removals(monkeypatch: pytest.MonkeyPatch)
 # -- item 3: logs carry ids, verdicts and reasons, never subject or body text -----------------------
 
 
-def test_processing_mail_logs_ids_and_verdicts_but_no_mail_text(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_processing_mail_logs_ids_and_verdicts_but_no_mail_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     config = parse_config(mail_on())
     store = Store.open(tmp_path / "s.sqlite3")
     processor = InboundProcessor(store, config)
     subject_text, body_text = "SUBJECT-SECRET-prompt", "BODY-SECRET-command"
     raws = [
-        (f"From: me@example.com\r\nSubject: Re: [TaskPing #7K3QZ9MX] {subject_text}\r\nMessage-ID: <a1@x>\r\n\r\n"
-         f"{body_text}\r\n").encode(),
-        (f"From: stranger@evil.example\r\nSubject: {subject_text}\r\nMessage-ID: <a2@x>\r\n\r\n{body_text}\r\n").encode(),
-        (f"From: me@example.com\r\nSubject: {subject_text} rm\r\nMessage-ID: <a3@x>\r\n\r\nrm -rf / {body_text}\r\n").encode(),
+        (
+            f"From: me@example.com\r\nSubject: Re: [TaskPing #7K3QZ9MX] {subject_text}\r\nMessage-ID: <a1@x>\r\n\r\n"
+            f"{body_text}\r\n"
+        ).encode(),
+        (
+            f"From: stranger@evil.example\r\nSubject: {subject_text}\r\nMessage-ID: <a2@x>\r\n\r\n{body_text}\r\n"
+        ).encode(),
+        (
+            f"From: me@example.com\r\nSubject: {subject_text} rm\r\nMessage-ID: <a3@x>\r\n\r\nrm -rf / {body_text}\r\n"
+        ).encode(),
     ]
     with caplog.at_level(logging.DEBUG):
         for uid, raw in enumerate(raws, start=1):
@@ -269,9 +302,15 @@ async def test_a_sent_notification_is_logged_by_ids_not_by_its_subject(
     config = parse_config(mail_on())
     store = Store.open(tmp_path / "s.sqlite3")
     outbox = Outbox(store, config.mail, sender=Sender())  # type: ignore[arg-type]
-    facts = NotificationFacts(kind="turn_finished", summary="The agent finished its turn.", session_id="s1",
-                              cwd="/home/ann/webshop", prompt="PROMPT-SECRET-words", last_assistant_message="done",
-                              time=datetime.now(UTC))
+    facts = NotificationFacts(
+        kind="turn_finished",
+        summary="The agent finished its turn.",
+        session_id="s1",
+        cwd="/home/ann/webshop",
+        prompt="PROMPT-SECRET-words",
+        last_assistant_message="done",
+        time=datetime.now(UTC),
+    )
     with caplog.at_level(logging.DEBUG):
         row = outbox.enqueue(facts)
         assert "PROMPT-SECRET-words" in row.subject  # the subject does carry the prompt
