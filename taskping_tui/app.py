@@ -28,6 +28,7 @@ from textual.timer import Timer
 from textual.widgets import Footer
 
 from taskping_tui import paths
+from taskping_tui.agent.environment import agent_environment
 from taskping_tui.agent.events import HookEvent
 from taskping_tui.agent.hooks import InstanceDir, LaunchPlan, plan_agent_launch
 from taskping_tui.agent.install_hints import install_hint_for
@@ -38,7 +39,6 @@ from taskping_tui.agent.screen_hints import (
     permission_dialog_visible,
     permission_options,
 )
-from taskping_tui.agent.environment import agent_environment
 from taskping_tui.agent.socket_server import HookSocketServer
 from taskping_tui.agent.state import (
     AgentState,

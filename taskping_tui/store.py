@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from taskping_tui import paths
-from taskping_tui.errors import TaskPingError
 from taskping_tui.commands import CAN_EXPIRE, TRANSITIONS, CommandEvent, CommandState
+from taskping_tui.errors import TaskPingError
 from taskping_tui.mail.tokens import new_token, normalize_token
 
 logger = logging.getLogger(__name__)
