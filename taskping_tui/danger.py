@@ -78,12 +78,14 @@ _I: Final = re.IGNORECASE
 # GNU long options may be abbreviated to any unambiguous prefix: rm takes --rec and --forc too.
 _RECURSIVE: Final = r"--r(?:e(?:c(?:u(?:r(?:s(?:i(?:v(?:e)?)?)?)?)?)?)?)?\b"
 _FORCE: Final = r"--f(?:o(?:r(?:c(?:e)?)?)?)?\b"
-# Shells and interpreters that run the text they read on stdin or get as an argument.
+# Shells (and shell-like runners) run whatever reaches them on stdin, whatever their arguments.
 _SHELL: Final = r"(?:ba|z|da|k|c|tc|fi|a|mk|yash|posh|lk)?sh"
-_INTERPRETER: Final = (
-    r"(?:" + _SHELL + r"|python[\d.]*|pypy[\d.]*|perl[\d.]*|ruby|node|nodejs|deno|bun|php[\d.]*|lua[\d.]*|"
-    r"tclsh|wish|osascript|pwsh|powershell|Rscript|julia|awk|gawk|busybox|source|\.)"
-)
+_STDIN_SHELL: Final = r"(?:" + _SHELL + r"|busybox\s+" + _SHELL + r"|source|\.|tclsh|wish|osascript|pwsh|powershell)"
+# Language interpreters read their program from stdin only when no script, -c/-e or -m names one:
+# ``| python3`` and ``| perl -`` run the piped text, ``| python3 -m json.tool`` only reads it.
+_CODE_INTERPRETER: Final = r"(?:python[\d.]*|pypy[\d.]*|perl[\d.]*|ruby|node|nodejs|php[\d.]*|lua[\d.]*|Rscript|julia)"
+_READS_PROGRAM_FROM_STDIN: Final = r"(?![\w./-])(?:\s+-(?![mceEr]\b)[A-Za-z]\w*)*(?:\s+-)?\s*(?=$|[;&|)\n])"
+_INTERPRETER: Final = r"(?:" + _STDIN_SHELL + r"|" + _CODE_INTERPRETER + r")"
 # What may stand before the program: sudo, env with assignments, nice/nohup/time/command/exec, a path.
 _LAUNCHER: Final = (
     r"(?:(?:[\w.~-]*/)*(?:sudo|doas|nohup|nice|time|command|exec|builtin|xargs)(?:\s+-\S+)*\s+|"
@@ -117,7 +119,8 @@ DEFAULT_DANGER_PATTERNS: Final[tuple[DangerPattern, ...]] = (
     ),
     _p(
         "piped into a shell or interpreter",
-        r"\|&?\s*" + _LAUNCHER + _INTERPRETER + r"(?![\w./-])(?!\s+-(?:-version|V|-help|h)\b)",
+        r"\|&?\s*" + _LAUNCHER + r"(?:" + _STDIN_SHELL + r"(?![\w./-])(?!\s+-(?:-version|-help)\b)|"
+        + _CODE_INTERPRETER + _READS_PROGRAM_FROM_STDIN + r")",
     ),
     _p(
         "shell reads a substitution or here-doc",

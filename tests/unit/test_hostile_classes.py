@@ -394,3 +394,21 @@ def test_header_less_auto_replies_are_ignored(subject: str, body: str) -> None:
 
 def test_a_person_replying_to_an_auto_reply_thread_is_not_ignored() -> None:
     assert verdict(mail(subject=f"Re: 自动回复: [TaskPing #{TOKEN}] done", body="ls")).kind is VerdictKind.ACCEPTED
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["cat resp.json | python3 -m json.tool", "cat data.csv | python3 scripts/sum.py", "ls | awk '{print $1}'",
+     "git diff | perl -ne 'print if /TODO/'", "cat x.json | node scripts/fmt.js", "ps aux | awk '/py/'"],
+)
+def test_piping_data_into_an_interpreter_running_a_named_program_is_not_blocked(command: str) -> None:
+    assert match_danger(command) is None, (command, match_danger(command))
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["echo x | python3 -", "echo x | python3 -u", "echo x | perl -", "echo x | ruby -w", "echo x | node",
+     "echo x | php; ls", "echo x | python3 -c \"exec(__import__('sys').stdin.read())\"", "echo x | busybox sh"],
+)
+def test_piping_into_an_interpreter_that_reads_its_program_from_stdin_is_blocked(command: str) -> None:
+    assert match_danger(command) is not None, command
