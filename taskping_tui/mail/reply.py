@@ -473,7 +473,7 @@ _SENT_FROM: Final = re.compile(
 # Outlook for iOS / Android signs with a line in the user's language, linking to aka.ms: a line naming
 # Outlook and the phone OS with that link, or one of the localised phrases without it.
 _OUTLOOK_MOBILE: Final = re.compile(
-    r"[^\n]{0,40}\boutlook\b[^\n]{0,40}\b(?:ios|android)\b[^\n]{0,30}?\s*<?https?://aka\.ms/[\w-]+>?"
+    r"(?=[^\n]*\boutlook\b)(?=[^\n]*\b(?:ios|android)\b)[^\n]{0,120}?<?https?://aka\.ms/[\w-]+>?"
     r"|(?:get|获取|獲取|取得|下载|下載|obtenir|obtener|obter|baixe|baixar|scarica|download|pobierz|получить|скачать)"
     r"\s*(?:o\s+|l'|de\s+)?outlook\s*(?:for|für|pour|para|per|voor|dla|для)?\s*(?:ios|android)"
     r"|outlook\s+(?:for|für)\s+(?:ios|android)\s*(?:beziehen|herunterladen|다운로드|받기|を入手)"

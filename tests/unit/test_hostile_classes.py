@@ -398,8 +398,14 @@ def test_a_person_replying_to_an_auto_reply_thread_is_not_ignored() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    ["cat resp.json | python3 -m json.tool", "cat data.csv | python3 scripts/sum.py", "ls | awk '{print $1}'",
-     "git diff | perl -ne 'print if /TODO/'", "cat x.json | node scripts/fmt.js", "ps aux | awk '/py/'"],
+    [
+        "cat resp.json | python3 -m json.tool",
+        "cat data.csv | python3 scripts/sum.py",
+        "ls | awk '{print $1}'",
+        "git diff | perl -ne 'print if /TODO/'",
+        "cat x.json | node scripts/fmt.js",
+        "ps aux | awk '/py/'",
+    ],
 )
 def test_piping_data_into_an_interpreter_running_a_named_program_is_not_blocked(command: str) -> None:
     assert match_danger(command) is None, (command, match_danger(command))
@@ -407,8 +413,69 @@ def test_piping_data_into_an_interpreter_running_a_named_program_is_not_blocked(
 
 @pytest.mark.parametrize(
     "command",
-    ["echo x | python3 -", "echo x | python3 -u", "echo x | perl -", "echo x | ruby -w", "echo x | node",
-     "echo x | php; ls", "echo x | python3 -c \"exec(__import__('sys').stdin.read())\"", "echo x | busybox sh"],
+    [
+        "echo x | python3 -",
+        "echo x | python3 -u",
+        "echo x | perl -",
+        "echo x | ruby -w",
+        "echo x | node",
+        "echo x | php; ls",
+        "echo x | python3 -c \"exec(__import__('sys').stdin.read())\"",
+        "echo x | busybox sh",
+    ],
 )
 def test_piping_into_an_interpreter_that_reads_its_program_from_stdin_is_blocked(command: str) -> None:
     assert match_danger(command) is not None, command
+
+
+# -- items 9-10: real-client signatures and banners, every variant we know ---------------------------
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "获取 Outlook for iOS<https://aka.ms/o0ukef>",
+        "獲取 Outlook for iOS<https://aka.ms/o0ukef>",
+        "取得 Outlook for Android<https://aka.ms/ghei36>",
+        "Get Outlook for iOS<https://aka.ms/o0ukef>",
+        "Outlook für iOS beziehen<https://aka.ms/o0ukef>",
+        "Obtenir Outlook pour iOS<https://aka.ms/o0ukef>",
+        "Obtener Outlook para iOS<https://aka.ms/o0ukef>",
+        "Scarica Outlook per Android<https://aka.ms/ghei36>",
+        "iOS 版 Outlook を入手<https://aka.ms/o0ukef>",
+        "Outlook for iOS 다운로드<https://aka.ms/o0ukef>",
+        "获取 Outlook for iOS",
+        "Outlook für iOS beziehen",
+        "Obtenir Outlook pour Android",
+        "Get Outlook for Android https://aka.ms/ghei36",
+    ],
+)
+def test_localised_outlook_mobile_signatures_are_cut(signature: str) -> None:
+    from taskping_tui.mail.reply import extract_command
+
+    assert (
+        extract_command(f"run the tests\n\n{signature}\n________________________________\nFrom: x") == "run the tests"
+    )
+
+
+def test_a_command_about_outlook_on_ios_is_kept() -> None:
+    from taskping_tui.mail.reply import extract_command
+
+    assert extract_command("fix the Outlook for iOS login bug\n") == "fix the Outlook for iOS login bug"
+
+
+@pytest.mark.parametrize("space", ["&nbsp;", "&#160;", "&#xa0;", " ", "\u00a0"])
+def test_the_qq_banner_is_found_whatever_entity_stands_for_its_spaces(space: str) -> None:
+    from taskping_tui.mail.reply import extract_command
+
+    text = (
+        f"好的\n\n------------------{space}原始邮件{space}------------------\n"
+        f'发件人:{space}"TaskPing"&lt;bot@example.net&gt;;\n发送时间:{space}2026年11月24日\n主题: x\n'
+    )
+    assert extract_command(text) == "好的"
+
+
+def test_a_command_that_mentions_an_entity_is_typed_as_written() -> None:
+    from taskping_tui.mail.reply import extract_command
+
+    assert extract_command("replace &nbsp; with a space in README\n") == "replace &nbsp; with a space in README"
