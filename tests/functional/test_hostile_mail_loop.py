@@ -533,6 +533,12 @@ def broken_store(kind: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if kind == "not-a-database":
         path.write_bytes(b"GIF89a not a database at all" * 10)
+    elif kind == "another-users":
+        if os.getuid() != 0:
+            pytest.skip("giving a file to another user needs root (CI runs as root)")
+        with sqlite3.connect(path) as conn:
+            conn.execute("PRAGMA user_version = 1")
+        os.chown(path, 65534, 65534)
     else:
         with sqlite3.connect(path) as conn:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
@@ -546,6 +552,7 @@ def broken_store(kind: str, path: Path) -> None:
         ("recipients=bad", "mail.recipients[1]"),
         ("store=not-a-database", "taskping.sqlite3"),
         ("store=newer-schema", "taskping.sqlite3"),
+        ("store=another-users", "belongs to another user"),
     ],
 )
 def test_the_command_line_stops_with_one_message_and_exit_2(case: str, key: str, tmp_path: Path) -> None:
