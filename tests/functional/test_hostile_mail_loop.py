@@ -9,8 +9,9 @@ What it covers (issue 13), one class per item, each with as many variants as we 
    the user's other variables (and ``[agent] env``) are there.
 2. Start-up failures: a state file that is not a database / of a newer schema / owned by another user,
    ``allowed_senders = ["@example.com"]``, ``mail.address = "bot@"``, ``mail.recipients`` with a bad entry,
-   and a Config that skipped validation: one message (file, key, fix), exit status 2, no traceback, the password nowhere,
-   the agent never started (both through ``python -m taskping_tui`` and the App started directly).
+   and a Config that skipped validation: one message (file, key, fix), exit status 2, no traceback, the
+   password nowhere, the agent never started (both through ``python -m taskping_tui`` and the App
+   started directly).
 3. Log hygiene: the log of a run over every mail below holds their ids and verdicts, never a subject or
    body text, nor the password.
 4. From fields: two From fields (allowed first, foreign first, the same twice), ``From :`` and a From with
