@@ -11,7 +11,8 @@ What it covers (issue 13), one class per item, each with as many variants as we 
    ``allowed_senders = ["@example.com"]``, ``mail.address = "bot@"``, ``mail.recipients`` with a bad entry,
    and a Config that skipped validation: one message (file, key, fix), exit status 2, no traceback, the
    password nowhere, the agent never started (both through ``python -m taskping_tui`` and the App
-   started directly).
+   started directly), and a crash after the password is resolved prints Textual's traceback with locals
+   but not the password.
 3. Log hygiene: the log of a run over every mail below holds their ids and verdicts, never a subject or
    body text, nor the password.
 4. From fields: two From fields (allowed first, foreign first, the same twice), ``From :`` and a From with
@@ -615,3 +616,27 @@ async def test_the_app_started_directly_exits_cleanly_without_showing_the_passwo
 
 def test_the_config_fixture_text_is_valid() -> None:
     assert isinstance(parse_config(write_config(Path("/tmp/taskping-hostile-config.toml")).read_text()), Config)
+
+
+async def test_a_crash_after_the_password_is_resolved_prints_a_traceback_without_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Textual prints an unexpected crash with ``show_locals=True``: every frame's locals, the mail start-up
+    included. The password must be in none of them (it lives in a Secret; MailConfig hides its own)."""
+    from taskping_tui.mail.watcher import MailWatcher
+
+    monkeypatch.setenv(PASSWORD_ENV, MARKER)
+    config = parse_config(write_config(tmp_path / "config.toml").read_text(), tmp_path / "config.toml")
+    config = replace(config, mail=replace(config.mail, password=MARKER))  # the config file's own password too
+
+    def crash(self: MailWatcher) -> None:
+        raise RuntimeError("an unexpected bug right after the password was resolved")
+
+    monkeypatch.setattr(MailWatcher, "start", crash)
+    app = TaskPingApp(config, store_path=tmp_path / "state" / "store.sqlite3", runtime_dir=tmp_path / "run")
+    with pytest.raises(RuntimeError, match="unexpected bug"):
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+    printed = capsys.readouterr().err
+    assert "Traceback" in printed and "_start_mail" in printed  # Textual did print the frames and locals
+    assert MARKER not in printed
