@@ -95,21 +95,29 @@ async def check_hook_round_trip(timeout: float = 5.0) -> Check:
     return Check("hook round trip", OK, "`taskping-tui hook` reached a private socket")
 
 
-def check_keyring(mail: MailConfig) -> Check:
+def check_keyring(mail: MailConfig) -> Check | None:
+    """The keyring, only when the config reads the password from it (headless machines have none)."""
+    if not (mail.enabled and mail.password_keyring):
+        return None
     try:
         import keyring
     except ImportError:
-        if mail.enabled and mail.password_keyring:
-            return Check("keyring", ERROR, "password_keyring = true but the keyring package is not installed",
-                         "pip install 'taskping-tui[keyring]', or use password_env / password_command")
-        return Check("keyring", OK, "not installed (only needed for password_keyring = true)")
+        return Check("keyring", ERROR, "password_keyring = true but the keyring package is not installed",
+                     "pip install 'taskping-tui[keyring]', or use password_env / password_command")
     backend = keyring.get_keyring()
     name = f"{type(backend).__module__}.{type(backend).__name__}"
     if "fail" in name.lower() or "null" in name.lower():
-        status = ERROR if mail.enabled and mail.password_keyring else WARNING
-        return Check("keyring", status, f"no usable keyring backend ({name})",
+        return Check("keyring", ERROR, f"password_keyring = true but there is no usable keyring backend ({name})",
                      "install and unlock a Secret Service (e.g. gnome-keyring), or use password_env")
     return Check("keyring", OK, name)
+
+
+def check_require_auth(config: Config) -> Check:
+    """[security] require_auth must name the server that receives the service mailbox's mail."""
+    from taskping_tui.mail.providers import require_auth_fit
+
+    fit = require_auth_fit(config.security.require_auth, config.mail.imap.host)
+    return Check("require_auth", WARNING if fit.fits is False else OK, fit.detail, fit.fix)
 
 
 # ------------------------------------------------------------------------------------------- mail
@@ -137,13 +145,18 @@ async def check_smtp(mail: MailConfig, password: str, ssl_context: ssl.SSLContex
 
 async def send_test_mail(mail: MailConfig, password: str, ssl_context: ssl.SSLContext | None = None) -> Check:
     from email.message import EmailMessage
+    from email.utils import formatdate
 
+    from taskping_tui.mail.compose import new_message_id
     from taskping_tui.mail.sender import SmtpSender
 
     message = EmailMessage()
     message["From"] = mail.address
     message["To"] = ", ".join(mail.recipients)
     message["Subject"] = "taskping-tui doctor: test mail"
+    # Without them some servers add their own and spam filters score the mail down.
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = new_message_id(mail.address)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content("This is a test mail from `taskping-tui doctor --send-test`. No need to answer it.\n")
     sender = SmtpSender(mail, ssl_context=ssl_context, password_resolver=lambda _mail: password)
@@ -220,8 +233,11 @@ async def run_checks(config_path: Path | None, *, send_test: bool = False,
     checks.append(check_state_dir())
     checks.append(await asyncio.to_thread(check_agent, config))
     checks.append(await check_hook_round_trip())
-    checks.append(check_keyring(config.mail))
+    keyring_check = check_keyring(config.mail)
+    if keyring_check is not None:
+        checks.append(keyring_check)
     if config.mail.enabled:
+        checks.append(check_require_auth(config))
         checks.extend(await check_mail(config.mail, send_test=send_test, ssl_context=ssl_context))
     else:
         checks.append(Check("mail", WARNING, "mail is off: notifications stay on this screen",
