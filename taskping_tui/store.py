@@ -914,6 +914,26 @@ class Store:
         )
         return [self._inbound_row(row) for row in rows]
 
+    # -- looking a mail up again (`taskping-tui inspect` of a mail already processed) ------------------
+
+    def inbound_mail_by_message_id(self, message_id: str) -> InboundMailRow | None:
+        """The first recorded mail with this Message-ID (what was decided for it), or None."""
+        normalized = _normalize_message_id(message_id)
+        if not normalized:
+            return None
+        row = self._conn.execute(
+            f"SELECT {self._INBOUND_COLUMNS} FROM inbound_mail WHERE message_id = ? ORDER BY id LIMIT 1",
+            (normalized,),
+        ).fetchone()
+        return self._inbound_row(row) if row else None
+
+    def command_for_mail(self, mail_id: int) -> CommandRow | None:
+        """The command a recorded mail became, if it became one."""
+        row = self._conn.execute(
+            f"SELECT {self._COMMAND_COLUMNS} FROM commands WHERE mail_id = ? ORDER BY id LIMIT 1", (mail_id,)
+        ).fetchone()
+        return self._command_row(row) if row else None
+
     def get_command(self, command_id: int) -> CommandRow | None:
         row = self._conn.execute(
             f"SELECT {self._COMMAND_COLUMNS} FROM commands WHERE id = ?", (command_id,)
