@@ -61,6 +61,7 @@ from taskping_tui.mail.watcher import (
     WatcherStatus,
     WatcherTimings,
 )
+from taskping_tui.mail.watcher_problem import WatcherProblem, no_password_problem, watcher_problem
 from taskping_tui.store import CommandRow, InboundMailRow, OutboxRow, Store
 from taskping_tui.terminal.view import TerminalView
 from taskping_tui.themes import DEFAULT_THEME, load_all_themes
@@ -193,6 +194,7 @@ class TaskPingApp(App[int]):
         self.injector: Injector | None = None
         self._processor: InboundProcessor | None = None
         self._pending_permission: PendingPermission | None = None
+        self._watcher_problem: WatcherProblem | None = None
         self._waiting_notes: dict[int, str] = {}
         self._injecting = False
         self._theme_save_timer: Timer | None = None
@@ -440,11 +442,12 @@ class TaskPingApp(App[int]):
         if recovery.outbox_resent:
             self.notify(f"{len(recovery.outbox_resent)} mail(s) were being sent when taskping-tui stopped; "
                         "they are sent again (a recipient may get one twice).", severity="warning", timeout=10)
+        password_error = ""
         try:
             password = await self._resolve_password()
         except PasswordError as error:
             self.notify(str(error), title="Mail password", severity="error", timeout=15)
-            password = None
+            password, password_error = None, str(error)
         sender = SmtpSender(self.config.mail, ssl_context=self._smtp_ssl_context,
                             password_resolver=(lambda _mail: password) if password is not None else resolve_password)
         self.outbox = Outbox(self.store, self.config.mail, sender=sender)
@@ -461,8 +464,9 @@ class TaskPingApp(App[int]):
         ttl_seconds = self.config.security.command_ttl_minutes * 60
         self.set_interval(min(30.0, max(0.5, ttl_seconds / 4)), self._expire_commands)
         if password is None:
+            problem = no_password_problem(password_error)
             for panel in self.query(InboundPanel):
-                panel.set_status("not watching: no mail password")
+                panel.show_problem(problem.title, problem.reason, problem.fix)
         else:
             self.watcher = MailWatcher(self.config.mail.imap, self.config.mail.login, password, self.store,
                                        self._on_mail, on_status=self._on_watcher_status,
@@ -536,8 +540,16 @@ class TaskPingApp(App[int]):
                                 severity="warning", timeout=8)
 
     def _on_watcher_status(self, status: WatcherStatus) -> None:
+        problem = watcher_problem(status, self.config.mail)
         for panel in self.query(InboundPanel):  # none left while the app shuts down
-            panel.set_status(status.text)
+            if problem is None:
+                panel.clear_problem()
+                panel.set_status(status.text)
+            else:
+                panel.show_problem(problem.title, problem.reason, problem.fix)
+        if problem is not None and problem != self._watcher_problem:
+            self.notify(f"{problem.reason}\nFix: {problem.fix}", title=problem.title, severity="error", timeout=20)
+        self._watcher_problem = problem
 
     def _command_entry(self, command: CommandRow) -> CommandEntry:
         assert self.store is not None

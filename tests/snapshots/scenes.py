@@ -24,7 +24,7 @@ from taskping_tui.config import Config, parse_config
 from taskping_tui.mail.tokens import subject_tag
 from taskping_tui.store import NewInboundMail, Store, Verdict
 from taskping_tui.widgets.commands_panel import CommandEntry
-from taskping_tui.widgets.inbound_panel import InboundEntry
+from taskping_tui.widgets.inbound_panel import InboundEntry, InboundPanel
 from taskping_tui.widgets.notifications_panel import NotificationEntry, NotificationsPanel
 
 FAKE_AGENT = Path(__file__).resolve().parent.parent / "data" / "fake_agent.py"
@@ -236,6 +236,14 @@ def steady_cursors(pilot: Pilot) -> None:
         if line_cache is not None:
             line_cache.clear()
         widget.refresh()
+
+
+def show_watching(app: TaskPingApp) -> None:
+    """The scene has no password (nothing may reach the network): show the Inbound panel as a watcher
+    idling on the mailbox would leave it, not the "no mail password" problem."""
+    for panel in app.query(InboundPanel):
+        panel.clear_problem()
+        panel.set_status("waiting for mail (IDLE on INBOX)")
 
 
 async def settle_app(pilot: Pilot) -> None:

@@ -8,7 +8,16 @@ import pytest
 from textual.pilot import Pilot
 
 from taskping_tui.themes import DEFAULT_THEME, load_themes_from, shipped_themes_dirs
-from tests.snapshots.scenes import NOTIFICATIONS, SIZE, config, make_app, seed_store, settle_app, show_notifications
+from tests.snapshots.scenes import (
+    NOTIFICATIONS,
+    SIZE,
+    config,
+    make_app,
+    seed_store,
+    settle_app,
+    show_notifications,
+    show_watching,
+)
 
 
 def test_main_screen_fresh_sidebar_shown(snap_compare, tmp_path: Path) -> None:
@@ -49,6 +58,7 @@ def test_main_screen_populated(snap_compare, tmp_path: Path, theme: str) -> None
         await settle_app(pilot)
         assert pilot.app.theme == theme  # not a fallback after a broken theme file
         show_notifications(pilot.app, NOTIFICATIONS)  # type: ignore[arg-type]
+        show_watching(pilot.app)  # type: ignore[arg-type]
         await pilot.pause()
 
     assert snap_compare(make_app(config(mail=True, theme=theme), tmp_path), terminal_size=SIZE, run_before=populate)

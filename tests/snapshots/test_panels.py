@@ -94,3 +94,19 @@ async def test_new_entry_keeps_the_highlight_on_the_same_entry() -> None:
         await pilot.pause()
         assert panel.highlighted_key == "m2"
         assert panel.count == 4
+
+
+def test_inbound_panel_login_refused(snap_compare) -> None:
+    """A refused IMAP login: the reason and the fix in the panel's body, above the mail already received."""
+
+    def fill(panel: Panel) -> None:
+        assert isinstance(panel, InboundPanel)
+        fill_with(INBOUND[:1])(panel)
+        panel.show_problem("IMAP login refused",
+                           "login refused for bot@gmail.com: NO [AUTHENTICATIONFAILED] Invalid credentials",
+                           "check the login 'bot@gmail.com' and the password from the environment variable "
+                           "TASKPING_MAIL_PASSWORD (Gmail wants an app password, not the account password); "
+                           "`taskping-tui doctor` tests it; then restart taskping-tui.")
+
+    app = PanelApp(InboundPanel(True, str(CONFIG_HINT_PATH)), fill)
+    assert snap_compare(app, terminal_size=(WIDTH, 22))
