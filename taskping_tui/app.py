@@ -558,7 +558,7 @@ class TaskPingApp(App[int]):
         note = self._waiting_notes.get(command.id, "") if command.state == "approved" else command.note
         return CommandEntry(f"c{command.id}", str(command.state), command.sender, token_age,
                             command.auth_result or "auth not checked", command.text,
-                            command.danger_pattern or "", note)
+                            command.danger_pattern or "", note, command.position, command.updated_at)
 
     def _show_command(self, command: CommandRow) -> None:
         self.query_one(CommandsPanel).show(self._command_entry(command))

@@ -8,9 +8,14 @@ import pytest
 from textual.pilot import Pilot
 
 from taskping_tui.themes import DEFAULT_THEME, load_themes_from, shipped_themes_dirs
+from taskping_tui.app import TaskPingApp
+from taskping_tui.commands import CommandState
+from taskping_tui.store import NewInboundMail, Store
 from tests.snapshots.scenes import (
+    ME,
     NOTIFICATIONS,
     SIZE,
+    at,
     config,
     make_app,
     seed_store,
@@ -62,3 +67,36 @@ def test_main_screen_populated(snap_compare, tmp_path: Path, theme: str) -> None
         await pilot.pause()
 
     assert snap_compare(make_app(config(mail=True, theme=theme), tmp_path), terminal_size=SIZE, run_before=populate)
+
+
+def test_main_screen_new_blocked_command_in_view_at_170x45(snap_compare, tmp_path: Path) -> None:
+    """At 170x45 with a history of finished commands, a newly blocked one is first in Commands, highlighted."""
+    seed_store(tmp_path / "state.sqlite3")
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        for index in range(8):
+            recorded = store.record_inbound_mail(NewInboundMail(
+                verdict="accepted", received_at=at(8, index).timestamp(), sender=ME, subject="Re: done",
+                command=f"finished command {index}", message_id=f"<old{index}@example.com>"),
+                command_state=CommandState.QUEUED)
+            assert recorded.command_id is not None
+            store.transition_command(recorded.command_id, [CommandState.QUEUED], CommandState.INJECTED,
+                                     now=at(8, index, 30).timestamp())
+
+    async def block_one(pilot: Pilot) -> None:
+        await settle_app(pilot)
+        show_notifications(pilot.app, NOTIFICATIONS)  # type: ignore[arg-type]
+        show_watching(pilot.app)  # type: ignore[arg-type]
+        app = pilot.app
+        assert isinstance(app, TaskPingApp) and app.store is not None
+        recorded = app.store.record_inbound_mail(NewInboundMail(
+            verdict="blocked", received_at=at(9, 40).timestamp(), sender=ME, subject="Re: push it",
+            command="git push --force origin main", danger_pattern="git push --force",
+            message_id="<push@example.com>"))
+        assert recorded.command_id is not None
+        command = app.store.get_command(recorded.command_id)
+        assert command is not None
+        app._show_command(command)
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(make_app(config(mail=True), tmp_path), terminal_size=(170, 45), run_before=block_one)
