@@ -45,7 +45,8 @@ from taskping_tui.agent.state import (
     Notification,
     TrackerSettings,
 )
-from taskping_tui.commands import CommandEvent, needs_confirmation
+from taskping_tui.command_edit import ApprovalPlan, command_history_rows, plan_approval
+from taskping_tui.commands import CommandEvent
 from taskping_tui.config import Config, expand_env
 from taskping_tui.config_writer import ConfigWriteError, update_config_file
 from taskping_tui.driver import driver_class
@@ -639,18 +640,26 @@ class TaskPingApp(App[int]):
                 ("State", f"{command.state} — {command.note}" if command.note else str(command.state)),
                 ("From", command.sender), ("Token", command.token or "(none)"),
                 ("Authentication", command.auth_result or "not checked"),
-                ("Danger pattern", command.danger_pattern or "none"), ("Command", command.text)]))
+                ("Danger pattern", command.danger_pattern or "none"), ("Command", command.text),
+                *command_history_rows(self.store.command_edits(command.id))]))
 
     def _approve(self, command: CommandRow, text: str | None = None) -> None:
-        if needs_confirmation(command.state):
-            body = (f"It matched the danger pattern {command.danger_pattern!r}.\n\n"
-                    f"It will be typed into the agent exactly as:\n\n{text or command.text}")
-            self.push_screen(ConfirmDialog("Approve a dangerous command?", body, confirm_label="Approve",
-                                           danger=True),
-                             lambda yes: self._apply(command, CommandEvent.APPROVE, text=text,
-                                                     note="approved at the keyboard") if yes else None)
+        plan = plan_approval(command.state, command.text, command.danger_pattern, text,
+                             self.config.security.danger_patterns)
+        if plan.needs_confirmation:
+            self.push_screen(ConfirmDialog("Approve a dangerous command?", plan.confirmation_body(),
+                                           confirm_label="Approve", danger=True),
+                             lambda yes: self._approve_now(command, plan) if yes else None)
         else:
-            self._apply(command, CommandEvent.APPROVE, text=text, note="approved at the keyboard")
+            self._approve_now(command, plan)
+
+    def _approve_now(self, command: CommandRow, plan: ApprovalPlan) -> None:
+        assert self.store is not None
+        if plan.edited and self.store.edit_command(command.id, plan.text, plan.danger) is None:
+            self.notify(f"A command that is {command.state} cannot be edited.", severity="warning")
+            return
+        note = "edited and approved at the keyboard" if plan.edited else "approved at the keyboard"
+        self._apply(command, CommandEvent.APPROVE, note=note)
 
     def _apply(self, command: CommandRow, event: CommandEvent, *, text: str | None = None, note: str) -> None:
         assert self.store is not None

@@ -200,6 +200,19 @@ class CommandRow:
 
 
 @dataclass(frozen=True)
+class CommandEdit:
+    """One keyboard edit of a command: what it said and matched before, and after."""
+
+    id: int
+    command_id: int
+    time: float
+    old_text: str
+    new_text: str
+    old_danger: str | None
+    new_danger: str | None
+
+
+@dataclass(frozen=True)
 class RecordedMail:
     """Ids written by :meth:`Store.record_inbound_mail`; ``already_recorded`` when the UID was known."""
 
@@ -313,8 +326,22 @@ _SCHEMA_V1 = (
     "CREATE INDEX commands_by_state ON commands(state, position)",
 )
 
+# Edit and approve: both texts and both danger verdicts of every edit, oldest first (issue 15).
+_SCHEMA_COMMAND_EDITS = (
+    """CREATE TABLE command_edits (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        command_id INTEGER NOT NULL REFERENCES commands(id),
+        time REAL NOT NULL,
+        old_text TEXT NOT NULL,
+        new_text TEXT NOT NULL,
+        old_danger TEXT,
+        new_danger TEXT
+    )""",
+    "CREATE INDEX command_edits_by_command ON command_edits(command_id, id)",
+)
+
 # One entry per schema version: MIGRATIONS[n] takes a database at version n to version n + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_COMMAND_EDITS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -1017,6 +1044,47 @@ class Store:
             if result is not None:
                 return result
         return result
+
+    # -- edit and approve: the edited text is checked again, and both texts are kept ------------------
+
+    def edit_command(
+        self, command_id: int, new_text: str, danger_pattern: str | None, *, now: float | None = None
+    ) -> CommandRow | None:
+        """Replace a waiting command's text and danger verdict, keeping the old ones in its edit history.
+
+        Only a command the user may still approve (queued, blocked, failed, unknown) can be edited; None
+        otherwise. The caller approves it afterwards (its own transition, as for an unedited command).
+        """
+        now = self._now(now)
+        editable = [state.value for state in (CommandState.QUEUED, CommandState.BLOCKED, CommandState.FAILED,
+                                              CommandState.UNKNOWN)]
+        with _transaction(self._conn) as conn:
+            row = conn.execute(
+                f"SELECT text, danger_pattern FROM commands WHERE id = ? AND state IN ({', '.join('?' * len(editable))})",
+                (command_id, *editable),
+            ).fetchone()
+            if row is None:
+                return None
+            old_text, old_danger = row
+            if old_text == new_text and old_danger == danger_pattern:
+                return self.get_command(command_id)
+            conn.execute(
+                "INSERT INTO command_edits (command_id, time, old_text, new_text, old_danger, new_danger) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (command_id, now, old_text, new_text, old_danger, danger_pattern),
+            )
+            conn.execute("UPDATE commands SET text = ?, danger_pattern = ?, updated_at = ? WHERE id = ?",
+                         (new_text, danger_pattern, now, command_id))
+        return self.get_command(command_id)
+
+    def command_edits(self, command_id: int) -> list[CommandEdit]:
+        """The command's edit history, oldest first (the first ``old_text`` is what the mail said)."""
+        rows = self._conn.execute(
+            "SELECT id, command_id, time, old_text, new_text, old_danger, new_danger FROM command_edits "
+            "WHERE command_id = ? ORDER BY id",
+            (command_id,),
+        )
+        return [CommandEdit(*row) for row in rows]
 
     def move_command(self, command_id: int, offset: int) -> bool:
         """Swap a pending command with its neighbour ``offset`` (-1 up, +1 down) in the queue."""

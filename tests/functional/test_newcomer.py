@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,75 @@ async def test_wrong_imap_password_is_shown_in_the_inbound_panel_and_a_notice(
         await pilot.pause(1.5)  # a few more refused retries
         assert len([n for n in app._notifications if "IMAP login refused" in str(n.title)]) == 1
         assert "login refused" in panel.problem_text
+
+
+def seed_command(store_path: Path, text: str, verdict: str, danger: str | None) -> int:
+    from taskping_tui.commands import CommandState
+    from taskping_tui.store import NewInboundMail, Store
+
+    with Store.open(store_path) as store:
+        recorded = store.record_inbound_mail(
+            NewInboundMail(verdict=verdict, received_at=time.time(), sender="me@example.com",  # type: ignore[arg-type]
+                           command=text, danger_pattern=danger, message_id=f"<{text[:4]}@example.com>"),
+            command_state=CommandState.BLOCKED if verdict == "blocked" else CommandState.QUEUED)
+        assert recorded.command_id is not None
+        return recorded.command_id
+
+
+async def edit_command_at_the_keyboard(app: TaskPingApp, pilot, command_id: int, new_text: str) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets import TextArea
+
+    from taskping_tui.widgets.commands_panel import CommandsPanel
+    from taskping_tui.widgets.edit_dialog import EditDialog
+
+    panel = app.query_one(CommandsPanel)
+    panel.focus()
+    await pilot.pause()
+    panel.entries.highlighted = panel.entries.get_option_index(f"c{command_id}")
+    await pilot.press("e")
+    await pilot.pause()
+    assert isinstance(app.screen, EditDialog)
+    app.screen.query_one(TextArea).text = new_text
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+
+
+async def test_a_blocked_command_edited_into_a_harmless_one_is_checked_again(tmp_path: Path) -> None:
+    """It used to keep "matches git push --force" and lose the original text."""
+    from taskping_tui.widgets.confirm_dialog import ConfirmDialog
+    from tests.snapshots.scenes import config, make_app
+
+    command_id = seed_command(tmp_path / "state.sqlite3", "git push --force origin main", "blocked",
+                              "git push --force")
+    app = make_app(config(mail=True), tmp_path)
+    async with app.run_test(size=(170, 45)) as pilot:
+        await pilot.pause()
+        await edit_command_at_the_keyboard(app, pilot, command_id, "git status")
+        assert not isinstance(app.screen, ConfirmDialog), "a harmless edit needs no danger confirmation"
+        assert app.store is not None
+        command = app.store.get_command(command_id)
+        assert command is not None and command.text == "git status" and command.danger_pattern is None
+        assert command.state in ("approved", "injecting", "injected")
+        (edit,) = app.store.command_edits(command_id)
+        assert edit.old_text == "git push --force origin main" and edit.old_danger == "git push --force"
+        row = app.query_one("CommandsPanel").row(f"c{command_id}")  # type: ignore[attr-defined]
+        assert row.danger == "" and row.command == "git status"
+
+
+async def test_a_safe_command_edited_into_a_dangerous_one_asks_first(tmp_path: Path) -> None:
+    from taskping_tui.widgets.confirm_dialog import ConfirmDialog
+    from tests.snapshots.scenes import config, make_app
+
+    command_id = seed_command(tmp_path / "state.sqlite3", "run the tests", "accepted", None)
+    app = make_app(config(mail=True), tmp_path)
+    async with app.run_test(size=(170, 45)) as pilot:
+        await pilot.pause()
+        await edit_command_at_the_keyboard(app, pilot, command_id, "sudo rm -rf /srv/app")
+        assert isinstance(app.screen, ConfirmDialog)
+        assert app.store is not None
+        assert app.store.get_command(command_id).state == "queued"  # type: ignore[union-attr]
+        await pilot.press("escape")
+        await pilot.pause()
+        command = app.store.get_command(command_id)
+        assert command is not None and command.state == "queued" and command.text == "run the tests"
+        assert app.store.command_edits(command_id) == []

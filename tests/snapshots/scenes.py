@@ -261,5 +261,7 @@ async def settle_app(pilot: Pilot) -> None:
     assert isinstance(app, TaskPingApp)
     if app.outbox is not None:
         await app.outbox.stop()
+    if app.config.mail.enabled:
+        show_watching(app)
     app.clear_notifications()
     await pilot.pause()

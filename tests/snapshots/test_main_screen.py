@@ -21,7 +21,6 @@ from tests.snapshots.scenes import (
     seed_store,
     settle_app,
     show_notifications,
-    show_watching,
 )
 
 
@@ -63,7 +62,6 @@ def test_main_screen_populated(snap_compare, tmp_path: Path, theme: str) -> None
         await settle_app(pilot)
         assert pilot.app.theme == theme  # not a fallback after a broken theme file
         show_notifications(pilot.app, NOTIFICATIONS)  # type: ignore[arg-type]
-        show_watching(pilot.app)  # type: ignore[arg-type]
         await pilot.pause()
 
     assert snap_compare(make_app(config(mail=True, theme=theme), tmp_path), terminal_size=SIZE, run_before=populate)
@@ -85,7 +83,6 @@ def test_main_screen_new_blocked_command_in_view_at_170x45(snap_compare, tmp_pat
     async def block_one(pilot: Pilot) -> None:
         await settle_app(pilot)
         show_notifications(pilot.app, NOTIFICATIONS)  # type: ignore[arg-type]
-        show_watching(pilot.app)  # type: ignore[arg-type]
         app = pilot.app
         assert isinstance(app, TaskPingApp) and app.store is not None
         recorded = app.store.record_inbound_mail(NewInboundMail(
