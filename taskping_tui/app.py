@@ -32,6 +32,7 @@ from taskping_tui.agent.events import HookEvent
 from taskping_tui.agent.hooks import InstanceDir, LaunchPlan, plan_agent_launch
 from taskping_tui.agent.install_hints import install_hint_for
 from taskping_tui.agent.local_notify import TerminalNotifier
+from taskping_tui.agent.permission_mode import PermissionModeWatch
 from taskping_tui.agent.screen_hints import (
     claude_prompt_text,
     cursor_at_prompt,
@@ -196,6 +197,7 @@ class TaskPingApp(App[int]):
         self._processor: InboundProcessor | None = None
         self._pending_permission: PendingPermission | None = None
         self._watcher_problem: WatcherProblem | None = None
+        self._mode_watch = PermissionModeWatch()
         self._waiting_notes: dict[int, str] = {}
         self._injecting = False
         self._theme_save_timer: Timer | None = None
@@ -322,6 +324,7 @@ class TaskPingApp(App[int]):
     def _on_hook_event(self, event: HookEvent) -> None:
         if event.session_id:  # with -c / -r Claude Code picks the session id itself
             self._session_ids.add(event.session_id)
+        self._show_mode_notice(self._mode_watch.on_hook(event))
         if self._tracker is not None:
             self._handle(self._tracker.on_hook(event))
 
@@ -343,7 +346,13 @@ class TaskPingApp(App[int]):
             return
         if tracker.state is not AgentState.EXITED:
             self._tick_tracker(tracker)
+            if tracker.is_claude and self._mode_watch.wants_screen:
+                self._show_mode_notice(self._mode_watch.on_screen(self._screen_lines()))
         self._start_injection_step()
+
+    def _show_mode_notice(self, notice: str | None) -> None:
+        if notice:
+            self.notify(notice, title="No permission mails", severity="warning", timeout=20)
 
     def _tick_tracker(self, tracker: AgentTracker) -> None:
         lines: list[str] | None = None

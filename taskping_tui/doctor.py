@@ -69,6 +69,59 @@ def check_agent(config: Config) -> Check:
     return Check("agent", OK, f"{path} {version}".strip())
 
 
+# Claude Code starts in auto mode from this release on (2.1.332 checked; 2.1.197 asks by default).
+AUTO_MODE_DEFAULT_SINCE = (2, 1, 330)
+
+
+def _claude_settings_mode(home: Path, cwd: Path) -> tuple[str, Path] | None:
+    """permissions.defaultMode from Claude Code's settings files, the most specific file first."""
+    for path in (cwd / ".claude" / "settings.local.json", cwd / ".claude" / "settings.json",
+                 home / ".claude" / "settings.json"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        mode = data.get("permissions", {}).get("defaultMode") if isinstance(data, dict) else None
+        if isinstance(mode, str) and mode:
+            return mode, path
+    return None
+
+
+def _version_tuple(text: str) -> tuple[int, ...] | None:
+    import re
+
+    found = re.search(r"\b(\d+)\.(\d+)\.(\d+)\b", text)
+    return tuple(int(part) for part in found.groups()) if found else None
+
+
+def check_permission_mode(config: Config, version_text: str, *, home: Path | None = None,
+                          cwd: Path | None = None) -> Check | None:
+    """Claude Code in a mode that never asks sends no permission mail: say so, with the way out."""
+    from taskping_tui.agent.permission_mode import HOW_TO_BE_ASKED, NEVER_ASKS
+
+    if Path(config.agent.command).name != "claude":
+        return None
+    args = list(config.agent.args)
+    mode, where = None, ""
+    if "--dangerously-skip-permissions" in args:
+        mode, where = "bypassPermissions", "[agent] args"
+    elif "--permission-mode" in args[:-1]:
+        mode, where = args[args.index("--permission-mode") + 1], "[agent] args"
+    elif (found := _claude_settings_mode(home or Path.home(), cwd or Path.cwd())) is not None:
+        mode, where = found[0], str(found[1])
+    else:
+        version = _version_tuple(version_text)
+        if version is not None and version >= AUTO_MODE_DEFAULT_SINCE:
+            mode, where = "auto", f"the default of Claude Code {'.'.join(map(str, version))}"
+    if mode is None:
+        return Check("permission mode", OK, "Claude Code asks before running tools: permission mails are sent")
+    if mode in NEVER_ASKS:
+        return Check("permission mode", WARNING,
+                     f"{NEVER_ASKS[mode]} ({where}): tools run without asking, so no permission mail is ever sent",
+                     HOW_TO_BE_ASKED)
+    return Check("permission mode", OK, f"{mode} ({where}): Claude Code asks, and you get a mail")
+
+
 async def check_hook_round_trip(timeout: float = 5.0) -> Check:
     """Start a private hook socket and run the real hook command against it, as Claude Code would."""
     from taskping_tui.agent.hooks import InstanceDir, hook_command
@@ -231,7 +284,11 @@ async def run_checks(config_path: Path | None, *, send_test: bool = False,
     checks = [Check("config", OK, where)]
     checks.extend(Check("config", WARNING, warning) for warning in config.warnings)
     checks.append(check_state_dir())
-    checks.append(await asyncio.to_thread(check_agent, config))
+    agent_check = await asyncio.to_thread(check_agent, config)
+    checks.append(agent_check)
+    mode_check = check_permission_mode(config, agent_check.detail if agent_check.status == OK else "")
+    if mode_check is not None:
+        checks.append(mode_check)
     checks.append(await check_hook_round_trip())
     keyring_check = check_keyring(config.mail)
     if keyring_check is not None:

@@ -100,3 +100,41 @@ async def test_send_test_mail_has_date_and_message_id(smtp_server_factory: SmtpS
     (received,) = server.messages
     message = received.message
     assert message["Date"] and message["Message-ID"].endswith("@example.com>")
+
+
+def claude_config(*args: str) -> Config:
+    from taskping_tui.config import AgentConfig
+
+    return Config(agent=AgentConfig(command="claude", args=list(args)))
+
+
+def test_claude_332_defaults_to_auto_mode_and_doctor_says_no_permission_mail_comes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from taskping_tui.doctor import check_permission_mode
+
+    check = check_permission_mode(claude_config(), "/usr/bin/claude 2.1.332 (Claude Code)", home=tmp_path,
+                                  cwd=tmp_path)
+    assert check is not None and check.status == WARNING
+    assert "auto mode" in check.detail and "no permission mail" in check.detail
+    assert "--permission-mode default" in check.fix and "Shift+Tab" in check.fix
+
+
+def test_permission_mode_chosen_in_args_or_settings_is_respected(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json as json_module
+
+    from taskping_tui.doctor import check_permission_mode
+
+    version = "claude 2.1.332 (Claude Code)"
+    asked = check_permission_mode(claude_config("--permission-mode", "default"), version, home=tmp_path, cwd=tmp_path)
+    assert asked is not None and asked.status == OK
+    skip = check_permission_mode(claude_config("--dangerously-skip-permissions"), version, home=tmp_path,
+                                 cwd=tmp_path)
+    assert skip is not None and skip.status == WARNING
+    (tmp_path / ".claude").mkdir()
+    (tmp_path / ".claude" / "settings.json").write_text(json_module.dumps({"permissions": {"defaultMode": "default"}}))
+    from_settings = check_permission_mode(claude_config(), version, home=tmp_path, cwd=tmp_path / "elsewhere")
+    assert from_settings is not None and from_settings.status == OK and "settings.json" in from_settings.detail
+    old = check_permission_mode(claude_config(), "claude 2.1.197 (Claude Code)", home=tmp_path / "x", cwd=tmp_path / "x")
+    assert old is not None and old.status == OK
+    from taskping_tui.config import AgentConfig
+
+    assert check_permission_mode(Config(agent=AgentConfig(command="bash")), version) is None
