@@ -54,6 +54,7 @@ from taskping_tui.driver import driver_class
 from taskping_tui.inbound import InboundProcessor, PendingPermission, ProcessedMail
 from taskping_tui.injector import AgentView, Injector
 from taskping_tui.mail.compose import NotificationFacts
+from taskping_tui.permission_followup import DeniedPermissionFollowUp
 from taskping_tui.mail.outbox import Outbox
 from taskping_tui.mail.password import PasswordError, resolve_password
 from taskping_tui.mail.sender import SmtpSender
@@ -198,6 +199,7 @@ class TaskPingApp(App[int]):
         self._pending_permission: PendingPermission | None = None
         self._watcher_problem: WatcherProblem | None = None
         self._mode_watch = PermissionModeWatch()
+        self._denial = DeniedPermissionFollowUp()
         self._waiting_notes: dict[int, str] = {}
         self._injecting = False
         self._theme_save_timer: Timer | None = None
@@ -330,6 +332,9 @@ class TaskPingApp(App[int]):
 
     def _on_agent_state_change(self, old: AgentState, new: AgentState) -> None:
         self.agent_state = new.value
+        follow_up = self._denial.on_state(new)
+        if follow_up is not None and self.outbox is not None:
+            self.outbox.enqueue(follow_up)
         if new is not AgentState.WAITING:
             self._pending_permission = None
 
@@ -590,6 +595,9 @@ class TaskPingApp(App[int]):
             self._show_command(command)
             if command.state == "injected":
                 self._after_injection(command)
+                pending = self._pending_permission
+                self._denial.answered(command, step.plan.action, tool_name=pending.tool_name if pending else "",
+                                      cwd=self._tracker.cwd or "", prompt=self._tracker.last_prompt or "")
         finally:
             self._injecting = False
 
