@@ -84,6 +84,8 @@ logger = logging.getLogger(__name__)
 SWITCH_KEY = "f6"
 AGENT_TICK_SECONDS = 0.25
 THEME_SAVE_DELAY = 1.0
+# A non-Claude agent that exits (code 0) this soon after a key in the pane was left on purpose (exit, Ctrl+D).
+USER_EXIT_SECONDS = 3.0
 
 KIND_TITLES = {
     "turn_finished": "Turn finished",
@@ -403,7 +405,8 @@ class TaskPingApp(App[int]):
         if self._tracker is not None:
             code = message.status if message.status is not None else (
                 -message.signal if message.signal is not None else None)
-            self._handle(self._tracker.on_exit(code))
+            typed_last = time.monotonic() - self.pane.last_key_time < USER_EXIT_SECONDS
+            self._handle(self._tracker.on_exit(code, user_typed_last=typed_last))
         if self._instance is not None and not self._shutting_down:
             # A restart is a new Claude Code session: it needs a session id of its own.
             self._plan = plan_agent_launch(self.agent_argv, self._instance)
@@ -720,6 +723,8 @@ class TaskPingApp(App[int]):
         self.show_sidebar = not self.show_sidebar
 
     def action_restart_agent(self) -> None:
+        if self._tracker is not None:
+            self._tracker.expect_exit()
         self.pane.restart()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

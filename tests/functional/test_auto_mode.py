@@ -64,3 +64,13 @@ async def test_manual_mode_shows_no_notice_and_asks_with_four_options(app_332, m
         await driver.until(lambda: "4. No" in driver.screen_text(), "the four-option dialog")
         assert [e.kind for e in app.notification_entries] == ["needs_permission"]
         assert mode_notices(app) == []
+
+
+async def test_leaving_with_exit_sends_no_agent_exited_notification(app_332) -> None:  # type: ignore[no-untyped-def]
+    """/exit is the user leaving on purpose (SessionEnd reason prompt_input_exit): no "Agent exited" news."""
+    async with app_332("--permission-mode", "default") as driver:
+        app = driver.app
+        await driver.type_prompt("/exit")
+        await driver.until(lambda: app.agent_state == "exited", "the agent to exit")
+        await driver.pilot.pause(0.5)
+        assert [e.kind for e in app.notification_entries] == []
