@@ -55,6 +55,7 @@ from taskping_tui.inbound import InboundProcessor, PendingPermission, ProcessedM
 from taskping_tui.injector import AgentView, Injector
 from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.permission_followup import DeniedPermissionFollowUp
+from taskping_tui.quit_guard import QuitFacts, quit_question
 from taskping_tui.mail.outbox import Outbox
 from taskping_tui.mail.password import PasswordError, resolve_password
 from taskping_tui.mail.sender import SmtpSender
@@ -734,6 +735,19 @@ class TaskPingApp(App[int]):
         yield SystemCommand("Restart agent", "End the agent and start it again", self.action_restart_agent)
 
     async def action_quit(self) -> None:
+        question = quit_question(self._quit_facts())
+        if question is None:
+            await self._quit_now()
+            return
+        self.push_screen(ConfirmDialog("Quit taskping-tui?", question, confirm_label="Quit"),
+                         lambda yes: self.run_worker(self._quit_now()) if yes else None)
+
+    def _quit_facts(self) -> QuitFacts:
+        waiting = [str(row.state) for row in self.store.pending_commands()] if self.store is not None else []
+        running = self.pane.pid is not None and self.agent_state != AgentState.EXITED.value
+        return QuitFacts(os.path.basename(self.agent_argv[0]), running, self.agent_state, waiting)
+
+    async def _quit_now(self) -> None:
         await self.shutdown()
         self.exit(0)
 

@@ -135,3 +135,37 @@ async def test_a_safe_command_edited_into_a_dangerous_one_asks_first(tmp_path: P
         command = app.store.get_command(command_id)
         assert command is not None and command.state == "queued" and command.text == "run the tests"
         assert app.store.command_edits(command_id) == []
+
+
+async def test_quitting_asks_first_while_the_agent_runs_or_commands_wait(tmp_path: Path) -> None:
+    from taskping_tui.widgets.confirm_dialog import ConfirmDialog
+    from tests.snapshots.scenes import config, make_app
+
+    seed_command(tmp_path / "state.sqlite3", "rm -rf build", "blocked", "rm -rf")
+    app = make_app(config(mail=True), tmp_path)
+    async with app.run_test(size=(170, 45)) as pilot:
+        driver = AppDriver(app, pilot)
+        await driver.until(lambda: "Ready" in driver.screen_text(), "the fake agent")
+        await pilot.press("f6", "q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        body = str(app.screen.query_one("#dialog-body Static").render())
+        assert "is running: it will be ended" in body
+        assert "1 command from mail not typed yet, 1 waiting for your approval" in body
+        await pilot.press("n")  # changed my mind
+        await pilot.pause()
+        assert app.is_running and app.pane.pid is not None
+        await pilot.press("q", "y")
+        await pilot.pause(0.5)
+    assert app.return_value == 0
+
+
+async def test_quitting_after_the_agent_exited_with_nothing_waiting_does_not_ask(tmp_path: Path) -> None:
+    app = TaskPingApp(parse_config("[notify]\ndesktop = false\n"), [sys.executable, "-c", "pass"],
+                      runtime_dir=tmp_path / "run")
+    async with app.run_test(size=(120, 36)) as pilot:
+        driver = AppDriver(app, pilot)
+        await driver.until(lambda: app.agent_state == "exited", "the agent to exit")
+        await pilot.press("f6", "q")
+        await pilot.pause(0.5)
+    assert app.return_value == 0

@@ -101,3 +101,18 @@ def test_details_dialog_of_an_edited_command(snap_compare, tmp_path: Path) -> No
         await pilot.pause()
 
     assert snap_compare(make_app(config(mail=True), tmp_path), terminal_size=SIZE, run_before=edit_then_view)
+
+
+def test_quit_dialog_with_the_agent_running_and_commands_waiting(snap_compare, tmp_path: Path) -> None:
+    """q in the sidebar asks first: the agent would be ended; waiting commands are kept for the next start."""
+    seed_store(tmp_path / "state.sqlite3")
+
+    async def ask_to_quit(pilot: Pilot) -> None:
+        await settle_app(pilot)
+        await pilot.press("f6", "q")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, ConfirmDialog)
+        await settle_app(pilot)
+        await pilot.pause()
+
+    assert snap_compare(make_app(config(mail=True), tmp_path), terminal_size=SIZE, run_before=ask_to_quit)
