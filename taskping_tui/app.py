@@ -54,6 +54,7 @@ from taskping_tui.driver import driver_class
 from taskping_tui.inbound import InboundProcessor, PendingPermission, ProcessedMail
 from taskping_tui.injector import AgentView, Injector
 from taskping_tui.mail.compose import NotificationFacts
+from taskping_tui.pane_label import pane_subtitle
 from taskping_tui.permission_followup import DeniedPermissionFollowUp
 from taskping_tui.quit_guard import QuitFacts, quit_question
 from taskping_tui.mail.outbox import Outbox
@@ -203,6 +204,8 @@ class TaskPingApp(App[int]):
         self._watcher_problem: WatcherProblem | None = None
         self._mode_watch = PermissionModeWatch()
         self._denial = DeniedPermissionFollowUp()
+        self._start_problem = ""  # why the agent is not running ("command not found"), for the pane's label
+        self._pane_scroll = 0
         self._waiting_notes: dict[int, str] = {}
         self._injecting = False
         self._theme_save_timer: Timer | None = None
@@ -342,8 +345,12 @@ class TaskPingApp(App[int]):
             self._pending_permission = None
 
     def watch_agent_state(self, state: str) -> None:
+        self._update_pane_subtitle()
+
+    def _update_pane_subtitle(self) -> None:
         if self.is_mounted:
-            self.pane.border_subtitle = state
+            self.pane.border_subtitle = pane_subtitle(self.agent_state, start_problem=self._start_problem,
+                                                      scroll_offset=self._pane_scroll)
 
     def _screen_lines(self) -> list[str]:
         return list(self.pane.terminal_screen.display)
@@ -352,6 +359,9 @@ class TaskPingApp(App[int]):
         tracker = self._tracker
         if tracker is None or self._shutting_down:
             return
+        if self.pane.scroll_offset != self._pane_scroll:
+            self._pane_scroll = self.pane.scroll_offset
+            self._update_pane_subtitle()
         if tracker.state is not AgentState.EXITED:
             self._tick_tracker(tracker)
             if tracker.is_claude and self._mode_watch.wants_screen:
@@ -395,7 +405,13 @@ class TaskPingApp(App[int]):
         if self._tracker is not None:
             self._handle(self._tracker.on_output(message.nbytes))
 
+    def on_terminal_view_start_failed(self, message: TerminalView.StartFailed) -> None:
+        self._start_problem = message.reason
+        self._update_pane_subtitle()
+
     def on_terminal_view_started(self, message: TerminalView.Started) -> None:
+        self._start_problem = ""
+        self._update_pane_subtitle()
         if self._tracker is not None and self._tracker.state is AgentState.EXITED:
             self._new_tracker()
 

@@ -169,3 +169,29 @@ async def test_quitting_after_the_agent_exited_with_nothing_waiting_does_not_ask
         await pilot.press("f6", "q")
         await pilot.pause(0.5)
     assert app.return_value == 0
+
+
+async def test_missing_command_is_not_labelled_starting(tmp_path: Path) -> None:
+    app = TaskPingApp(parse_config("[notify]\ndesktop = false\n"), ["no-such-agent-here"],
+                      runtime_dir=tmp_path / "run")
+    async with app.run_test(size=(120, 36)) as pilot:
+        driver = AppDriver(app, pilot)
+        await driver.until(lambda: "not found" in driver.screen_text().lower(), "the not-found message")
+        await pilot.pause()
+        assert app.pane.border_subtitle == "command not found"
+
+
+async def test_the_pane_label_says_when_it_is_scrolled_back(tmp_path: Path) -> None:
+    app = TaskPingApp(parse_config("[notify]\ndesktop = false\n"), ["bash", "--norc", "--noprofile", "-i"],
+                      runtime_dir=tmp_path / "run")
+    async with app.run_test(size=(120, 36)) as pilot:
+        driver = AppDriver(app, pilot)
+        await driver.until(lambda: app.pane.pid is not None, "bash")
+        await pilot.pause(0.5)
+        await pilot.press(*"seq 1 200", "enter")
+        await driver.until(lambda: "200" in driver.screen_text(), "the output")
+        await pilot.press("shift+pageup")
+        await driver.until(lambda: "scrolled back" in str(app.pane.border_subtitle), "the scrolled-back label")
+        assert "Shift+PgDn to return" in str(app.pane.border_subtitle)
+        await pilot.press("shift+pagedown")
+        await driver.until(lambda: "scrolled back" not in str(app.pane.border_subtitle), "back to live")

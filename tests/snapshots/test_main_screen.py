@@ -21,6 +21,8 @@ from tests.snapshots.scenes import (
     seed_store,
     settle_app,
     show_notifications,
+    wait_for,
+    wait_steady,
 )
 
 
@@ -97,3 +99,34 @@ def test_main_screen_new_blocked_command_in_view_at_170x45(snap_compare, tmp_pat
         await pilot.pause()
 
     assert snap_compare(make_app(config(mail=True), tmp_path), terminal_size=(170, 45), run_before=block_one)
+
+
+def test_main_screen_pane_scrolled_back(snap_compare, tmp_path: Path) -> None:
+    """Shift+PgUp in the pane: the label says it is scrolled back and how to return."""
+
+    async def scroll_back(pilot: Pilot) -> None:
+        await settle_app(pilot)
+        app = pilot.app
+        assert isinstance(app, TaskPingApp)
+        # Lines the agent printed earlier, straight into the pane's screen (no output activity, no turn).
+        app.pane.terminal_screen.feed("".join(f"earlier output line {n}\r\n" for n in range(60)).encode())
+        await pilot.press("shift+pageup")
+        await wait_for(pilot, lambda: "scrolled back" in str(app.pane.border_subtitle), "the label")
+        await pilot.pause()
+
+    assert snap_compare(make_app(config(), tmp_path), terminal_size=SIZE, run_before=scroll_back)
+
+
+def test_main_screen_agent_not_found(snap_compare, tmp_path: Path) -> None:
+    """A command that is not on PATH: the pane says how to install it, the label says "command not found"."""
+
+    async def not_found(pilot: Pilot) -> None:
+        app = pilot.app
+        assert isinstance(app, TaskPingApp)
+        await wait_for(pilot, lambda: app.pane.border_subtitle == "command not found", "the label")
+        app.clear_notifications()
+        await pilot.pause()
+
+    app = TaskPingApp(config(), ["no-such-agent-here"], store_path=tmp_path / "state.sqlite3",
+                      runtime_dir=tmp_path / "run")
+    assert snap_compare(app, terminal_size=SIZE, run_before=not_found)
