@@ -229,7 +229,7 @@ class TaskPingApp(App[int]):
 
     @property
     def config_hint(self) -> str:
-        return str(self.config.path or paths.default_config_path())
+        return paths.display_path(self.config.path or paths.default_config_path())
 
     @property
     def pane(self) -> TerminalView:

@@ -55,8 +55,8 @@ class InboundPanel(Panel):
             text = ("Replies to notification mails appear here with their verdict: accepted, "
                     "blocked (needs your approval), rejected or ignored.")
         else:
-            text = (f"Mail is off, so no replies are read. Set [mail] enabled = true in {config_hint} "
-                    "and list your address in [security] allowed_senders.")
+            text = ("Mail is off, so no replies are read. `taskping-tui init` turns it on (and lists your "
+                    f"address in [security] allowed_senders) in\n{config_hint}")
         super().__init__(text, id="inbound")
 
     def compose(self) -> ComposeResult:

@@ -170,3 +170,21 @@ def test_inbound_panel_login_refused(snap_compare) -> None:
 
     app = PanelApp(InboundPanel(True, str(CONFIG_HINT_PATH)), fill)
     assert snap_compare(app, terminal_size=(WIDTH, 22))
+
+
+async def test_mail_off_hint_keeps_the_config_path_whole(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A long home directory: the path is shown with ~ on a line of its own, never cut mid-word."""
+    from pathlib import Path
+
+    from taskping_tui.paths import display_path
+
+    monkeypatch.setenv("HOME", "/home/alexandra-verylongname")
+    hint = display_path(Path("/home/alexandra-verylongname/.config/taskping-tui/config.toml"))
+    assert hint == "~/.config/taskping-tui/config.toml"
+    for panel in (NotificationsPanel(False, hint), InboundPanel(False, hint)):
+        app = PanelApp(panel, fill_with([]))
+        async with app.run_test(size=(WIDTH, 20)) as pilot:
+            await pilot.pause()
+            lines = [line.text.rstrip() for line in panel.query_one(".panel-empty").render_lines(
+                panel.query_one(".panel-empty").region.reset_offset)]  # type: ignore[attr-defined]
+            assert hint in [line.strip() for line in lines], lines
