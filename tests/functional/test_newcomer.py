@@ -195,3 +195,32 @@ async def test_the_pane_label_says_when_it_is_scrolled_back(tmp_path: Path) -> N
         assert "Shift+PgDn to return" in str(app.pane.border_subtitle)
         await pilot.press("shift+pagedown")
         await driver.until(lambda: "scrolled back" not in str(app.pane.border_subtitle), "back to live")
+
+
+async def test_tab_cycles_the_panels_and_never_reaches_the_agent(tmp_path: Path) -> None:
+    """Tab from Commands used to land in the pane, so the next Tab went to the agent."""
+    from taskping_tui.widgets.commands_panel import CommandsPanel
+    from taskping_tui.widgets.notifications_panel import NotificationsPanel
+    from taskping_tui.widgets.panel import Panel
+
+    app = TaskPingApp(parse_config("[notify]\ndesktop = false\n"), FAKE_AGENT, runtime_dir=tmp_path / "run")
+    async with app.run_test(size=(170, 45)) as pilot:
+        driver = AppDriver(app, pilot)
+        await driver.until(lambda: "Ready" in driver.screen_text(), "the fake agent")
+        await pilot.press("f6")
+        seen = []
+        for _ in range(4):
+            focused_panel = next(p for p in app.query(Panel) if p.has_focus_within)
+            seen.append(type(focused_panel).__name__)
+            await pilot.press("tab")
+            await pilot.pause()
+        assert seen == ["NotificationsPanel", "InboundPanel", "CommandsPanel", "NotificationsPanel"]
+        assert not app.pane.has_focus
+        app.query_one(CommandsPanel).focus()
+        await pilot.press("shift+tab", "shift+tab", "shift+tab")
+        assert app.query_one(CommandsPanel).has_focus_within and not app.pane.has_focus
+        await pilot.press("tab")
+        assert app.query_one(NotificationsPanel).has_focus_within
+        await pilot.press("f6", "x", "enter")
+        await driver.until(lambda: "you said: x" in driver.screen_text(), "the echo")
+        assert "\t" not in driver.screen_text()
