@@ -224,3 +224,30 @@ async def test_tab_cycles_the_panels_and_never_reaches_the_agent(tmp_path: Path)
         await pilot.press("f6", "x", "enter")
         await driver.until(lambda: "you said: x" in driver.screen_text(), "the echo")
         assert "\t" not in driver.screen_text()
+
+
+async def test_toasts_cover_neither_the_agents_input_line_nor_the_commands_panel(tmp_path: Path) -> None:
+    from textual.widgets._toast import Toast
+
+    from taskping_tui.widgets.commands_panel import CommandsPanel
+
+    app = TaskPingApp(parse_config("[notify]\ndesktop = false\n"), FAKE_AGENT, runtime_dir=tmp_path / "run")
+    async with app.run_test(size=(170, 45), notifications=True) as pilot:
+        driver = AppDriver(app, pilot)
+        await driver.until(lambda: "Ready" in driver.screen_text(), "the fake agent")
+        for index in range(3):
+            app.notify(f"me@example.com: git push --force origin main #{index}",
+                       title="Command waits for your approval", severity="warning", timeout=8)
+        await pilot.pause()
+        await pilot.pause()
+        await pilot.pause(0.3)
+        toasts = list(app.screen.query(Toast))
+        assert len(toasts) == 3
+        commands = app.query_one(CommandsPanel).region
+        pane = app.pane.content_region
+        input_rows = pane.height // 3  # the bottom third of the pane: where the agent's prompt sits
+        for toast in toasts:
+            region = toast.region
+            assert region.height > 0
+            assert not region.overlaps(commands), (region, commands)
+            assert region.bottom <= pane.bottom - input_rows, (region, pane)

@@ -130,3 +130,17 @@ def test_main_screen_agent_not_found(snap_compare, tmp_path: Path) -> None:
     app = TaskPingApp(config(), ["no-such-agent-here"], store_path=tmp_path / "state.sqlite3",
                       runtime_dir=tmp_path / "run")
     assert snap_compare(app, terminal_size=SIZE, run_before=not_found)
+
+
+def test_main_screen_toast_at_the_top(snap_compare, tmp_path: Path) -> None:
+    """The 8 s "Command waits for your approval" toast sits top right, clear of the agent's input line and
+    the Commands panel."""
+    seed_store(tmp_path / "state.sqlite3")
+
+    async def toast(pilot: Pilot) -> None:
+        await settle_app(pilot)
+        pilot.app.notify("me@example.com: rm -rf build/ dist/", title="Command waits for your approval",
+                         severity="warning", timeout=8)
+        await pilot.pause()
+
+    assert snap_compare(make_app(config(mail=True), tmp_path), terminal_size=(170, 45), run_before=toast)
