@@ -54,9 +54,6 @@ from taskping_tui.driver import driver_class
 from taskping_tui.inbound import InboundProcessor, PendingPermission, ProcessedMail
 from taskping_tui.injector import AgentView, Injector
 from taskping_tui.mail.compose import NotificationFacts
-from taskping_tui.pane_label import pane_subtitle
-from taskping_tui.permission_followup import DeniedPermissionFollowUp
-from taskping_tui.quit_guard import QuitFacts, quit_question
 from taskping_tui.mail.outbox import Outbox
 from taskping_tui.mail.password import PasswordError, resolve_password
 from taskping_tui.mail.sender import SmtpSender
@@ -67,6 +64,9 @@ from taskping_tui.mail.watcher import (
     WatcherTimings,
 )
 from taskping_tui.mail.watcher_problem import WatcherProblem, no_password_problem, watcher_problem
+from taskping_tui.pane_label import pane_subtitle
+from taskping_tui.permission_followup import DeniedPermissionFollowUp
+from taskping_tui.quit_guard import QuitFacts, quit_question
 from taskping_tui.store import CommandRow, InboundMailRow, OutboxRow, Store
 from taskping_tui.terminal.view import TerminalView
 from taskping_tui.themes import DEFAULT_THEME, load_all_themes
@@ -755,8 +755,11 @@ class TaskPingApp(App[int]):
         if question is None:
             await self._quit_now()
             return
-        self.push_screen(ConfirmDialog("Quit taskping-tui?", question, confirm_label="Quit"),
-                         lambda yes: self.run_worker(self._quit_now()) if yes else None)
+        async def quit_if_confirmed(yes: bool | None) -> None:
+            if yes:
+                await self._quit_now()
+
+        self.push_screen(ConfirmDialog("Quit taskping-tui?", question, confirm_label="Quit"), quit_if_confirmed)
 
     def _quit_facts(self) -> QuitFacts:
         waiting = [str(row.state) for row in self.store.pending_commands()] if self.store is not None else []

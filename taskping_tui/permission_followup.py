@@ -16,7 +16,6 @@ from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.store import CommandRow
 
 
-
 def denied_summary(tool_name: str) -> str:
     tool = f" to {tool_name}" if tool_name else ""
     return (f"You answered no{tool}: it did not run, and the agent is waiting for your instruction. "

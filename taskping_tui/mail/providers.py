@@ -141,8 +141,8 @@ def require_auth_fit(require_auth: str, imap_host: str) -> RequireAuthFit:
             False,
             f"require_auth = {wanted!r} is {by_auth.label}'s, but mail is read from {imap_host or '(no host)'}: "
             "its replies never carry that header, so every reply is rejected",
-            f'set [security] require_auth to the authserv-id your provider writes in Authentication-Results, '
-            f'or "" to turn the check off')
+            'set [security] require_auth to the authserv-id your provider writes in Authentication-Results, '
+            'or "" to turn the check off')
     if by_host is not None and by_host.authserv_id and wanted != by_host.authserv_id:
         return RequireAuthFit(
             False,

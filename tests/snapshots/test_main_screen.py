@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from taskping_tui.themes import DEFAULT_THEME, load_themes_from, shipped_themes_dirs
 from taskping_tui.app import TaskPingApp
 from taskping_tui.commands import CommandState
 from taskping_tui.store import NewInboundMail, Store
+from taskping_tui.themes import DEFAULT_THEME, load_themes_from, shipped_themes_dirs
 from tests.snapshots.scenes import (
     ME,
     NOTIFICATIONS,
@@ -22,7 +22,6 @@ from tests.snapshots.scenes import (
     settle_app,
     show_notifications,
     wait_for,
-    wait_steady,
 )
 
 
