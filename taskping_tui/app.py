@@ -51,7 +51,7 @@ from taskping_tui.commands import CommandEvent
 from taskping_tui.config import Config, expand_env
 from taskping_tui.config_writer import ConfigWriteError, update_config_file
 from taskping_tui.driver import driver_class
-from taskping_tui.inbound import InboundProcessor, PendingPermission, ProcessedMail
+from taskping_tui.inbound import InboundProcessor, PendingPermission, ProcessedMail, dangerous_permission
 from taskping_tui.injector import AgentView, Injector
 from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.mail.outbox import Outbox
@@ -681,8 +681,9 @@ class TaskPingApp(App[int]):
                 *command_history_rows(self.store.command_edits(command.id))]))
 
     def _approve(self, command: CommandRow, text: str | None = None) -> None:
-        plan = plan_approval(command.state, command.text, command.danger_pattern, text,
-                             self.config.security.danger_patterns)
+        patterns = self.config.security.danger_patterns
+        plan = plan_approval(command.state, command.text, command.danger_pattern, text, patterns,
+                             lambda edited: dangerous_permission(edited, self._pending_permission, patterns))
         if plan.needs_confirmation:
             self.push_screen(ConfirmDialog("Approve a dangerous command?", plan.confirmation_body(),
                                            confirm_label="Approve", danger=True),

@@ -8,7 +8,7 @@ An edited command is checked again with the same danger patterns the gate uses: 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -43,13 +43,21 @@ def plan_approval(
     danger_pattern: str | None,
     edited_text: str | None = None,
     extra_patterns: Sequence[DangerPattern | str] = (),
+    permission_danger: Callable[[str], str | None] = lambda _text: None,
 ) -> ApprovalPlan:
-    """The plan for approving a command now in ``state`` with ``text`` (and ``danger_pattern`` from the gate)."""
+    """The plan for approving a command now in ``state`` with ``text`` (and ``danger_pattern`` from the gate).
+
+    ``permission_danger`` is the gate's other check: a "yes" to a permission dialog whose tool input is
+    dangerous (``inbound.dangerous_permission``); an edited "Yes" must not slip past it.
+    """
     if edited_text is None or edited_text == text:
-        danger = danger_pattern if needs_confirmation(CommandState(state)) else None
-        return ApprovalPlan(text, False, danger, original_text=text)
+        blocked = needs_confirmation(CommandState(state))
+        return ApprovalPlan(text, False, (danger_pattern or "blocked by the gate") if blocked else None,
+                            original_text=text)
     hit = match_danger(edited_text, extra_patterns)
-    return ApprovalPlan(edited_text, True, hit.name if hit else None, hit.matched if hit else "", text)
+    if hit is not None:
+        return ApprovalPlan(edited_text, True, hit.name, hit.matched, text)
+    return ApprovalPlan(edited_text, True, permission_danger(edited_text), original_text=text)
 
 
 def command_history_rows(edits: Sequence[CommandEdit]) -> list[tuple[str, str]]:

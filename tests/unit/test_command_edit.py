@@ -53,3 +53,17 @@ def test_the_store_keeps_both_texts_and_both_verdicts(tmp_path: Path) -> None:
     store.close()
     reopened = Store.open(tmp_path / "store.sqlite3")
     assert len(reopened.command_edits(recorded.command_id)) == 1
+
+
+def test_an_edited_yes_to_a_dangerous_permission_dialog_still_asks() -> None:
+    """Blocked because the dialog's tool input is dangerous: "yes" edited into "Yes" is still that yes."""
+    from taskping_tui.inbound import PendingPermission, dangerous_permission
+
+    pending = PendingPermission("Bash", {"command": "rm -rf ~/project"})
+    plan = plan_approval(CommandState.BLOCKED, "yes", "permission for Bash: rm -rf", "Yes",
+                         permission_danger=lambda text: dangerous_permission(text, pending, []))
+    assert plan.needs_confirmation and "permission for Bash" in (plan.danger or "")
+
+
+def test_a_blocked_command_always_asks_even_without_a_recorded_pattern() -> None:
+    assert plan_approval(CommandState.BLOCKED, "something", None).needs_confirmation
