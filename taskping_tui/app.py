@@ -548,8 +548,8 @@ class TaskPingApp(App[int]):
                                                f"(from the last run) {row.subject}", *mail_status(row)))
         for row in reversed(self.store.list_inbound_mail(limit=100)):
             self.query_one(InboundPanel).show(inbound_entry(row))
-        for command in self.store.list_commands(limit=200):
-            self._show_command(command)
+        # In one go: what needs you first, from the top (no highlight: nothing is new news at start).
+        self.query_one(CommandsPanel).show_all([self._command_entry(row) for row in self.store.list_commands(limit=200)])
 
     async def _on_mail(self, mail: FetchedMail) -> None:
         """The watcher's handler: commit the outcome (the watcher marks the mail \\Seen afterwards)."""
