@@ -74,3 +74,21 @@ async def test_leaving_with_exit_sends_no_agent_exited_notification(app_332) -> 
         await driver.until(lambda: app.agent_state == "exited", "the agent to exit")
         await driver.pilot.pause(0.5)
         assert [e.kind for e in app.notification_entries] == []
+
+
+async def test_doctor_warns_that_the_installed_claude_code_never_asks(tmp_path: Path, claude_cli_332: Path,
+                                                                     claude_cli: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from taskping_tui.doctor import OK, WARNING, run_checks
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.claude/settings.json choosing a mode
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "config.toml"
+    for cli, expected in ((claude_cli_332, WARNING), (claude_cli, OK)):
+        config.write_text(f'[agent]\ncommand = "{cli}"\n')
+        checks = {check.name: check for check in await run_checks(config)}
+        mode = checks["permission mode"]
+        assert mode.status == expected, mode
+    config.write_text(f'[agent]\ncommand = "{claude_cli_332}"\nargs = ["--permission-mode", "default"]\n')
+    checks = {check.name: check for check in await run_checks(config)}
+    assert checks["permission mode"].status == OK
