@@ -33,6 +33,7 @@ from taskping_tui.agent.events import HookEvent
 from taskping_tui.agent.hooks import InstanceDir, LaunchPlan, plan_agent_launch
 from taskping_tui.agent.install_hints import install_hint_for
 from taskping_tui.agent.local_notify import TerminalNotifier
+from taskping_tui.agent.permission_mode import PermissionModeWatch
 from taskping_tui.agent.screen_hints import (
     claude_prompt_text,
     cursor_at_prompt,
@@ -46,12 +47,13 @@ from taskping_tui.agent.state import (
     Notification,
     TrackerSettings,
 )
-from taskping_tui.commands import CommandEvent, needs_confirmation
+from taskping_tui.command_edit import ApprovalPlan, command_history_rows, plan_approval
+from taskping_tui.commands import CommandEvent
 from taskping_tui.config import Config, expand_env
 from taskping_tui.config_writer import ConfigWriteError, update_config_file
 from taskping_tui.driver import driver_class
 from taskping_tui.errors import TaskPingError, describe_error
-from taskping_tui.inbound import InboundProcessor, PendingPermission, ProcessedMail
+from taskping_tui.inbound import InboundProcessor, PendingPermission, ProcessedMail, dangerous_permission
 from taskping_tui.injector import AgentView, Injector
 from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.mail.outbox import Outbox
@@ -63,6 +65,10 @@ from taskping_tui.mail.watcher import (
     WatcherStatus,
     WatcherTimings,
 )
+from taskping_tui.mail.watcher_problem import WatcherProblem, no_password_problem, watcher_problem
+from taskping_tui.pane_label import pane_subtitle
+from taskping_tui.permission_followup import DeniedPermissionFollowUp
+from taskping_tui.quit_guard import QuitFacts, quit_question
 from taskping_tui.startup import open_mail_store
 from taskping_tui.store import CommandRow, InboundMailRow, OutboxRow, Store
 from taskping_tui.terminal.view import TerminalView
@@ -83,6 +89,8 @@ logger = logging.getLogger(__name__)
 SWITCH_KEY = "f6"
 AGENT_TICK_SECONDS = 0.25
 THEME_SAVE_DELAY = 1.0
+# A non-Claude agent that exits (code 0) this soon after a key in the pane was left on purpose (exit, Ctrl+D).
+USER_EXIT_SECONDS = 3.0
 
 KIND_TITLES = {
     "turn_finished": "Turn finished",
@@ -196,6 +204,11 @@ class TaskPingApp(App[int]):
         self.injector: Injector | None = None
         self._processor: InboundProcessor | None = None
         self._pending_permission: PendingPermission | None = None
+        self._watcher_problem: WatcherProblem | None = None
+        self._mode_watch = PermissionModeWatch()
+        self._denial = DeniedPermissionFollowUp()
+        self._start_problem = ""  # why the agent is not running ("command not found"), for the pane's label
+        self._pane_scroll = 0
         self._waiting_notes: dict[int, str] = {}
         self._injecting = False
         self._theme_save_timer: Timer | None = None
@@ -220,7 +233,7 @@ class TaskPingApp(App[int]):
 
     @property
     def config_hint(self) -> str:
-        return str(self.config.path or paths.default_config_path())
+        return paths.display_path(self.config.path or paths.default_config_path())
 
     @property
     def pane(self) -> TerminalView:
@@ -324,17 +337,25 @@ class TaskPingApp(App[int]):
     def _on_hook_event(self, event: HookEvent) -> None:
         if event.session_id:  # with -c / -r Claude Code picks the session id itself
             self._session_ids.add(event.session_id)
+        self._show_mode_notice(self._mode_watch.on_hook(event))
         if self._tracker is not None:
             self._handle(self._tracker.on_hook(event))
 
     def _on_agent_state_change(self, old: AgentState, new: AgentState) -> None:
         self.agent_state = new.value
+        follow_up = self._denial.on_state(new)
+        if follow_up is not None and self.outbox is not None:
+            self.outbox.enqueue(follow_up)
         if new is not AgentState.WAITING:
             self._pending_permission = None
 
     def watch_agent_state(self, state: str) -> None:
+        self._update_pane_subtitle()
+
+    def _update_pane_subtitle(self) -> None:
         if self.is_mounted:
-            self.pane.border_subtitle = state
+            self.pane.border_subtitle = pane_subtitle(self.agent_state, start_problem=self._start_problem,
+                                                      scroll_offset=self._pane_scroll)
 
     def _screen_lines(self) -> list[str]:
         return list(self.pane.terminal_screen.display)
@@ -343,9 +364,18 @@ class TaskPingApp(App[int]):
         tracker = self._tracker
         if tracker is None or self._shutting_down:
             return
+        if self.pane.scroll_offset != self._pane_scroll:
+            self._pane_scroll = self.pane.scroll_offset
+            self._update_pane_subtitle()
         if tracker.state is not AgentState.EXITED:
             self._tick_tracker(tracker)
+            if tracker.is_claude and self._mode_watch.wants_screen:
+                self._show_mode_notice(self._mode_watch.on_screen(self._screen_lines()))
         self._start_injection_step()
+
+    def _show_mode_notice(self, notice: str | None) -> None:
+        if notice:
+            self.notify(notice, title="No permission mails", severity="warning", timeout=20)
 
     def _tick_tracker(self, tracker: AgentTracker) -> None:
         lines: list[str] | None = None
@@ -380,7 +410,13 @@ class TaskPingApp(App[int]):
         if self._tracker is not None:
             self._handle(self._tracker.on_output(message.nbytes))
 
+    def on_terminal_view_start_failed(self, message: TerminalView.StartFailed) -> None:
+        self._start_problem = message.reason
+        self._update_pane_subtitle()
+
     def on_terminal_view_started(self, message: TerminalView.Started) -> None:
+        self._start_problem = ""
+        self._update_pane_subtitle()
         if self._tracker is not None and self._tracker.state is AgentState.EXITED:
             self._new_tracker()
 
@@ -391,7 +427,8 @@ class TaskPingApp(App[int]):
         if self._tracker is not None:
             code = message.status if message.status is not None else (
                 -message.signal if message.signal is not None else None)
-            self._handle(self._tracker.on_exit(code))
+            typed_last = time.monotonic() - self.pane.last_key_time < USER_EXIT_SECONDS
+            self._handle(self._tracker.on_exit(code, user_typed_last=typed_last))
         if self._instance is not None and not self._shutting_down:
             # A restart is a new Claude Code session: it needs a session id of its own.
             self._plan = plan_agent_launch(self.agent_argv, self._instance)
@@ -452,11 +489,12 @@ class TaskPingApp(App[int]):
         if recovery.outbox_resent:
             self.notify(f"{len(recovery.outbox_resent)} mail(s) were being sent when taskping-tui stopped; "
                         "they are sent again (a recipient may get one twice).", severity="warning", timeout=10)
+        password_error = ""
         try:
             self._mail_secret = secret = await self._resolve_password()
         except PasswordError as error:
             self.notify(str(error), title="Mail password", severity="error", timeout=15)
-            secret = None
+            secret, password_error = None, str(error)
         sender = SmtpSender(self.config.mail, ssl_context=self._smtp_ssl_context,
                             password_resolver=(lambda _mail: secret.reveal()) if secret is not None else resolve_password)
         self.outbox = Outbox(self.store, self.config.mail, sender=sender)
@@ -471,8 +509,9 @@ class TaskPingApp(App[int]):
         ttl_seconds = self.config.security.command_ttl_minutes * 60
         self.set_interval(min(30.0, max(0.5, ttl_seconds / 4)), self._expire_commands)
         if secret is None:
+            problem = no_password_problem(password_error)
             for panel in self.query(InboundPanel):
-                panel.set_status("not watching: no mail password")
+                panel.show_problem(problem.title, problem.reason, problem.fix)
         else:
             self.watcher = MailWatcher(self.config.mail.imap, self.config.mail.login, secret.reveal(), self.store,
                                        self._on_mail, on_status=self._on_watcher_status,
@@ -520,8 +559,8 @@ class TaskPingApp(App[int]):
                                                f"(from the last run) {row.subject}", *mail_status(row)))
         for row in reversed(self.store.list_inbound_mail(limit=100)):
             self.query_one(InboundPanel).show(inbound_entry(row))
-        for command in self.store.list_commands(limit=200):
-            self._show_command(command)
+        # In one go: what needs you first, from the top (no highlight: nothing is new news at start).
+        self.query_one(CommandsPanel).show_all([self._command_entry(row) for row in self.store.list_commands(limit=200)])
 
     async def _on_mail(self, mail: FetchedMail) -> None:
         """The watcher's handler: commit the outcome (the watcher marks the mail \\Seen afterwards)."""
@@ -547,8 +586,16 @@ class TaskPingApp(App[int]):
                                 severity="warning", timeout=8)
 
     def _on_watcher_status(self, status: WatcherStatus) -> None:
+        problem = watcher_problem(status, self.config.mail)
         for panel in self.query(InboundPanel):  # none left while the app shuts down
-            panel.set_status(status.text)
+            if problem is None:
+                panel.clear_problem()
+                panel.set_status(status.text)
+            else:
+                panel.show_problem(problem.title, problem.reason, problem.fix)
+        if problem is not None and problem != self._watcher_problem:
+            self.notify(f"{problem.reason}\nFix: {problem.fix}", title=problem.title, severity="error", timeout=20)
+        self._watcher_problem = problem
 
     def _command_entry(self, command: CommandRow) -> CommandEntry:
         assert self.store is not None
@@ -557,7 +604,7 @@ class TaskPingApp(App[int]):
         note = self._waiting_notes.get(command.id, "") if command.state == "approved" else command.note
         return CommandEntry(f"c{command.id}", str(command.state), command.sender, token_age,
                             command.auth_result or "auth not checked", command.text,
-                            command.danger_pattern or "", note)
+                            command.danger_pattern or "", note, command.position, command.updated_at)
 
     def _show_command(self, command: CommandRow) -> None:
         self.query_one(CommandsPanel).show(self._command_entry(command))
@@ -579,6 +626,9 @@ class TaskPingApp(App[int]):
             self._show_command(command)
             if command.state == "injected":
                 self._after_injection(command)
+                pending = self._pending_permission
+                self._denial.answered(command, step.plan.action, tool_name=pending.tool_name if pending else "",
+                                      cwd=self._tracker.cwd or "", prompt=self._tracker.last_prompt or "")
         finally:
             self._injecting = False
 
@@ -638,18 +688,27 @@ class TaskPingApp(App[int]):
                 ("State", f"{command.state} — {command.note}" if command.note else str(command.state)),
                 ("From", command.sender), ("Token", command.token or "(none)"),
                 ("Authentication", command.auth_result or "not checked"),
-                ("Danger pattern", command.danger_pattern or "none"), ("Command", command.text)]))
+                ("Danger pattern", command.danger_pattern or "none"), ("Command", command.text),
+                *command_history_rows(self.store.command_edits(command.id))]))
 
     def _approve(self, command: CommandRow, text: str | None = None) -> None:
-        if needs_confirmation(command.state):
-            body = (f"It matched the danger pattern {command.danger_pattern!r}.\n\n"
-                    f"It will be typed into the agent exactly as:\n\n{text or command.text}")
-            self.push_screen(ConfirmDialog("Approve a dangerous command?", body, confirm_label="Approve",
-                                           danger=True),
-                             lambda yes: self._apply(command, CommandEvent.APPROVE, text=text,
-                                                     note="approved at the keyboard") if yes else None)
+        patterns = self.config.security.danger_patterns
+        plan = plan_approval(command.state, command.text, command.danger_pattern, text, patterns,
+                             lambda edited: dangerous_permission(edited, self._pending_permission, patterns))
+        if plan.needs_confirmation:
+            self.push_screen(ConfirmDialog("Approve a dangerous command?", plan.confirmation_body(),
+                                           confirm_label="Approve", danger=True),
+                             lambda yes: self._approve_now(command, plan) if yes else None)
         else:
-            self._apply(command, CommandEvent.APPROVE, text=text, note="approved at the keyboard")
+            self._approve_now(command, plan)
+
+    def _approve_now(self, command: CommandRow, plan: ApprovalPlan) -> None:
+        assert self.store is not None
+        if plan.edited and self.store.edit_command(command.id, plan.text, plan.danger) is None:
+            self.notify(f"A command that is {command.state} cannot be edited.", severity="warning")
+            return
+        note = "edited and approved at the keyboard" if plan.edited else "approved at the keyboard"
+        self._apply(command, CommandEvent.APPROVE, note=note)
 
     def _apply(self, command: CommandRow, event: CommandEvent, *, text: str | None = None, note: str) -> None:
         assert self.store is not None
@@ -693,6 +752,8 @@ class TaskPingApp(App[int]):
         self.show_sidebar = not self.show_sidebar
 
     def action_restart_agent(self) -> None:
+        if self._tracker is not None:
+            self._tracker.expect_exit()
         self.pane.restart()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -702,6 +763,22 @@ class TaskPingApp(App[int]):
         yield SystemCommand("Restart agent", "End the agent and start it again", self.action_restart_agent)
 
     async def action_quit(self) -> None:
+        question = quit_question(self._quit_facts())
+        if question is None:
+            await self._quit_now()
+            return
+        async def quit_if_confirmed(yes: bool | None) -> None:
+            if yes:
+                await self._quit_now()
+
+        self.push_screen(ConfirmDialog("Quit taskping-tui?", question, confirm_label="Quit"), quit_if_confirmed)
+
+    def _quit_facts(self) -> QuitFacts:
+        waiting = [str(row.state) for row in self.store.pending_commands()] if self.store is not None else []
+        running = self.pane.pid is not None and self.agent_state != AgentState.EXITED.value
+        return QuitFacts(os.path.basename(self.agent_argv[0]), running, self.agent_state, waiting)
+
+    async def _quit_now(self) -> None:
         await self.shutdown()
         self.exit(0)
 

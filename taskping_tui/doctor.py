@@ -69,6 +69,59 @@ def check_agent(config: Config) -> Check:
     return Check("agent", OK, f"{path} {version}".strip())
 
 
+# Claude Code starts in auto mode from this release on (2.1.332 checked; 2.1.197 asks by default).
+AUTO_MODE_DEFAULT_SINCE = (2, 1, 330)
+
+
+def _claude_settings_mode(home: Path, cwd: Path) -> tuple[str, Path] | None:
+    """permissions.defaultMode from Claude Code's settings files, the most specific file first."""
+    for path in (cwd / ".claude" / "settings.local.json", cwd / ".claude" / "settings.json",
+                 home / ".claude" / "settings.json"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        mode = data.get("permissions", {}).get("defaultMode") if isinstance(data, dict) else None
+        if isinstance(mode, str) and mode:
+            return mode, path
+    return None
+
+
+def _version_tuple(text: str) -> tuple[int, ...] | None:
+    import re
+
+    found = re.search(r"\b(\d+)\.(\d+)\.(\d+)\b", text)
+    return tuple(int(part) for part in found.groups()) if found else None
+
+
+def check_permission_mode(config: Config, version_text: str, *, home: Path | None = None,
+                          cwd: Path | None = None) -> Check | None:
+    """Claude Code in a mode that never asks sends no permission mail: say so, with the way out."""
+    from taskping_tui.agent.permission_mode import HOW_TO_BE_ASKED, NEVER_ASKS
+
+    if Path(config.agent.command).name != "claude":
+        return None
+    args = list(config.agent.args)
+    mode, where = None, ""
+    if "--dangerously-skip-permissions" in args:
+        mode, where = "bypassPermissions", "[agent] args"
+    elif "--permission-mode" in args[:-1]:
+        mode, where = args[args.index("--permission-mode") + 1], "[agent] args"
+    elif (found := _claude_settings_mode(home or Path.home(), cwd or Path.cwd())) is not None:
+        mode, where = found[0], str(found[1])
+    else:
+        version = _version_tuple(version_text)
+        if version is not None and version >= AUTO_MODE_DEFAULT_SINCE:
+            mode, where = "auto", f"the default of Claude Code {'.'.join(map(str, version))}"
+    if mode is None:
+        return Check("permission mode", OK, "Claude Code asks before running tools: permission mails are sent")
+    if mode in NEVER_ASKS:
+        return Check("permission mode", WARNING,
+                     f"{NEVER_ASKS[mode]} ({where}): tools run without asking, so no permission mail is ever sent",
+                     HOW_TO_BE_ASKED)
+    return Check("permission mode", OK, f"{mode} ({where}): Claude Code asks, and you get a mail")
+
+
 async def check_hook_round_trip(timeout: float = 5.0) -> Check:
     """Start a private hook socket and run the real hook command against it, as Claude Code would."""
     from taskping_tui.agent.hooks import InstanceDir, hook_command
@@ -95,21 +148,29 @@ async def check_hook_round_trip(timeout: float = 5.0) -> Check:
     return Check("hook round trip", OK, "`taskping-tui hook` reached a private socket")
 
 
-def check_keyring(mail: MailConfig) -> Check:
+def check_keyring(mail: MailConfig) -> Check | None:
+    """The keyring, only when the config reads the password from it (headless machines have none)."""
+    if not (mail.enabled and mail.password_keyring):
+        return None
     try:
         import keyring
     except ImportError:
-        if mail.enabled and mail.password_keyring:
-            return Check("keyring", ERROR, "password_keyring = true but the keyring package is not installed",
-                         "pip install 'taskping-tui[keyring]', or use password_env / password_command")
-        return Check("keyring", OK, "not installed (only needed for password_keyring = true)")
+        return Check("keyring", ERROR, "password_keyring = true but the keyring package is not installed",
+                     "pip install 'taskping-tui[keyring]', or use password_env / password_command")
     backend = keyring.get_keyring()
     name = f"{type(backend).__module__}.{type(backend).__name__}"
     if "fail" in name.lower() or "null" in name.lower():
-        status = ERROR if mail.enabled and mail.password_keyring else WARNING
-        return Check("keyring", status, f"no usable keyring backend ({name})",
+        return Check("keyring", ERROR, f"password_keyring = true but there is no usable keyring backend ({name})",
                      "install and unlock a Secret Service (e.g. gnome-keyring), or use password_env")
     return Check("keyring", OK, name)
+
+
+def check_require_auth(config: Config) -> Check:
+    """[security] require_auth must name the server that receives the service mailbox's mail."""
+    from taskping_tui.mail.providers import require_auth_fit
+
+    fit = require_auth_fit(config.security.require_auth, config.mail.imap.host)
+    return Check("require_auth", WARNING if fit.fits is False else OK, fit.detail, fit.fix)
 
 
 # ------------------------------------------------------------------------------------------- mail
@@ -137,13 +198,18 @@ async def check_smtp(mail: MailConfig, password: str, ssl_context: ssl.SSLContex
 
 async def send_test_mail(mail: MailConfig, password: str, ssl_context: ssl.SSLContext | None = None) -> Check:
     from email.message import EmailMessage
+    from email.utils import formatdate
 
+    from taskping_tui.mail.compose import new_message_id
     from taskping_tui.mail.sender import SmtpSender
 
     message = EmailMessage()
     message["From"] = mail.address
     message["To"] = ", ".join(mail.recipients)
     message["Subject"] = "taskping-tui doctor: test mail"
+    # Without them some servers add their own and spam filters score the mail down.
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = new_message_id(mail.address)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content("This is a test mail from `taskping-tui doctor --send-test`. No need to answer it.\n")
     sender = SmtpSender(mail, ssl_context=ssl_context, password_resolver=lambda _mail: password)
@@ -218,10 +284,17 @@ async def run_checks(config_path: Path | None, *, send_test: bool = False,
     checks = [Check("config", OK, where)]
     checks.extend(Check("config", WARNING, warning) for warning in config.warnings)
     checks.append(check_state_dir())
-    checks.append(await asyncio.to_thread(check_agent, config))
+    agent_check = await asyncio.to_thread(check_agent, config)
+    checks.append(agent_check)
+    mode_check = check_permission_mode(config, agent_check.detail if agent_check.status == OK else "")
+    if mode_check is not None:
+        checks.append(mode_check)
     checks.append(await check_hook_round_trip())
-    checks.append(check_keyring(config.mail))
+    keyring_check = check_keyring(config.mail)
+    if keyring_check is not None:
+        checks.append(keyring_check)
     if config.mail.enabled:
+        checks.append(check_require_auth(config))
         checks.extend(await check_mail(config.mail, send_test=send_test, ssl_context=ssl_context))
     else:
         checks.append(Check("mail", WARNING, "mail is off: notifications stay on this screen",

@@ -54,3 +54,12 @@ def ensure_private_dir(path: Path) -> Path:
         raise PermissionError(f"{path} belongs to another user; refusing to use it")
     os.chmod(path, 0o700)
     return path
+
+
+def display_path(path: Path | str) -> str:
+    """``path`` for people: the home directory as ``~`` (shorter, so a narrow panel need not cut it)."""
+    text = str(path)
+    home = str(Path.home())
+    if home not in ("", "/") and (text == home or text.startswith(home + "/")):
+        return "~" + text[len(home):]
+    return text

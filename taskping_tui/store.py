@@ -201,6 +201,19 @@ class CommandRow:
 
 
 @dataclass(frozen=True)
+class CommandEdit:
+    """One keyboard edit of a command: what it said and matched before, and after."""
+
+    id: int
+    command_id: int
+    time: float
+    old_text: str
+    new_text: str
+    old_danger: str | None
+    new_danger: str | None
+
+
+@dataclass(frozen=True)
 class RecordedMail:
     """Ids written by :meth:`Store.record_inbound_mail`; ``already_recorded`` when the UID was known."""
 
@@ -318,8 +331,22 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _MOVE_AWAY = "move {path} away (taskping-tui then starts with an empty store)"
 _SQLITE_HEADER_SIZE = 100  # the user_version pragma is the big-endian int at offset 60
 
+# Edit and approve: both texts and both danger verdicts of every edit, oldest first (issue 15).
+_SCHEMA_COMMAND_EDITS = (
+    """CREATE TABLE command_edits (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        command_id INTEGER NOT NULL REFERENCES commands(id),
+        time REAL NOT NULL,
+        old_text TEXT NOT NULL,
+        new_text TEXT NOT NULL,
+        old_danger TEXT,
+        new_danger TEXT
+    )""",
+    "CREATE INDEX command_edits_by_command ON command_edits(command_id, id)",
+)
+
 # One entry per schema version: MIGRATIONS[n] takes a database at version n to version n + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_COMMAND_EDITS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -951,6 +978,26 @@ class Store:
         )
         return [self._inbound_row(row) for row in rows]
 
+    # -- looking a mail up again (`taskping-tui inspect` of a mail already processed) ------------------
+
+    def inbound_mail_by_message_id(self, message_id: str) -> InboundMailRow | None:
+        """The first recorded mail with this Message-ID (what was decided for it), or None."""
+        normalized = _normalize_message_id(message_id)
+        if not normalized:
+            return None
+        row = self._conn.execute(
+            f"SELECT {self._INBOUND_COLUMNS} FROM inbound_mail WHERE message_id = ? ORDER BY id LIMIT 1",
+            (normalized,),
+        ).fetchone()
+        return self._inbound_row(row) if row else None
+
+    def command_for_mail(self, mail_id: int) -> CommandRow | None:
+        """The command a recorded mail became, if it became one."""
+        row = self._conn.execute(
+            f"SELECT {self._COMMAND_COLUMNS} FROM commands WHERE mail_id = ? ORDER BY id LIMIT 1", (mail_id,)
+        ).fetchone()
+        return self._command_row(row) if row else None
+
     def get_command(self, command_id: int) -> CommandRow | None:
         row = self._conn.execute(
             f"SELECT {self._COMMAND_COLUMNS} FROM commands WHERE id = ?", (command_id,)
@@ -1034,6 +1081,47 @@ class Store:
             if result is not None:
                 return result
         return result
+
+    # -- edit and approve: the edited text is checked again, and both texts are kept ------------------
+
+    def edit_command(
+        self, command_id: int, new_text: str, danger_pattern: str | None, *, now: float | None = None
+    ) -> CommandRow | None:
+        """Replace a waiting command's text and danger verdict, keeping the old ones in its edit history.
+
+        Only a command the user may still approve (queued, blocked, failed, unknown) can be edited; None
+        otherwise. The caller approves it afterwards (its own transition, as for an unedited command).
+        """
+        now = self._now(now)
+        editable = [state.value for state in (CommandState.QUEUED, CommandState.BLOCKED, CommandState.FAILED,
+                                              CommandState.UNKNOWN)]
+        with _transaction(self._conn) as conn:
+            row = conn.execute(
+                f"SELECT text, danger_pattern FROM commands WHERE id = ? AND state IN ({', '.join('?' * len(editable))})",
+                (command_id, *editable),
+            ).fetchone()
+            if row is None:
+                return None
+            old_text, old_danger = row
+            if old_text == new_text and old_danger == danger_pattern:
+                return self.get_command(command_id)
+            conn.execute(
+                "INSERT INTO command_edits (command_id, time, old_text, new_text, old_danger, new_danger) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (command_id, now, old_text, new_text, old_danger, danger_pattern),
+            )
+            conn.execute("UPDATE commands SET text = ?, danger_pattern = ?, updated_at = ? WHERE id = ?",
+                         (new_text, danger_pattern, now, command_id))
+        return self.get_command(command_id)
+
+    def command_edits(self, command_id: int) -> list[CommandEdit]:
+        """The command's edit history, oldest first (the first ``old_text`` is what the mail said)."""
+        rows = self._conn.execute(
+            "SELECT id, command_id, time, old_text, new_text, old_danger, new_danger FROM command_edits "
+            "WHERE command_id = ? ORDER BY id",
+            (command_id,),
+        )
+        return [CommandEdit(*row) for row in rows]
 
     def move_command(self, command_id: int, offset: int) -> bool:
         """Swap a pending command with its neighbour ``offset`` (-1 up, +1 down) in the queue."""

@@ -1,7 +1,8 @@
 """Fixtures for running the real, pinned Claude Code offline against tests/mock_anthropic.py.
 
 Helpers (usable without pytest): ``claude_cli_path``, ``write_offline_claude_json``, ``offline_claude_env``.
-Fixtures: ``claude_cli`` (session), ``claude_project``, ``claude_home``, ``mock_anthropic``, ``claude_env``.
+Fixtures: ``claude_cli`` (session, the inline 2.1.197), ``claude_cli_332`` (session, the release users have
+today: full-screen, auto mode by default), ``claude_project``, ``claude_home``, ``mock_anthropic``, ``claude_env``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from tests.mock_anthropic import MockAnthropic
 TESTS_DIR = Path(__file__).resolve().parent
 
 CLAUDE_CODE_VERSION = "2.1.197"
+# What `npm install @anthropic-ai/claude-code` gives users today (Node 20 installs it with a warning).
+CLAUDE_CODE_CURRENT_VERSION = "2.1.332"
+# Every pinned version tests/run installs (tests/setup/install_claude.sh, once per version).
+CLAUDE_CODE_VERSIONS = (CLAUDE_CODE_VERSION, CLAUDE_CODE_CURRENT_VERSION)
 INSTALLER = TESTS_DIR / "setup" / "install_claude.sh"
 # Any string works offline; Claude Code only wants its last 20 characters pre-approved in .claude.json.
 DUMMY_API_KEY = "sk-ant-api03-taskping-offline-test-key-0000000000000000"
@@ -89,6 +94,11 @@ def offline_claude_env(home: Path, base_url: str, api_key: str = DUMMY_API_KEY) 
 @pytest.fixture(scope="session")
 def claude_cli() -> Path:
     return claude_cli_path()
+
+
+@pytest.fixture(scope="session")
+def claude_cli_332() -> Path:
+    return claude_cli_path(CLAUDE_CODE_CURRENT_VERSION)
 
 
 @pytest.fixture

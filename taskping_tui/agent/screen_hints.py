@@ -56,15 +56,29 @@ def claude_prompt_text(lines: Sequence[str], rows: Sequence[Sequence[CellLike]])
 
 
 def permission_options(lines: Sequence[str]) -> dict[int, str]:
-    """The numbered options of the permission dialog on screen: {1: "Yes", 2: "Yes, and always…", 3: "No"}."""
+    """The numbered options of the permission dialog on screen: {1: "Yes", 2: "Yes, and always…", 3: "No"}.
+
+    2.1.332 has four (3 is "Yes, and switch to auto mode", 4 is "No") and may wrap an option's text.
+    """
     for start, line in enumerate(lines):
         if _DIALOG_QUESTION.search(line):
             options: dict[int, str] = {}
+            text_column = 0
             for option_line in lines[start + 1:]:
                 match = _OPTION.match(option_line)
                 if match:
                     options[int(match.group(1))] = match.group(2)
+                    text_column = match.start(2)
+                elif options and _is_continuation(option_line, text_column):
+                    # 2.1.332 wraps a long option ("… always allow access to\n   /long/path from this project").
+                    last = max(options)
+                    options[last] = f"{options[last]} {option_line.strip()}"
                 elif options and option_line.strip():
                     break
             return options
     return {}
+
+
+def _is_continuation(line: str, text_column: int) -> bool:
+    stripped = line.lstrip()
+    return bool(stripped) and len(line) - len(stripped) >= text_column > 0

@@ -33,6 +33,8 @@ IDLE_TITLE_MARK = "✳"
 # Claude Code's spinner frames (braille dots), plus the star-like frames some versions use.
 BUSY_TITLE_MARKS = frozenset("⠁⠂⠄⡀⢀⠠⠐⠈⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏✢✶✻✽·*")
 SUMMARY_WIDTH = 100
+# SessionEnd reasons that mean the user left on purpose (2.1.332: /exit and Ctrl+D twice → prompt_input_exit).
+USER_EXIT_REASONS = frozenset({"prompt_input_exit", "logout"})
 TRANSCRIPT_TAIL_BYTES = 2 * 1024 * 1024
 
 
@@ -191,6 +193,8 @@ class AgentTracker:
         self._last_permission_request_at: float | None = None
         self._dialog_gone_since: float | None = None
         self._silence = _Silence()
+        # The user ended the agent (/exit, Ctrl+D twice: SessionEnd "prompt_input_exit"; a restart): no news.
+        self._exit_on_purpose = False
 
     # -- inputs ----------------------------------------------------------------------------------------
 
@@ -205,6 +209,7 @@ class AgentTracker:
             "StopFailure": self._on_stop_failure,
             "PermissionRequest": self._on_permission_request,
             "Notification": self._on_notification,
+            "SessionEnd": self._on_session_end,
         }.get(event.event)
         return handler(event) if handler else []
 
@@ -238,11 +243,21 @@ class AgentTracker:
             self._set_state(AgentState.BUSY)
         return []
 
-    def on_exit(self, exit_code: int | None) -> list[Notification]:
-        """The child process ended."""
+    def expect_exit(self) -> None:
+        """The app ends the agent itself (restart): its exit is no news."""
+        self._exit_on_purpose = True
+
+    def on_exit(self, exit_code: int | None, *, user_typed_last: bool = False) -> list[Notification]:
+        """The child process ended. ``user_typed_last``: a key in the pane came just before (``exit``, Ctrl+D).
+
+        An exit the user asked for sends no notification; an unexpected one (a crash, a kill) does.
+        """
         if self.state is AgentState.EXITED:
             return []
         self._set_state(AgentState.EXITED)
+        # The typed-just-before rule also covers Claude Code when its SessionEnd hook is read after the exit.
+        if self._exit_on_purpose or (user_typed_last and exit_code == 0):
+            return []
         summary = "Agent exited" if exit_code is None else f"Agent exited (code {exit_code})"
         return [self._notification(NotificationKind.EXITED, summary, exit_code=exit_code)]
 
@@ -288,6 +303,11 @@ class AgentTracker:
             self.cwd = event.cwd
         if event.transcript_path:
             self.transcript_path = event.transcript_path
+
+    def _on_session_end(self, event: HookEvent) -> list[Notification]:
+        if event.raw.get("reason") in USER_EXIT_REASONS:
+            self._exit_on_purpose = True
+        return []
 
     def _on_session_start(self, event: HookEvent) -> list[Notification]:
         if self.state is AgentState.STARTING:

@@ -27,7 +27,8 @@ from taskping_tui.mail.reply import REPLY_MARKER  # the line the reply parser cu
 from taskping_tui.mail.tokens import subject_tag
 
 NotificationKind = Literal[
-    "turn_finished", "needs_permission", "api_error", "exited", "command_received", "command_expired"
+    "turn_finished", "needs_permission", "api_error", "exited", "command_received", "command_expired",
+    "permission_denied",
 ]
 
 KIND_LABELS: dict[str, str] = {
@@ -37,6 +38,7 @@ KIND_LABELS: dict[str, str] = {
     "exited": "Agent exited",
     "command_received": "Command received",
     "command_expired": "Command expired",
+    "permission_denied": "Permission denied — waiting for you",
 }
 
 SESSION_HEADER = "X-TaskPing-Session"

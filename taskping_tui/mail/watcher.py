@@ -95,6 +95,8 @@ class WatcherStatus:
     retry_in: float | None = None
     last_error: str | None = None
     since: float = field(default_factory=time.time)
+    # The last connection ended because the server refused the login: retrying will not help by itself.
+    login_refused: bool = False
 
     @property
     def text(self) -> str:
@@ -208,6 +210,7 @@ class MailWatcher:
         self._failures: dict[tuple[int, int], _HandlerFailure] = {}
         self._unseen_after_crash: set[tuple[int, int]] = set()
         self._connection_error: str | None = None
+        self._login_refused = False
         self._handler_error: str | None = None
         self._status = WatcherStatus(WatcherState.STARTING)
         self._task: asyncio.Task[None] | None = None
@@ -265,7 +268,8 @@ class MailWatcher:
                 error = await self._one_connection()
                 delay = self._backoff.next_delay()
                 self._set_status(
-                    WatcherState.RECONNECTING, f"reconnecting in {format_seconds(delay)}", retry_in=delay, error=error
+                    WatcherState.RECONNECTING, f"reconnecting in {format_seconds(delay)}", retry_in=delay, error=error,
+                    login_refused=self._login_refused,
                 )
                 await asyncio.sleep(delay)
         finally:
@@ -275,7 +279,9 @@ class MailWatcher:
 
     async def _one_connection(self) -> str:
         """Connect and watch until the connection fails; returns the failure, redacted."""
-        self._set_status(WatcherState.CONNECTING, f"connecting to {self._imap.host}:{self._imap.port}")
+        self._set_status(WatcherState.CONNECTING, f"connecting to {self._imap.host}:{self._imap.port}",
+                         login_refused=self._login_refused)
+        self._login_refused = False
         session = self._session_factory(
             self._imap.host, self._imap.port, self._tls_context(), self._timings.response_timeout_seconds
         )
@@ -288,6 +294,7 @@ class MailWatcher:
                 await self._poll_loop(session)
             return "connection ended"  # the loops only return when the session died quietly
         except LoginRefused as error:
+            self._login_refused = True
             return self._report_error("login refused", error)
         except (ConnectionDead, ImapRefused) as error:
             return self._report_error("IMAP connection failed", error)
@@ -481,13 +488,15 @@ class MailWatcher:
         return self._redact("".join(traceback.format_exception(error)).rstrip())
 
     def _set_status(
-        self, state: WatcherState, detail: str, *, retry_in: float | None = None, error: str | None = None
+        self, state: WatcherState, detail: str, *, retry_in: float | None = None, error: str | None = None,
+        login_refused: bool = False,
     ) -> None:
         if error is not None:
             self._connection_error = self._redact(error)
         elif state in (WatcherState.IDLE, WatcherState.POLLING):
             self._connection_error = None  # connected again: the old connection error is history
-        self._publish(WatcherStatus(state=state, detail=detail, retry_in=retry_in, last_error=self._last_error()))
+        self._publish(WatcherStatus(state=state, detail=detail, retry_in=retry_in, last_error=self._last_error(),
+                                    login_refused=login_refused))
 
     def _set_handler_error(self, error: str | None) -> None:
         """A handler problem stays visible until a later mail is handled successfully."""

@@ -155,6 +155,13 @@ class TerminalView(Widget, can_focus=True):
             super().__init__()
             self.nbytes = nbytes
 
+    class StartFailed(Message):
+        """The command could not be started (`reason`: "command not found" or the OS error); shown in the pane."""
+
+        def __init__(self, reason: str) -> None:
+            super().__init__()
+            self.reason = reason
+
     class Started(Message):
         """A child was started."""
 
@@ -284,9 +291,11 @@ class TerminalView(Widget, can_focus=True):
             pid = self._session.start(self._argv, env=self._env, cwd=self._cwd)
         except CommandNotFoundError as error:
             self._show_message(self._not_found_text(error.command))
+            self.post_message(self.StartFailed("command not found"))
             return None
         except OSError as error:
             self._show_message(f"\x1b[1mCould not start {shlex.join(self._argv)}\x1b[0m\r\n{error}\r\n")
+            self.post_message(self.StartFailed(f"could not start: {error.strerror or error}"))
             return None
         self._history_seen = 0
         self._invalidate_all()

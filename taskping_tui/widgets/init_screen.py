@@ -15,7 +15,14 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 from taskping_tui.config import ConfigError
 from taskping_tui.config_writer import ConfigWriteError, WriteResult, update_config_file
 from taskping_tui.doctor import Check
-from taskping_tui.mail.providers import PROVIDERS, guess_provider, provider
+from taskping_tui.mail.providers import (
+    PROVIDERS,
+    address_fits,
+    guess_provider,
+    provider,
+    require_auth_fit,
+    servers_fit,
+)
 from taskping_tui.setup import (
     SetupAnswers,
     answers_to_changes,
@@ -78,6 +85,10 @@ class InitScreen(Screen[WriteResult | None]):
             yield Input(placeholder="you@example.com", id="recipients")
             yield Label("Accept commands only from (exact addresses; default: the recipients)")
             yield Input(id="allowed_senders")
+            yield Label("Trust replies only with this server's Authentication-Results verdict "
+                        "(require_auth; empty: off)")
+            yield Input(placeholder="authserv-id, e.g. mx.google.com", id="require_auth")
+            yield Static("", id="require-auth-note", markup=False)
             yield Label("Approval")
             yield Select([("auto: safe commands are typed when the agent is idle", "auto"),
                           ("manual: every command waits for my approval", "manual")],
@@ -100,8 +111,13 @@ class InitScreen(Screen[WriteResult | None]):
         note = self.query_one("#provider-note", Static)
         note.update(chosen.note)
         note.display = bool(chosen.note)
+        require_auth = self.query_one("#require_auth", Input)
         if chosen.key == "custom":
+            # A preset's authserv-id means nothing for servers the user types: keep only one they typed.
+            if any(require_auth.value.strip() == p.authserv_id for p in PROVIDERS if p.authserv_id):
+                require_auth.value = ""
             return
+        require_auth.value = chosen.authserv_id
         self.query_one("#smtp_host", Input).value = chosen.smtp_host
         self.query_one("#smtp_port", Input).value = str(chosen.smtp_port)
         self.query_one("#smtp_security", Select).value = chosen.smtp_security
@@ -119,6 +135,28 @@ class InitScreen(Screen[WriteResult | None]):
         selector = self.query_one("#provider", Select)
         if "@" in event.value and guessed.key != "custom" and selector.value != guessed.key:
             selector.value = guessed.key
+        elif not address_fits(provider(str(selector.value)), event.value):
+            selector.value = "custom"
+
+    @on(Input.Changed, "#smtp_host, #smtp_port, #imap_host, #imap_port")
+    def server_changed(self) -> None:
+        """Typed servers that are not the preset's: the picker says "Other" (and drops the preset's
+        require_auth, which would reject every reply from another provider)."""
+        selector = self.query_one("#provider", Select)
+        typed = [self._value(name) for name in ("smtp_host", "smtp_port", "imap_host", "imap_port")]
+        if not servers_fit(provider(str(selector.value)), *typed):
+            selector.value = "custom"
+        self._show_require_auth_fit()
+
+    @on(Input.Changed, "#require_auth")
+    def require_auth_changed(self) -> None:
+        self._show_require_auth_fit()
+
+    def _show_require_auth_fit(self) -> None:
+        fit = require_auth_fit(self._value("require_auth"), self._value("imap_host"))
+        note = self.query_one("#require-auth-note", Static)
+        note.update(f"{fit.detail}" + (f" — {fit.fix}" if fit.fix else ""))
+        note.set_class(fit.fits is False, "-warning")
 
     @on(Select.Changed, "#password_source")
     def password_source_changed(self, event: Select.Changed) -> None:
@@ -137,7 +175,6 @@ class InitScreen(Screen[WriteResult | None]):
     def answers(self) -> SetupAnswers:
         recipients = split_addresses(self._value("recipients"))
         source = self._choice("password_source")
-        chosen = provider(self._choice("provider"))
         return SetupAnswers(
             address=self._value("address"),
             username=self._value("username"),
@@ -155,7 +192,7 @@ class InitScreen(Screen[WriteResult | None]):
             allowed_senders=split_addresses(self._value("allowed_senders")) or recipients,
             approval=self._choice("approval"),
             theme=self._choice("theme"),
-            require_auth=chosen.authserv_id,
+            require_auth=self._value("require_auth"),
         )
 
     def _show_results(self, lines: list[Check]) -> None:

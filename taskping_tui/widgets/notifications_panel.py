@@ -66,7 +66,9 @@ class NotificationsPanel(Panel):
         if mail_enabled:
             text += " Each one is also mailed to you."
         else:
-            text += f"\n\nMail is off. To get these on your phone, add a [mail] section to {config_hint}."
+            # The path on a line of its own: wrapped inside a sentence it was cut mid-word.
+            text += ("\n\nMail is off. To get these on your phone, run `taskping-tui init`: it adds a [mail] "
+                     f"section to\n{config_hint}")
         super().__init__(text, id="notifications")
         self.mail_enabled = mail_enabled
 

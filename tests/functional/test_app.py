@@ -55,6 +55,9 @@ async def test_quit_from_the_sidebar_ends_the_child(tmp_path: Path) -> None:
         pid = app.pane.pid
         assert pid is not None
         await pilot.press("f6", "q")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "ConfirmDialog"  # the agent runs: asked first
+        await pilot.press("y")
         await pilot.pause(0.5)
     assert not Path(f"/proc/{pid}").exists()
 

@@ -200,7 +200,8 @@ async def test_prompt_gives_stop_with_the_mock_answer_then_exit(harness: Harness
     harness.agent.write(b"/exit\r")
     await harness.wait_until(lambda: harness.tracker.state is AgentState.EXITED, 15, "the child to exit")
     assert "SessionEnd" in harness.event_names()
-    assert harness.kinds() == [NotificationKind.TURN_FINISHED, NotificationKind.EXITED]
+    # /exit is the user leaving (SessionEnd reason prompt_input_exit): no "Agent exited" notification.
+    assert harness.kinds() == [NotificationKind.TURN_FINISHED]
 
 
 async def test_tool_call_opens_a_permission_dialog_and_waits(harness: Harness) -> None:

@@ -115,3 +115,57 @@ async def test_connections_are_tested_live_before_saving(tmp_path: Path, dovecot
         assert "ok IMAP login" in " ".join(text.split()), text
         assert user.password not in text
     assert not (tmp_path / "config.toml").exists()
+
+
+async def test_typing_own_servers_switches_to_other_and_drops_gmails_require_auth(tmp_path: Path) -> None:
+    """The picker still said Gmail while the user typed a local server: every reply used to be rejected."""
+    path = tmp_path / "config.toml"
+    app = InitApp(path)
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.query_one("#require_auth", Input).value == "mx.google.com"
+        await fill(app, pilot, "address", "bot@example.org")
+        await pilot.pause()
+        assert screen.query_one("#provider", Select).value == "custom"
+        assert screen.query_one("#require_auth", Input).value == ""
+        await fill(app, pilot, "imap_host", "mail.example.org")
+        await fill(app, pilot, "recipients", "me@example.com")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    data = tomllib.loads(path.read_text())
+    assert data["mail"]["imap"]["host"] == "mail.example.org"
+    assert data["security"]["require_auth"] == ""
+
+
+async def test_changing_a_preset_server_switches_to_other(tmp_path: Path) -> None:
+    app = InitApp(tmp_path / "config.toml")
+    async with app.run_test(size=(110, 50)) as pilot:
+        await pilot.pause()
+        await fill(app, pilot, "address", "bot@gmail.com")
+        await pilot.pause()
+        assert app.screen.query_one("#provider", Select).value == "gmail"
+        await fill(app, pilot, "imap_port", "1993")
+        await pilot.pause()
+        assert app.screen.query_one("#provider", Select).value == "custom"
+        assert app.screen.query_one("#require_auth", Input).value == ""
+
+
+async def test_require_auth_is_shown_editable_and_judged_against_the_imap_host(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    app = InitApp(path)
+    async with app.run_test(size=(110, 60)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await fill(app, pilot, "address", "bot@gmail.com")
+        await fill(app, pilot, "require_auth", "mx.example.org")
+        await pilot.pause()
+        note = screen.query_one("#require-auth-note", Static)
+        assert "every reply is rejected" in str(note.render()) and note.has_class("-warning")
+        await fill(app, pilot, "require_auth", "mx.google.com")
+        await pilot.pause()
+        assert "fits Gmail" in str(note.render()) and not note.has_class("-warning")
+        await fill(app, pilot, "recipients", "me@example.com")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert tomllib.loads(path.read_text())["security"]["require_auth"] == "mx.google.com"

@@ -122,7 +122,7 @@ async def running_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claude_cli: Path, claude_project: Path,
     claude_env: dict[str, str], mock: MockAnthropic, smtp_server_factory: SmtpServerFactory,
     dovecot: DovecotServer, approval: str = "auto", store_path: Path | None = None, extra: str = "",
-    confirm: bool = False,
+    confirm: bool = False, agent_argv: list[str] | None = None,
 ) -> AsyncIterator[Loop]:
     user = dovecot.new_user()
     smtp = smtp_server_factory(auth=True, start=False)
@@ -131,7 +131,7 @@ async def running_loop(
     monkeypatch.setenv(PASSWORD_ENV, user.password)
     monkeypatch.chdir(claude_project)
     config = loop_config(smtp, dovecot, user, claude_env, approval, extra, confirm)
-    app = TaskPingApp(config, [str(claude_cli)], store_path=store_path or tmp_path / "store.sqlite3",
+    app = TaskPingApp(config, agent_argv or [str(claude_cli)], store_path=store_path or tmp_path / "store.sqlite3",
                       runtime_dir=tmp_path / "run",
                       watcher_timings=WatcherTimings(backoff_initial_seconds=0.2, backoff_max_seconds=1.0))
     async with app.run_test(size=(150, 45)) as pilot:
@@ -140,6 +140,12 @@ async def running_loop(
                          "the IMAP watcher to idle")
         yield loop
     assert mock.unknown_paths == []
+
+
+@pytest.fixture
+def claude_332_manual(claude_cli_332: Path) -> list[str]:
+    """Today's Claude Code in manual mode (it starts in auto mode, which never asks): the 4-option dialog."""
+    return [str(claude_cli_332), "--permission-mode", "default"]
 
 
 @pytest.fixture
@@ -193,6 +199,28 @@ async def test_yes_by_mail_answers_the_permission_dialog(loop_factory) -> None: 
         await loop.until(lambda: (loop.project / "made_by_mail.txt").exists(), "the tool to run")
         await loop.until(lambda: len(loop.mock.tool_results()) == 1, "the tool result at the mock")
         assert loop.mock.user_prompts() == ["make a file"]
+
+
+@pytest.mark.parametrize("version", ["2.1.197", "2.1.332"])
+async def test_no_by_mail_is_followed_by_a_mail_saying_the_agent_waits(loop_factory, request, version: str) -> None:  # type: ignore[no-untyped-def]
+    """After "no" Claude Code waits for an instruction, silently (no hook, no turn): a mail in the thread says so."""
+    argv = request.getfixturevalue("claude_332_manual") if version == "2.1.332" else None
+    async with loop_factory(agent_argv=argv) as loop:
+        loop.mock.queue_tool_use("Bash", {"command": "touch denied_by_mail.txt", "description": "Create a file"})
+        await loop.type_prompt("make a file")
+        permission = await loop.next_mail(1, "the permission mail")
+        assert "Needs your permission (Bash)" in permission["Subject"]
+        await loop.deliver_reply(gmail_reply(permission, "no"))
+        follow_up = await loop.next_mail(2, "the follow-up mail")
+        assert "Permission denied — waiting for you" in follow_up["Subject"]
+        assert find_token_in_subject(follow_up["Subject"]) == find_token_in_subject(permission["Subject"])
+        assert permission["Message-ID"] in (follow_up["In-Reply-To"] or "") + (follow_up["References"] or "")
+        body = follow_up.get_body(("plain",)).get_content()
+        assert "waiting for your instruction" in body and "make a file" in body
+        assert not (loop.project / "denied_by_mail.txt").exists()
+        assert loop.app.agent_state == "idle"
+        await asyncio.sleep(1.0)
+        assert len(loop.smtp.messages) == 2, "one follow-up, not one per tick"
 
 
 async def test_dangerous_command_waits_for_the_keyboard(loop_factory) -> None:  # type: ignore[no-untyped-def]

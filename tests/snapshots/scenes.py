@@ -24,7 +24,7 @@ from taskping_tui.config import Config, parse_config
 from taskping_tui.mail.tokens import subject_tag
 from taskping_tui.store import NewInboundMail, Store, Verdict
 from taskping_tui.widgets.commands_panel import CommandEntry
-from taskping_tui.widgets.inbound_panel import InboundEntry
+from taskping_tui.widgets.inbound_panel import InboundEntry, InboundPanel
 from taskping_tui.widgets.notifications_panel import NotificationEntry, NotificationsPanel
 
 FAKE_AGENT = Path(__file__).resolve().parent.parent / "data" / "fake_agent.py"
@@ -119,19 +119,27 @@ INBOUND = [
 
 _AUTH = "dmarc=pass (mx.example.com)"
 
+# The scenes' clock for the commands' last state change: fixed, so their order never depends on the day.
+NOW = 1_790_000_000.0
+
 COMMANDS = [
-    CommandEntry("c1", "queued", ME, "5m", _AUTH, "add a test for the 421 retry"),
-    CommandEntry("c2", "blocked", ME, "5m", _AUTH, "rm -rf build/ dist/", danger="rm -rf"),
+    CommandEntry("c1", "queued", ME, "5m", _AUTH, "add a test for the 421 retry", position=1, updated_at=NOW - 300),
+    CommandEntry("c2", "blocked", ME, "5m", _AUTH, "rm -rf build/ dist/", danger="rm -rf", position=2,
+                 updated_at=NOW - 300),
     CommandEntry("c3", "approved", ME, "5m", _AUTH, "run the linter and fix what it finds",
-                 note="waiting: agent is busy"),
-    CommandEntry("c4", "injecting", ME, "5m", _AUTH, "summarise the diff in three bullets"),
-    CommandEntry("c5", "injected", ME, "12m", _AUTH, "yes", note="answered the permission dialog"),
+                 note="waiting: agent is busy", position=3, updated_at=NOW - 300),
+    CommandEntry("c4", "injecting", ME, "5m", _AUTH, "summarise the diff in three bullets", position=4,
+                 updated_at=NOW - 1),
+    CommandEntry("c5", "injected", ME, "12m", _AUTH, "yes", note="answered the permission dialog", position=5,
+                 updated_at=NOW - 700),
     CommandEntry("c6", "rejected", ME, "40m", _AUTH, "git push --force origin main", danger="git push --force",
-                 note="rejected at the keyboard"),
-    CommandEntry("c7", "expired", ME, "3h", _AUTH, "deploy to staging", note="not typed within 120 minutes"),
-    CommandEntry("c8", "failed", ME, "3h", _AUTH, "continue", note="the pane was closed while typing"),
+                 note="rejected at the keyboard", position=6, updated_at=NOW - 2400),
+    CommandEntry("c7", "expired", ME, "3h", _AUTH, "deploy to staging", note="not typed within 120 minutes",
+                 position=7, updated_at=NOW - 3600),
+    CommandEntry("c8", "failed", ME, "3h", _AUTH, "continue", note="the pane was closed while typing", position=8,
+                 updated_at=NOW - 10000),
     CommandEntry("c9", "unknown", ME, "1d", "auth not checked", "run the migrations",
-                 note="taskping-tui stopped while typing it"),
+                 note="taskping-tui stopped while typing it", position=9, updated_at=NOW - 80000),
 ]
 
 
@@ -238,6 +246,14 @@ def steady_cursors(pilot: Pilot) -> None:
         widget.refresh()
 
 
+def show_watching(app: TaskPingApp) -> None:
+    """The scene has no password (nothing may reach the network): show the Inbound panel as a watcher
+    idling on the mailbox would leave it, not the "no mail password" problem."""
+    for panel in app.query(InboundPanel):
+        panel.clear_problem()
+        panel.set_status("waiting for mail (IDLE on INBOX)")
+
+
 async def settle_app(pilot: Pilot) -> None:
     """`settle_agent`, then silence the parts that could still change the screen (outbox updates, toasts)."""
     await settle_agent(pilot)
@@ -245,5 +261,7 @@ async def settle_app(pilot: Pilot) -> None:
     assert isinstance(app, TaskPingApp)
     if app.outbox is not None:
         await app.outbox.stop()
+    if app.config.mail.enabled:
+        show_watching(app)
     app.clear_notifications()
     await pilot.pause()

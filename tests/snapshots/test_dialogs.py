@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import TextArea
 
 from taskping_tui.widgets.commands_panel import CommandsPanel
 from taskping_tui.widgets.confirm_dialog import ConfirmDialog
@@ -12,7 +13,7 @@ from taskping_tui.widgets.details_dialog import DetailsDialog
 from taskping_tui.widgets.edit_dialog import EditDialog
 from taskping_tui.widgets.inbound_panel import InboundPanel
 from taskping_tui.widgets.panel import Panel
-from tests.snapshots.scenes import SIZE, config, make_app, seed_store, settle_app, steady_cursors
+from tests.snapshots.scenes import SIZE, at, config, make_app, seed_store, settle_app, steady_cursors
 
 
 async def highlight(pilot: Pilot, panel_type: type[Panel], key: str) -> None:
@@ -58,3 +59,60 @@ def test_edit_dialog(snap_compare, tmp_path: Path) -> None:
 def test_details_dialog_of_inbound_mail(snap_compare, tmp_path: Path) -> None:
     """Enter on a blocked reply shows the verdict with its reasons, token, command, headers and text."""
     assert run_dialog(snap_compare, tmp_path, InboundPanel, "m2", "enter", DetailsDialog)
+
+
+def test_confirm_dialog_after_editing_into_a_dangerous_command(snap_compare, tmp_path: Path) -> None:
+    """`e` on a queued command, edited into `sudo rm -rf`: checked again, the dialog names the new match
+    and shows what the mail said."""
+    seed_store(tmp_path / "state.sqlite3")
+
+    async def edit_into_danger(pilot: Pilot) -> None:
+        await settle_app(pilot)
+        await highlight(pilot, CommandsPanel, "c3")
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, EditDialog)
+        pilot.app.screen.query_one(TextArea).text = "sudo rm -rf /srv/app"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, ConfirmDialog)
+        await settle_app(pilot)
+        await pilot.pause()
+
+    assert snap_compare(make_app(config(mail=True), tmp_path), terminal_size=SIZE, run_before=edit_into_danger)
+
+
+def test_details_dialog_of_an_edited_command(snap_compare, tmp_path: Path) -> None:
+    """`v` on a command edited at the keyboard: the text from the mail and each edit with its verdict."""
+    seed_store(tmp_path / "state.sqlite3")
+
+    async def edit_then_view(pilot: Pilot) -> None:
+        await settle_app(pilot)
+        app = pilot.app
+        assert app.store is not None  # type: ignore[attr-defined]
+        app.store.edit_command(2, "rm -rf build/", "rm -rf", now=at(9, 41).timestamp())  # type: ignore[attr-defined]
+        app._reorder_commands()  # type: ignore[attr-defined]
+        await pilot.pause()
+        await highlight(pilot, CommandsPanel, "c2")
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsDialog)
+        await settle_app(pilot)
+        await pilot.pause()
+
+    assert snap_compare(make_app(config(mail=True), tmp_path), terminal_size=SIZE, run_before=edit_then_view)
+
+
+def test_quit_dialog_with_the_agent_running_and_commands_waiting(snap_compare, tmp_path: Path) -> None:
+    """q in the sidebar asks first: the agent would be ended; waiting commands are kept for the next start."""
+    seed_store(tmp_path / "state.sqlite3")
+
+    async def ask_to_quit(pilot: Pilot) -> None:
+        await settle_app(pilot)
+        await pilot.press("f6", "q")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, ConfirmDialog)
+        await settle_app(pilot)
+        await pilot.pause()
+
+    assert snap_compare(make_app(config(mail=True), tmp_path), terminal_size=SIZE, run_before=ask_to_quit)

@@ -37,3 +37,22 @@ def test_init_screen_save_without_recipients(snap_compare, tmp_path: Path) -> No
 
     assert snap_compare(InitApp(CONFIG_PATH), terminal_size=SIZE, run_before=fill_and_save)
     assert not (tmp_path / CONFIG_PATH).exists()
+
+
+def test_init_screen_own_servers_switch_to_other(snap_compare) -> None:
+    """A local IMAP server typed while Gmail was picked: "Other", require_auth emptied, and the note says so."""
+
+    async def type_servers(pilot: Pilot) -> None:
+        await opened(pilot)
+        await pilot.press(*"bot@example.org")
+        screen = pilot.app.screen
+        screen.query_one("#imap_host", Input).value = "127.0.0.1"
+        screen.query_one("#imap_port", Input).value = "10143"
+        screen.query_one("#smtp_port", Input).value = "10025"
+        await pilot.pause()
+        screen.query_one("#require_auth", Input).focus()
+        await pilot.pause()
+        steady_cursors(pilot)
+        await pilot.pause()
+
+    assert snap_compare(InitApp(CONFIG_PATH), terminal_size=SIZE, run_before=type_servers)

@@ -7,8 +7,22 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
+from taskping_tui.app import TaskPingApp
+from taskping_tui.commands import CommandState
+from taskping_tui.store import NewInboundMail, Store
 from taskping_tui.themes import DEFAULT_THEME, load_themes_from, shipped_themes_dirs
-from tests.snapshots.scenes import NOTIFICATIONS, SIZE, config, make_app, seed_store, settle_app, show_notifications
+from tests.snapshots.scenes import (
+    ME,
+    NOTIFICATIONS,
+    SIZE,
+    at,
+    config,
+    make_app,
+    seed_store,
+    settle_app,
+    show_notifications,
+    wait_for,
+)
 
 
 def test_main_screen_fresh_sidebar_shown(snap_compare, tmp_path: Path) -> None:
@@ -52,3 +66,80 @@ def test_main_screen_populated(snap_compare, tmp_path: Path, theme: str) -> None
         await pilot.pause()
 
     assert snap_compare(make_app(config(mail=True, theme=theme), tmp_path), terminal_size=SIZE, run_before=populate)
+
+
+def test_main_screen_new_blocked_command_in_view_at_170x45(snap_compare, tmp_path: Path) -> None:
+    """At 170x45 with a history of finished commands, a newly blocked one is first in Commands, highlighted."""
+    seed_store(tmp_path / "state.sqlite3")
+    with Store.open(tmp_path / "state.sqlite3") as store:
+        for index in range(8):
+            recorded = store.record_inbound_mail(NewInboundMail(
+                verdict="accepted", received_at=at(8, index).timestamp(), sender=ME, subject="Re: done",
+                command=f"finished command {index}", message_id=f"<old{index}@example.com>"),
+                command_state=CommandState.QUEUED)
+            assert recorded.command_id is not None
+            store.transition_command(recorded.command_id, [CommandState.QUEUED], CommandState.INJECTED,
+                                     now=at(8, index, 30).timestamp())
+
+    async def block_one(pilot: Pilot) -> None:
+        await settle_app(pilot)
+        show_notifications(pilot.app, NOTIFICATIONS)  # type: ignore[arg-type]
+        app = pilot.app
+        assert isinstance(app, TaskPingApp) and app.store is not None
+        recorded = app.store.record_inbound_mail(NewInboundMail(
+            verdict="blocked", received_at=at(9, 40).timestamp(), sender=ME, subject="Re: push it",
+            command="git push --force origin main", danger_pattern="git push --force",
+            message_id="<push@example.com>"))
+        assert recorded.command_id is not None
+        command = app.store.get_command(recorded.command_id)
+        assert command is not None
+        app._show_command(command)
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(make_app(config(mail=True), tmp_path), terminal_size=(170, 45), run_before=block_one)
+
+
+def test_main_screen_pane_scrolled_back(snap_compare, tmp_path: Path) -> None:
+    """Shift+PgUp in the pane: the label says it is scrolled back and how to return."""
+
+    async def scroll_back(pilot: Pilot) -> None:
+        await settle_app(pilot)
+        app = pilot.app
+        assert isinstance(app, TaskPingApp)
+        # Lines the agent printed earlier, straight into the pane's screen (no output activity, no turn).
+        app.pane.terminal_screen.feed("".join(f"earlier output line {n}\r\n" for n in range(60)).encode())
+        await pilot.press("shift+pageup")
+        await wait_for(pilot, lambda: "scrolled back" in str(app.pane.border_subtitle), "the label")
+        await pilot.pause()
+
+    assert snap_compare(make_app(config(), tmp_path), terminal_size=SIZE, run_before=scroll_back)
+
+
+def test_main_screen_agent_not_found(snap_compare, tmp_path: Path) -> None:
+    """A command that is not on PATH: the pane says how to install it, the label says "command not found"."""
+
+    async def not_found(pilot: Pilot) -> None:
+        app = pilot.app
+        assert isinstance(app, TaskPingApp)
+        await wait_for(pilot, lambda: app.pane.border_subtitle == "command not found", "the label")
+        app.clear_notifications()
+        await pilot.pause()
+
+    app = TaskPingApp(config(), ["no-such-agent-here"], store_path=tmp_path / "state.sqlite3",
+                      runtime_dir=tmp_path / "run")
+    assert snap_compare(app, terminal_size=SIZE, run_before=not_found)
+
+
+def test_main_screen_toast_at_the_top(snap_compare, tmp_path: Path) -> None:
+    """The 8 s "Command waits for your approval" toast sits top right, clear of the agent's input line and
+    the Commands panel."""
+    seed_store(tmp_path / "state.sqlite3")
+
+    async def toast(pilot: Pilot) -> None:
+        await settle_app(pilot)
+        pilot.app.notify("me@example.com: rm -rf build/ dist/", title="Command waits for your approval",
+                         severity="warning", timeout=8)
+        await pilot.pause()
+
+    assert snap_compare(make_app(config(mail=True), tmp_path), terminal_size=(170, 45), run_before=toast)

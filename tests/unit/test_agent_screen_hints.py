@@ -55,3 +55,25 @@ def test_a_user_typing_the_question_is_not_a_dialog() -> None:
 )
 def test_cursor_at_prompt(line: str, x: int, expected: bool) -> None:
     assert cursor_at_prompt(["", line], 1, x) is expected
+
+
+def test_claude_332_dialog_with_a_wrapped_option_has_four_options() -> None:
+    """Captured from 2.1.332: option 2 wraps onto a second line; "No" is option 4."""
+    from taskping_tui.agent.screen_hints import permission_options
+
+    lines = [
+        " Bash command",
+        "   touch denied_by_mail.txt",
+        " Do you want to proceed?",
+        " ❯ 1. Yes",
+        "   2. Yes, and always allow access to",
+        "      /tmp/pytest-of-root/pytest-75/test_no_by_mail/project from this project",
+        "   3. Yes, and switch to auto mode · auto mode handles these prompts for you",
+        "   4. No",
+        "",
+        " Esc to cancel · Tab to amend",
+    ]
+    options = permission_options(lines)
+    assert sorted(options) == [1, 2, 3, 4]
+    assert options[4] == "No"
+    assert options[2].endswith("from this project")

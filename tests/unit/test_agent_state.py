@@ -294,7 +294,7 @@ def test_idle_prompt_notification_settles_a_busy_state_without_notifying(tracker
 
 def test_child_exit_gives_one_exited_notification_and_freezes_the_state(tracker: AgentTracker) -> None:
     start_session(tracker)
-    tracker.on_hook(hook("SessionEnd", reason="prompt_input_exit"))
+    tracker.on_hook(hook("SessionEnd", reason="clear"))
     assert tracker.state is AgentState.IDLE  # SessionEnd also fires on /clear: only exit counts
     (note,) = tracker.on_exit(0)
     assert note.kind is NotificationKind.EXITED and note.exit_code == 0 and "code 0" in note.summary
@@ -303,6 +303,35 @@ def test_child_exit_gives_one_exited_notification_and_freezes_the_state(tracker:
     assert tracker.on_hook(hook("Stop", last_assistant_message="x")) == []
     tracker.on_title(BUSY_TITLE)
     assert tracker.state is AgentState.EXITED
+
+
+def test_leaving_claude_code_on_purpose_is_no_news(tracker: AgentTracker) -> None:
+    """/exit or Ctrl+D twice (SessionEnd "prompt_input_exit"): no "Agent exited" mail; the state still ends."""
+    start_session(tracker)
+    tracker.on_hook(hook("SessionEnd", reason="prompt_input_exit"))
+    assert tracker.on_exit(0) == []
+    assert tracker.state is AgentState.EXITED
+
+
+def test_a_restart_by_the_app_is_no_news_but_a_crash_is(clock: FakeClock) -> None:
+    restarted = AgentTracker(is_claude=True, clock=clock, transcript_reader=lambda path: None)
+    start_session(restarted)
+    restarted.expect_exit()
+    assert restarted.on_exit(-15) == []
+    crashed = AgentTracker(is_claude=True, clock=clock, transcript_reader=lambda path: None)
+    start_session(crashed)
+    (note,) = crashed.on_exit(1, user_typed_last=True)  # a failure right after a key is still news
+    assert note.kind is NotificationKind.EXITED
+
+
+def test_a_plain_agent_left_with_exit_right_after_typing_is_no_news(clock: FakeClock) -> None:
+    shell = AgentTracker(is_claude=False, clock=clock)
+    assert shell.on_exit(0, user_typed_last=True) == []
+    killed = AgentTracker(is_claude=False, clock=clock)
+    (note,) = killed.on_exit(137, user_typed_last=True)
+    assert "code 137" in note.summary
+    idle_exit = AgentTracker(is_claude=False, clock=clock)
+    assert len(idle_exit.on_exit(0)) == 1  # nobody typed: it ended on its own
 
 
 def test_session_id_follows_a_clear(tracker: AgentTracker) -> None:

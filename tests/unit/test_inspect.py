@@ -40,3 +40,52 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = run_inspect(tmp_path, str(tmp_path / "nope.eml"))
     assert result.returncode == 2
     assert "cannot read" in result.stdout and "nope.eml" in result.stdout
+
+
+def test_a_processed_mail_shows_its_recorded_verdict_and_the_verdict_now(tmp_path: Path) -> None:
+    """Inspecting a reply the app already handled used to say "duplicate"; the user wants what was decided."""
+    from taskping_tui.commands import CommandEvent
+    from taskping_tui.inbound import InboundProcessor
+    from taskping_tui.inspect_mail import main
+    from taskping_tui.store import Store
+    from tests.unit.test_inbound import CONFIG, KEY, fetched, reply
+
+    store_path = tmp_path / "store.sqlite3"
+    store = Store.open(store_path)
+    token = store.create_session_token("session-1", 3600).token
+    raw = reply(token, "sudo rm -rf build")
+    processed = InboundProcessor(store, CONFIG).process(fetched(raw), KEY)
+    assert processed is not None and processed.verdict == "blocked"
+    assert processed.recorded.command_id is not None
+    store.apply_command_event(processed.recorded.command_id, CommandEvent.REJECT, note="rejected at the keyboard")
+    store.revoke_token(token)
+    store.close()
+    mail = tmp_path / "reply.eml"
+    mail.write_bytes(raw)
+
+    lines: list[str] = []
+    assert main(mail, CONFIG, as_json=False, write=lines.append, store_path=store_path) == 0
+    text = "\n".join(lines)
+    assert "already processed" in text and ": blocked" in text
+    assert "is rejected (rejected at the keyboard)" in text
+    now = text.split("what it would be now:")[1]
+    assert "verdict: rejected" in now and "revoked" in now
+    assert "duplicate" not in text
+
+    lines.clear()
+    main(mail, CONFIG, as_json=True, write=lines.append, store_path=store_path)
+    data = json.loads(lines[0])
+    assert data["recorded"]["verdict"] == "blocked" and data["recorded"]["command_state"] == "rejected"
+    assert data["verdict"] == "rejected"
+
+
+def test_a_new_mail_has_no_recorded_decision(tmp_path: Path) -> None:
+    from taskping_tui.inspect_mail import main
+    from taskping_tui.store import Store
+    from tests.unit.test_inbound import CONFIG
+
+    store_path = tmp_path / "store.sqlite3"
+    Store.open(store_path).close()
+    lines: list[str] = []
+    main(CORPUS / "gmail_web_en.eml", CONFIG, as_json=True, write=lines.append, store_path=store_path)
+    assert json.loads(lines[0])["recorded"] is None
