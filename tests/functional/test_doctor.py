@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from taskping_tui.doctor import ERROR, OK, WARNING, Check, run_checks
+from taskping_tui.diagnostics.doctor import ERROR, OK, WARNING, Check, run_checks
 from tests.dovecot_fixtures import DovecotServer, MailUser
 from tests.smtp_fixtures import PasswordAuthenticator, SmtpServerFactory, free_port
 

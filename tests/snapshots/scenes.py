@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 
 from taskping_tui.agent.state import AgentState
 from taskping_tui.app import TaskPingApp
-from taskping_tui.commands import CommandState
+from taskping_tui.inbound.commands import CommandState
 from taskping_tui.config import Config, parse_config
 from taskping_tui.mail.tokens import subject_tag
 from taskping_tui.store import NewInboundMail, Store, Verdict
@@ -152,7 +152,7 @@ def seed_store(path: Path) -> None:
     The token is five minutes old when the app starts, so the panel shows "token 5m".
     """
     with Store.open(path) as store:
-        with mock.patch("taskping_tui.store.new_token", return_value=TOKEN):
+        with mock.patch("taskping_tui.store.database.new_token", return_value=TOKEN):
             token = store.create_session_token(SESSION, 24 * 3600, now=time.time() - 300).token
         subject = f"Re: {TAG} Turn finished"
 

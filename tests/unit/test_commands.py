@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from taskping_tui.commands import (
+from taskping_tui.inbound.commands import (
     TRANSITIONS,
     CommandEvent as E,
     CommandState as S,

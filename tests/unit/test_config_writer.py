@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from taskping_tui.config_writer import ConfigWriteError, update_config_file
+from taskping_tui.config.writer import ConfigWriteError, update_config_file
 
 ORIGINAL = """\
 # my taskping config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from taskping_tui.danger import (
+from taskping_tui.inbound.danger import (
     DEFAULT_DANGER_PATTERNS,
     DangerPattern,
     DangerPatternError,

@@ -34,8 +34,8 @@ from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
 
-from taskping_tui import driver as driver_module
-from taskping_tui.driver import (
+from taskping_tui.terminal import driver as driver_module
+from taskping_tui.terminal.driver import (
     LONE_ESCAPE_WINDOW_SECONDS,
     PasteTracker,
     PromptEscapeDriver,
@@ -370,7 +370,7 @@ def test_changed_textual_internals_fall_back_to_textuals_own_input_loop(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(textual._xterm_parser, "XTermParser", _RenamedDeadlineParser)
-    with caplog.at_level(logging.WARNING, logger="taskping_tui.driver"):
+    with caplog.at_level(logging.WARNING, logger="taskping_tui.terminal.driver"):
         harness = start_input()
         sent = harness.write(b"\x1b")
         received = harness.next_message()
@@ -405,7 +405,7 @@ KEY_REPORTING_APP = """
 import os, sys, time
 from textual import events
 from textual.app import App
-from taskping_tui.driver import driver_class
+from taskping_tui.terminal.driver import driver_class
 
 REPORT = int(sys.argv[2])
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from taskping_tui.config import SecurityConfig
-from taskping_tui.danger import DangerPatternError
-from taskping_tui.gate import (
+from taskping_tui.inbound.danger import DangerPatternError
+from taskping_tui.inbound.gate import (
     GateFacts,
     GatePolicy,
     Reason,

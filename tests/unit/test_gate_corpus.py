@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from taskping_tui.gate import GateFacts, GatePolicy, Reason, TokenInfo, VerdictKind, decide
+from taskping_tui.inbound.gate import GateFacts, GatePolicy, Reason, TokenInfo, VerdictKind, decide
 from taskping_tui.mail.reply import parse_mail
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "mail"

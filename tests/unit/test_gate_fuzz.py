@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from taskping_tui.gate import GateFacts, GatePolicy, TokenInfo, VerdictKind, decide
+from taskping_tui.inbound.gate import GateFacts, GatePolicy, TokenInfo, VerdictKind, decide
 from taskping_tui.mail.reply import ParsedMail, parse_mail
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "mail"

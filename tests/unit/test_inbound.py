@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from taskping_tui.config import parse_config
-from taskping_tui.inbound import InboundProcessor, PendingPermission
+from taskping_tui.inbound.processor import InboundProcessor, PendingPermission
 from taskping_tui.mail.watcher import FetchedMail
 from taskping_tui.store import Store
 

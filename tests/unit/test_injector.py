@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from taskping_tui.injector import AgentView, Injector, option_for, permission_answer, plan_injection
+from taskping_tui.inbound.injector import AgentView, Injector, option_for, permission_answer, plan_injection
 from taskping_tui.store import NewInboundMail, Store
 
 DIALOG = {1: "Yes", 2: "Yes, and always allow access to project/ from this project", 3: "No"}
@@ -114,7 +114,7 @@ async def test_write_failure_marks_the_command_failed_not_lost(tmp_path: Path) -
 def test_a_crash_mid_injection_is_never_replayed(tmp_path: Path) -> None:
     store = store_with(tmp_path, "once only")
     (command,) = store.list_commands()
-    from taskping_tui.commands import CommandEvent
+    from taskping_tui.inbound.commands import CommandEvent
 
     store.apply_command_event(command.id, CommandEvent.START_INJECTION)
     store.close()

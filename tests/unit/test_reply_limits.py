@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from taskping_tui.danger import match_danger
-from taskping_tui.gate import GateFacts, GatePolicy, decide
+from taskping_tui.inbound.danger import match_danger
+from taskping_tui.inbound.gate import GateFacts, GatePolicy, decide
 from taskping_tui.mail.reply import parse_mail
 
 LIMIT_SECONDS = 2.0

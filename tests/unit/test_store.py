@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from taskping_tui.commands import CommandEvent, CommandState
+from taskping_tui.inbound.commands import CommandEvent, CommandState
 from taskping_tui.store import (
     CRASH_WHILE_SENDING_WARNING,
     SCHEMA_VERSION,

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from taskping_tui import paths
-from taskping_tui.commands import CAN_EXPIRE, TRANSITIONS, CommandEvent, CommandState
+from taskping_tui.inbound.commands import CAN_EXPIRE, TRANSITIONS, CommandEvent, CommandState
 from taskping_tui.mail.tokens import new_token, normalize_token
 
 logger = logging.getLogger(__name__)
@@ -988,7 +988,7 @@ class Store:
         note: str | None = None,
         now: float | None = None,
     ) -> CommandRow | None:
-        """Apply ``event`` following :data:`taskping_tui.commands.TRANSITIONS`; None if not allowed now."""
+        """Apply ``event`` following :data:`taskping_tui.inbound.commands.TRANSITIONS`; None if not allowed now."""
         targets = {target for (_, each), target in TRANSITIONS.items() if each is event}
         result: CommandRow | None = None
         for target in targets:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from taskping_tui import paths
 from taskping_tui.config import Config
-from taskping_tui.gate import GateFacts, GatePolicy, Verdict, decide
-from taskping_tui.inbound import InboundProcessor, gate_facts
+from taskping_tui.inbound.gate import GateFacts, GatePolicy, Verdict, decide
+from taskping_tui.inbound.processor import InboundProcessor, gate_facts
 from taskping_tui.mail.reply import parse_mail
 from taskping_tui.store import Store, StoreError
 

@@ -224,7 +224,7 @@ def _check_security(config: Config) -> None:
     """Allowed senders must be single addresses and danger patterns valid regular expressions."""
     from email.utils import getaddresses
 
-    from taskping_tui.danger import DangerPatternError, compile_patterns
+    from taskping_tui.inbound.danger import DangerPatternError, compile_patterns
 
     for index, sender in enumerate(config.security.allowed_senders):
         parsed = getaddresses([sender])

@@ -9,7 +9,7 @@ from pathlib import Path
 import tomli_w
 
 from taskping_tui.config import Config, ConfigError, parse_config
-from taskping_tui.config_writer import Change, apply_changes
+from taskping_tui.config.writer import Change, apply_changes
 
 
 @dataclass

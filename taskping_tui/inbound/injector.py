@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
-from taskping_tui.commands import CommandEvent, injection_readiness
+from taskping_tui.inbound.commands import CommandEvent, injection_readiness
 from taskping_tui.store import CommandRow, Store
 from taskping_tui.terminal.keys import encode_paste
 

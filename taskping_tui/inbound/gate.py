@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final, Protocol
 
-from taskping_tui.danger import DangerMatch, DangerPattern, compile_patterns, match_danger
+from taskping_tui.inbound.danger import DangerMatch, DangerPattern, compile_patterns, match_danger
 from taskping_tui.mail.reply import ParsedMail, parse_from
 from taskping_tui.mail.tokens import normalize_token
 
