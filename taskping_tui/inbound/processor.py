@@ -15,7 +15,7 @@ from taskping_tui.inbound.commands import initial_state
 from taskping_tui.config import Config
 from taskping_tui.inbound.danger import match_danger
 from taskping_tui.inbound.gate import GateFacts, GatePolicy, Verdict, decide
-from taskping_tui.inbound.injector import permission_answer
+from taskping_tui.inbound.permission import permission_answer
 from taskping_tui.mail.reply import ParsedMail, parse_mail
 from taskping_tui.mail.watcher import FetchedMail
 from taskping_tui.store import NewInboundMail, RecordedMail, Store

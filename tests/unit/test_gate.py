@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from taskping_tui.config import SecurityConfig
+from taskping_tui.inbound.auth_results import check_authentication, parse_authentication_results
 from taskping_tui.inbound.danger import DangerPatternError
 from taskping_tui.inbound.gate import (
     GateFacts,
@@ -17,9 +18,7 @@ from taskping_tui.inbound.gate import (
     TokenInfo,
     Verdict,
     VerdictKind,
-    check_authentication,
     decide,
-    parse_authentication_results,
     sanitize_command,
 )
 from taskping_tui.mail.reply import ParsedMail

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from taskping_tui.inbound.injector import AgentView, Injector, option_for, permission_answer, plan_injection
+from taskping_tui.inbound.injector import AgentView, Injector, plan_injection
+from taskping_tui.inbound.permission import option_for, permission_answer
 from taskping_tui.store import NewInboundMail, Store
 
 DIALOG = {1: "Yes", 2: "Yes, and always allow access to project/ from this project", 3: "No"}
