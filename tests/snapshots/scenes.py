@@ -152,7 +152,7 @@ def seed_store(path: Path) -> None:
     The token is five minutes old when the app starts, so the panel shows "token 5m".
     """
     with Store.open(path) as store:
-        with mock.patch("taskping_tui.store.database.new_token", return_value=TOKEN):
+        with mock.patch("taskping_tui.store.tokens.new_token", return_value=TOKEN):
             token = store.create_session_token(SESSION, 24 * 3600, now=time.time() - 300).token
         subject = f"Re: {TAG} Turn finished"
 
