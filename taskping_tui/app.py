@@ -133,7 +133,7 @@ def age(seconds: float) -> str:
 
 
 def inbound_entry(row: InboundMailRow) -> InboundEntry:
-    return InboundEntry(f"m{row.id}", datetime.fromtimestamp(row.received_at), row.sender or "(unknown sender)",
+    return InboundEntry(row.id, datetime.fromtimestamp(row.received_at), row.sender or "(unknown sender)",
                         row.subject, str(row.verdict), "; ".join(row.reasons))
 
 
@@ -212,7 +212,6 @@ class TaskPingApp(App[int]):
         self._entry_ids = itertools.count(1)
         self._entries: dict[str, NotificationEntry] = {}
         self._entries_by_outbox: dict[int, list[str]] = {}
-        self._outbox_by_entry: dict[str, int] = {}
 
     @property
     def config_hint(self) -> str:
@@ -416,9 +415,8 @@ class TaskPingApp(App[int]):
         if self.outbox is not None:
             row = self.outbox.enqueue(facts_from(note, self._session_id))
             self._entries_by_outbox.setdefault(row.id, []).append(key)
-            self._outbox_by_entry[key] = row.id
             state, detail = mail_status(row)
-            entry = NotificationEntry(key, entry.time, entry.kind, entry.summary, state, detail)
+            entry = NotificationEntry(key, entry.time, entry.kind, entry.summary, state, detail, row.id)
         self._show_entry(entry)
 
     def _show_entry(self, entry: NotificationEntry) -> None:
@@ -477,22 +475,20 @@ class TaskPingApp(App[int]):
         for key in self._entries_by_outbox.get(row.id, []):
             old = self._entries.get(key)
             if old is not None:
-                self._show_entry(NotificationEntry(old.key, old.time, old.kind, old.summary, state, detail))
+                self._show_entry(NotificationEntry(old.key, old.time, old.kind, old.summary, state, detail, row.id))
 
     def on_notifications_panel_resend_requested(self, message: NotificationsPanel.ResendRequested) -> None:
-        outbox_id = self._outbox_by_entry.get(message.key)
-        if self.outbox is None or outbox_id is None:
+        if self.outbox is None:
             return
-        if self.outbox.resend(outbox_id) is None:
+        if self.outbox.resend(message.outbox_id) is None:
             self.notify("Only a failed mail can be sent again.", severity="warning")
 
     def on_notifications_panel_revoke_token_requested(
         self, message: NotificationsPanel.RevokeTokenRequested
     ) -> None:
-        outbox_id = self._outbox_by_entry.get(message.key)
-        if self.store is None or outbox_id is None:
+        if self.store is None:
             return
-        row = self.store.get_outbox(outbox_id)
+        row = self.store.get_outbox(message.outbox_id)
         if row is not None and self.store.revoke_token(row.token):
             self.notify(f"Token #{row.token} revoked: replies carrying it are rejected from now on.")
 
@@ -504,9 +500,8 @@ class TaskPingApp(App[int]):
         for row in self.store.pending_outbox():
             key = f"o{row.id}"
             self._entries_by_outbox.setdefault(row.id, []).append(key)
-            self._outbox_by_entry[key] = row.id
             self._show_entry(NotificationEntry(key, datetime.fromtimestamp(row.created_at), row.kind,
-                                               f"(from the last run) {row.subject}", *mail_status(row)))
+                                               f"(from the last run) {row.subject}", *mail_status(row), row.id))
         for row in reversed(self.store.list_inbound_mail(limit=100)):
             self.query_one(InboundPanel).show(inbound_entry(row))
         for command in self.store.list_commands(limit=200):
@@ -544,7 +539,7 @@ class TaskPingApp(App[int]):
         token_row = self.store.get_token(command.token) if command.token else None
         token_age = age(time.time() - token_row.created_at) if token_row else "—"
         note = self._waiting_notes.get(command.id, "") if command.state == "approved" else command.note
-        return CommandEntry(f"c{command.id}", str(command.state), command.sender, token_age,
+        return CommandEntry(command.id, command.state, command.sender, token_age,
                             command.auth_result or "auth not checked", command.text,
                             command.danger_pattern or "", note)
 
@@ -603,26 +598,28 @@ class TaskPingApp(App[int]):
                     kind="command_expired", summary=f"Expired without being typed: {command.text}",
                     session_id=command.session_id, prompt=command.text))
 
-    def _command_for(self, key: str) -> CommandRow | None:
-        if self.store is None or not key.startswith("c"):
-            return None
-        return self.store.get_command(int(key[1:]))
+    def _command_for(self, command_id: int) -> CommandRow | None:
+        return self.store.get_command(command_id) if self.store is not None else None
 
-    def on_commands_panel_action_requested(self, message: CommandsPanel.ActionRequested) -> None:
-        command = self._command_for(message.key)
-        if command is None or self.store is None:
-            return
-        if message.action == "approve":
+    def on_commands_panel_approve_requested(self, message: CommandsPanel.ApproveRequested) -> None:
+        if (command := self._command_for(message.command_id)) is not None:
             self._approve(command)
-        elif message.action == "reject":
+
+    def on_commands_panel_reject_requested(self, message: CommandsPanel.RejectRequested) -> None:
+        if (command := self._command_for(message.command_id)) is not None:
             self._apply(command, CommandEvent.REJECT, note="rejected at the keyboard")
-        elif message.action == "edit":
+
+    def on_commands_panel_edit_requested(self, message: CommandsPanel.EditRequested) -> None:
+        if (command := self._command_for(message.command_id)) is not None:
             self.push_screen(EditDialog(f"Edit the command from {command.sender}", command.text),
                              lambda text: self._approve(command, text) if text else None)
-        elif message.action in ("move_up", "move_down"):
-            if self.store.move_command(command.id, -1 if message.action == "move_up" else 1):
-                self._reorder_commands()
-        elif message.action == "view":
+
+    def on_commands_panel_move_requested(self, message: CommandsPanel.MoveRequested) -> None:
+        if self.store is not None and self.store.move_command(message.command_id, message.offset):
+            self._reorder_commands()
+
+    def on_commands_panel_view_requested(self, message: CommandsPanel.ViewRequested) -> None:
+        if (command := self._command_for(message.command_id)) is not None:
             self.push_screen(DetailsDialog(f"Command #{command.id}", [
                 ("State", f"{command.state} — {command.note}" if command.note else str(command.state)),
                 ("From", command.sender), ("Token", command.token or "(none)"),
@@ -655,7 +652,7 @@ class TaskPingApp(App[int]):
     def on_inbound_panel_open_requested(self, message: InboundPanel.OpenRequested) -> None:
         if self.store is None:
             return
-        row = self.store.get_inbound_mail(int(message.key[1:]))
+        row = self.store.get_inbound_mail(message.mail_id)
         if row is not None:
             self.push_screen(DetailsDialog(f"Mail from {row.sender or '(unknown)'}", inbound_details(row)))
 

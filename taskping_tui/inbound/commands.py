@@ -72,6 +72,25 @@ class InvalidTransition(ValueError):
         self.event = event
 
 
+def allows(state: CommandState, event: CommandEvent) -> bool:
+    """May a command in ``state`` take ``event`` now? (The Commands panel offers only the keys that may.)"""
+    return (state, event) in TRANSITIONS
+
+
+def can_move(state: CommandState) -> bool:
+    """Still waiting in the queue, so the user may move it up or down."""
+    return state in CAN_EXPIRE
+
+
+def sources_by_target(event: CommandEvent) -> dict[CommandState, list[CommandState]]:
+    """For ``event``: each state it leads to, with the states it leads there from."""
+    found: dict[CommandState, list[CommandState]] = {}
+    for (source, each), target in TRANSITIONS.items():
+        if each is event:
+            found.setdefault(target, []).append(source)
+    return found
+
+
 def next_state(state: CommandState, event: CommandEvent) -> CommandState:
     try:
         return TRANSITIONS[(state, event)]

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from taskping_tui.inbound.commands import TRANSITIONS, CommandEvent, CommandState
+from taskping_tui.inbound.commands import CommandEvent, CommandState, sources_by_target
 from taskping_tui.store.base import TableBase
 from taskping_tui.store.rows import PENDING_COMMAND_STATES, CommandRow, NewInboundMail
 from taskping_tui.store.schema import transaction
@@ -119,15 +119,12 @@ class CommandsTable(TableBase):
         note: str | None = None,
         now: float | None = None,
     ) -> CommandRow | None:
-        """Apply ``event`` following :data:`taskping_tui.inbound.commands.TRANSITIONS`; None if not allowed now."""
-        targets = {target for (_, each), target in TRANSITIONS.items() if each is event}
-        result: CommandRow | None = None
-        for target in targets:
-            sources = [source for (source, each), to in TRANSITIONS.items() if each is event and to is target]
+        """Apply ``event`` following the state machine (:mod:`taskping_tui.inbound.commands`); None if not allowed now."""
+        for target, sources in sources_by_target(event).items():
             result = self.transition_command(command_id, sources, target, text=text, note=note, now=now)
             if result is not None:
                 return result
-        return result
+        return None
 
     def move_command(self, command_id: int, offset: int) -> bool:
         """Swap a pending command with its neighbour ``offset`` (-1 up, +1 down) in the queue."""

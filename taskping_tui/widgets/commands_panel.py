@@ -8,28 +8,27 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
 
+from taskping_tui.inbound.commands import CommandEvent, CommandState, allows, can_move
 from taskping_tui.widgets.panel import Panel
 
-STATE_LABELS = {
-    "queued": ("waiting for your approval", "$warning"),
-    "blocked": ("BLOCKED — dangerous", "$error"),
-    "approved": ("waiting for the agent", "$accent"),
-    "injecting": ("typing…", "$accent"),
-    "injected": ("injected", "$success"),
-    "rejected": ("rejected", "$foreground-muted"),
-    "expired": ("expired", "$foreground-muted"),
-    "failed": ("failed", "$error"),
-    "unknown": ("unknown — check the agent", "$error"),
+S = CommandState
+STATE_LABELS: dict[CommandState, tuple[str, str]] = {
+    S.QUEUED: ("waiting for your approval", "$warning"),
+    S.BLOCKED: ("BLOCKED — dangerous", "$error"),
+    S.APPROVED: ("waiting for the agent", "$accent"),
+    S.INJECTING: ("typing…", "$accent"),
+    S.INJECTED: ("injected", "$success"),
+    S.REJECTED: ("rejected", "$foreground-muted"),
+    S.EXPIRED: ("expired", "$foreground-muted"),
+    S.FAILED: ("failed", "$error"),
+    S.UNKNOWN: ("unknown — check the agent", "$error"),
 }
-APPROVABLE = {"queued", "blocked", "failed", "unknown"}
-REJECTABLE = {"queued", "blocked", "approved", "failed", "unknown"}
-MOVABLE = {"queued", "blocked", "approved"}
 
 
 @dataclass(frozen=True)
 class CommandEntry:
-    key: str
-    state: str
+    command_id: int
+    state: CommandState
     sender: str
     token_age: str
     auth: str
@@ -39,42 +38,68 @@ class CommandEntry:
     note: str = ""
 
 
-def render_command(row: CommandEntry) -> Content:
-    label, style = STATE_LABELS.get(row.state, (row.state, "$foreground"))
+def render_command(entry: CommandEntry) -> Content:
+    label, style = STATE_LABELS[entry.state]
     # The command itself right under its state: the sender line wraps in the narrow sidebar.
     parts: list[Content | tuple[str, str] | str] = [
         (label, f"bold {style}"),
         "\n",
-        (row.command, "bold"),
+        (entry.command, "bold"),
         "\n",
-        (f"{row.sender} · token {row.token_age} · {row.auth}", "$foreground-muted"),
+        (f"{entry.sender} · token {entry.token_age} · {entry.auth}", "$foreground-muted"),
     ]
-    if row.danger:
-        parts += ["\n", (f"matches danger pattern: {row.danger}", "$error")]
-    if row.note:
-        parts += ["\n", (row.note, "$foreground-muted")]
+    if entry.danger:
+        parts += ["\n", (f"matches danger pattern: {entry.danger}", "$error")]
+    if entry.note:
+        parts += ["\n", (entry.note, "$foreground-muted")]
     return Content.assemble(*parts)
+
+
+@dataclass
+class CommandRequest(Message):
+    """Base of the Commands panel's requests: the user pressed a key on the command ``command_id``."""
+
+    panel: CommandsPanel
+    command_id: int
+
+    @property
+    def control(self) -> CommandsPanel:
+        return self.panel
 
 
 class CommandsPanel(Panel):
     TITLE = "Commands"
 
     BINDINGS = [
-        Binding("a", "command('approve')", "Approve"),
-        Binding("x", "command('reject')", "Reject"),
-        Binding("e", "command('edit')", "Edit & approve"),
-        Binding("shift+up", "command('move_up')", "Move up"),
-        Binding("shift+down", "command('move_down')", "Move down"),
-        Binding("v", "command('view')", "View"),
+        Binding("a", "approve", "Approve"),
+        Binding("x", "reject", "Reject"),
+        Binding("e", "edit", "Edit & approve"),
+        Binding("shift+up", "move(-1)", "Move up"),
+        Binding("shift+down", "move(1)", "Move down"),
+        Binding("v", "view", "View"),
     ]
 
-    class ActionRequested(Message):
-        """The user asked to approve / reject / edit / move_up / move_down / view a command."""
+    @dataclass
+    class ApproveRequested(CommandRequest):
+        """Approve the command (a blocked one is confirmed first)."""
 
-        def __init__(self, key: str, action: str) -> None:
-            super().__init__()
-            self.key = key
-            self.action = action
+    @dataclass
+    class RejectRequested(CommandRequest):
+        """Reject the command: it will never be typed."""
+
+    @dataclass
+    class EditRequested(CommandRequest):
+        """Edit the command's text, then approve it."""
+
+    @dataclass
+    class MoveRequested(CommandRequest):
+        """Move the command ``offset`` places in the queue (-1 up, +1 down)."""
+
+        offset: int
+
+    @dataclass
+    class ViewRequested(CommandRequest):
+        """Show everything known about the command."""
 
     def __init__(self, mail_enabled: bool) -> None:
         text = ("Commands from accepted replies wait here until the agent is idle; dangerous ones "
@@ -82,40 +107,61 @@ class CommandsPanel(Panel):
         if not mail_enabled:
             text += "\n\nNothing can arrive while mail is off."
         super().__init__(text, id="commands")
-        self._rows: dict[str, CommandEntry] = {}
+        self._entries: dict[str, CommandEntry] = {}
 
-    def show(self, row: CommandEntry) -> None:
-        self._rows[row.key] = row
-        self.add_entry(row.key, render_command(row), newest_first=False)
+    def show(self, entry: CommandEntry) -> None:
+        option_id = str(entry.command_id)
+        self._entries[option_id] = entry
+        self.add_entry(option_id, render_command(entry), newest_first=False)
         self.refresh_bindings()
 
     def show_all(self, entries: list[CommandEntry]) -> None:
         """Show the queue in exactly this order (after the user moved a command)."""
-        self._rows = {entry.key: entry for entry in entries}
-        self.replace_entries([(entry.key, render_command(entry)) for entry in entries])
+        self._entries = {str(entry.command_id): entry for entry in entries}
+        self.replace_entries([(str(entry.command_id), render_command(entry)) for entry in entries])
         self.refresh_bindings()
 
-    def row(self, key: str) -> CommandEntry | None:
-        return self._rows.get(key)
+    def entry(self, command_id: int) -> CommandEntry | None:
+        return self._entries.get(str(command_id))
+
+    @property
+    def highlighted_entry(self) -> CommandEntry | None:
+        key = self.highlighted_key
+        return self._entries.get(key) if key is not None else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action != "command":
+        if action not in ("approve", "reject", "edit", "move", "view"):
             return True
-        key = self.highlighted_key
-        row = self._rows.get(key) if key is not None else None
-        if row is None:
+        entry = self.highlighted_entry
+        if entry is None:
             return False
         allowed = {
-            "approve": row.state in APPROVABLE,
-            "edit": row.state in APPROVABLE,
-            "reject": row.state in REJECTABLE,
-            "move_up": row.state in MOVABLE,
-            "move_down": row.state in MOVABLE,
+            "approve": allows(entry.state, CommandEvent.APPROVE),
+            "edit": allows(entry.state, CommandEvent.APPROVE),
+            "reject": allows(entry.state, CommandEvent.REJECT),
+            "move": can_move(entry.state),
             "view": True,
         }
-        return allowed.get(str(parameters[0]), False) or None
+        return allowed[action] or None
 
-    def action_command(self, action: str) -> None:
-        key = self.highlighted_key
-        if key is not None:
-            self.post_message(self.ActionRequested(key, action))
+    def _request(self, message_type: type[CommandRequest]) -> None:
+        entry = self.highlighted_entry
+        if entry is not None:
+            self.post_message(message_type(self, entry.command_id))
+
+    def action_approve(self) -> None:
+        self._request(self.ApproveRequested)
+
+    def action_reject(self) -> None:
+        self._request(self.RejectRequested)
+
+    def action_edit(self) -> None:
+        self._request(self.EditRequested)
+
+    def action_view(self) -> None:
+        self._request(self.ViewRequested)
+
+    def action_move(self, offset: int) -> None:
+        entry = self.highlighted_entry
+        if entry is not None:
+            self.post_message(self.MoveRequested(self, entry.command_id, offset))

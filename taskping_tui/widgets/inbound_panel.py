@@ -18,7 +18,7 @@ VERDICT_STYLES = {"accepted": "$success", "blocked": "$warning", "rejected": "$e
 
 @dataclass(frozen=True)
 class InboundEntry:
-    key: str
+    mail_id: int
     time: datetime
     sender: str
     subject: str
@@ -26,16 +26,16 @@ class InboundEntry:
     reason: str = ""
 
 
-def render_inbound(row: InboundEntry) -> Content:
+def render_inbound(entry: InboundEntry) -> Content:
     parts: list[Content | tuple[str, str] | str] = [
-        (row.time.strftime("%H:%M:%S "), "$foreground-muted"),
-        (row.verdict, f"bold {VERDICT_STYLES.get(row.verdict, '$foreground')}"),
-        (f"  {row.sender}", "$foreground-muted"),
+        (entry.time.strftime("%H:%M:%S "), "$foreground-muted"),
+        (entry.verdict, f"bold {VERDICT_STYLES.get(entry.verdict, '$foreground')}"),
+        (f"  {entry.sender}", "$foreground-muted"),
         "\n",
-        row.subject or "(no subject)",
+        entry.subject or "(no subject)",
     ]
-    if row.reason:
-        parts += ["\n", (row.reason, VERDICT_STYLES.get(row.verdict, "$foreground-muted"))]
+    if entry.reason:
+        parts += ["\n", (entry.reason, VERDICT_STYLES.get(entry.verdict, "$foreground-muted"))]
     return Content.assemble(*parts)
 
 
@@ -44,10 +44,16 @@ class InboundPanel(Panel):
 
     BINDINGS = [Binding("enter", "open", "Open mail")]
 
+    @dataclass
     class OpenRequested(Message):
-        def __init__(self, key: str) -> None:
-            super().__init__()
-            self.key = key
+        """Show the mail ``mail_id`` in full, with its verdict."""
+
+        panel: InboundPanel
+        mail_id: int
+
+        @property
+        def control(self) -> InboundPanel:
+            return self.panel
 
     def __init__(self, mail_enabled: bool, config_hint: str) -> None:
         if mail_enabled:
@@ -57,19 +63,29 @@ class InboundPanel(Panel):
             text = (f"Mail is off, so no replies are read. Set [mail] enabled = true in {config_hint} "
                     "and list your address in [security] allowed_senders.")
         super().__init__(text, id="inbound")
+        self._entries: dict[str, InboundEntry] = {}
 
     def set_status(self, status: str) -> None:
         """What the mailbox watcher is doing (idle, polling, reconnecting…), shown in the title."""
         self.border_title = f"{self.TITLE} · {status}" if status else self.TITLE
 
-    def show(self, row: InboundEntry) -> None:
-        self.add_entry(row.key, render_inbound(row))
+    def show(self, entry: InboundEntry) -> None:
+        self._entries[str(entry.mail_id)] = entry
+        self.add_entry(str(entry.mail_id), render_inbound(entry))
+
+    @property
+    def highlighted_entry(self) -> InboundEntry | None:
+        key = self.highlighted_key
+        return self._entries.get(key) if key is not None else None
+
+    def _open(self, option_id: str | None) -> None:
+        entry = self._entries.get(option_id) if option_id is not None else None
+        if entry is not None:
+            self.post_message(self.OpenRequested(self, entry.mail_id))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        if event.option.id is not None:
-            self.post_message(self.OpenRequested(event.option.id))
+        self._open(event.option.id)
 
     def action_open(self) -> None:
-        if self.highlighted_key is not None:
-            self.post_message(self.OpenRequested(self.highlighted_key))
+        self._open(self.highlighted_key)

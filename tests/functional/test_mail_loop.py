@@ -274,7 +274,7 @@ async def test_command_left_injecting_by_a_crash_is_not_replayed(loop_factory, t
         await loop.until(lambda: loop.app.agent_state == "idle", "the agent to be idle")
         await asyncio.sleep(1.5)
         assert loop.mock.user_prompts() == []
-        entry = loop.app.query_one(CommandsPanel).row(f"c{recorded.command_id}")
+        entry = loop.app.query_one(CommandsPanel).entry(recorded.command_id)
         assert entry is not None and entry.state == "unknown"
 
 

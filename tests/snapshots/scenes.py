@@ -108,29 +108,29 @@ NOTIFICATIONS = [
 ]
 
 INBOUND = [
-    InboundEntry("m1", at(9, 14, 40), ME, f"Re: {TAG} Turn finished", "accepted"),
-    InboundEntry("m2", at(9, 22, 3), ME, f"Re: {TAG} Needs permission", "blocked",
+    InboundEntry(1, at(9, 14, 40), ME, f"Re: {TAG} Turn finished", "accepted"),
+    InboundEntry(2, at(9, 22, 3), ME, f"Re: {TAG} Needs permission", "blocked",
                  "matches danger pattern rm -rf"),
-    InboundEntry("m3", at(9, 25, 17), "stranger@spam.example", f"Re: {TAG} Turn finished",
+    InboundEntry(3, at(9, 25, 17), "stranger@spam.example", f"Re: {TAG} Turn finished",
                  "rejected", "sender stranger@spam.example is not on the allowlist"),
-    InboundEntry("m4", at(9, 26, 0), "mailer-daemon@example.com", "Undelivered Mail Returned to Sender",
+    InboundEntry(4, at(9, 26, 0), "mailer-daemon@example.com", "Undelivered Mail Returned to Sender",
                  "ignored", "bounce report"),
 ]
 
 _AUTH = "dmarc=pass (mx.example.com)"
 
 COMMANDS = [
-    CommandEntry("c1", "queued", ME, "5m", _AUTH, "add a test for the 421 retry"),
-    CommandEntry("c2", "blocked", ME, "5m", _AUTH, "rm -rf build/ dist/", danger="rm -rf"),
-    CommandEntry("c3", "approved", ME, "5m", _AUTH, "run the linter and fix what it finds",
+    CommandEntry(1, CommandState.QUEUED, ME, "5m", _AUTH, "add a test for the 421 retry"),
+    CommandEntry(2, CommandState.BLOCKED, ME, "5m", _AUTH, "rm -rf build/ dist/", danger="rm -rf"),
+    CommandEntry(3, CommandState.APPROVED, ME, "5m", _AUTH, "run the linter and fix what it finds",
                  note="waiting: agent is busy"),
-    CommandEntry("c4", "injecting", ME, "5m", _AUTH, "summarise the diff in three bullets"),
-    CommandEntry("c5", "injected", ME, "12m", _AUTH, "yes", note="answered the permission dialog"),
-    CommandEntry("c6", "rejected", ME, "40m", _AUTH, "git push --force origin main", danger="git push --force",
+    CommandEntry(4, CommandState.INJECTING, ME, "5m", _AUTH, "summarise the diff in three bullets"),
+    CommandEntry(5, CommandState.INJECTED, ME, "12m", _AUTH, "yes", note="answered the permission dialog"),
+    CommandEntry(6, CommandState.REJECTED, ME, "40m", _AUTH, "git push --force origin main", danger="git push --force",
                  note="rejected at the keyboard"),
-    CommandEntry("c7", "expired", ME, "3h", _AUTH, "deploy to staging", note="not typed within 120 minutes"),
-    CommandEntry("c8", "failed", ME, "3h", _AUTH, "continue", note="the pane was closed while typing"),
-    CommandEntry("c9", "unknown", ME, "1d", "auth not checked", "run the migrations",
+    CommandEntry(7, CommandState.EXPIRED, ME, "3h", _AUTH, "deploy to staging", note="not typed within 120 minutes"),
+    CommandEntry(8, CommandState.FAILED, ME, "3h", _AUTH, "continue", note="the pane was closed while typing"),
+    CommandEntry(9, CommandState.UNKNOWN, ME, "1d", "auth not checked", "run the migrations",
                  note="taskping-tui stopped while typing it"),
 ]
 

@@ -58,7 +58,7 @@ def test_commands_panel_focused_on_blocked_command(snap_compare) -> None:
         panel.focus()
         await pilot.pause()
         await pilot.press("down")
-        assert panel.highlighted_key == "c2"
+        assert panel.highlighted_entry.command_id == 2
 
     app = PanelApp(CommandsPanel(True), fill_with(COMMANDS[:4]))
     assert snap_compare(app, terminal_size=(WIDTH, 22), run_before=highlight_blocked)
@@ -77,7 +77,7 @@ async def test_focusing_a_panel_highlights_its_first_entry() -> None:
         panel = app.query_one(CommandsPanel)
         panel.focus()
         await pilot.pause()
-        assert panel.highlighted_key == "c1"
+        assert panel.highlighted_entry.command_id == 1
         assert app.active_bindings["a"].enabled
 
 
@@ -89,8 +89,8 @@ async def test_new_entry_keeps_the_highlight_on_the_same_entry() -> None:
         panel.focus()
         await pilot.pause()
         await pilot.press("down")
-        assert panel.highlighted_key == "m2"
+        assert panel.highlighted_entry.mail_id == 2
         panel.show(INBOUND[3])
         await pilot.pause()
-        assert panel.highlighted_key == "m2"
+        assert panel.highlighted_entry.mail_id == 2
         assert panel.count == 4
