@@ -36,7 +36,7 @@ SUMMARY_WIDTH = 100
 TRANSCRIPT_TAIL_BYTES = 2 * 1024 * 1024
 
 
-class AgentState(enum.Enum):
+class AgentState(enum.StrEnum):
     STARTING = "starting"
     BUSY = "busy"
     IDLE = "idle"
@@ -44,7 +44,7 @@ class AgentState(enum.Enum):
     EXITED = "exited"
 
 
-class NotificationKind(str, enum.Enum):
+class NotificationKind(enum.StrEnum):
     TURN_FINISHED = "turn_finished"
     NEEDS_PERMISSION = "needs_permission"
     API_ERROR = "api_error"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from taskping_tui.store.base import TableBase, _normalize_message_id
-from taskping_tui.store.rows import OutboxRow
+from taskping_tui.store.rows import OutboxRow, OutboxState
 from taskping_tui.store.schema import StoreError, transaction
 from taskping_tui.store.tokens import insert_message_id
 
@@ -26,6 +26,7 @@ class OutboxTable(TableBase):
         values[6] = tuple(json.loads(values[6]))
         values[8] = bytes(values[8])
         values[9] = tuple(json.loads(values[9]))
+        values[10] = OutboxState(values[10])
         return OutboxRow(*values)
 
     def enqueue_mail(

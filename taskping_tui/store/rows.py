@@ -5,18 +5,35 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from taskping_tui.inbound.commands import CAN_EXPIRE, CommandState
 
 Clock = Callable[[], float]
 
-TokenState = Literal["active", "expired", "revoked", "unknown"]
-OutboxState = Literal["queued", "sending", "sent", "retrying", "failed"]
+
+
+class TokenState(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+class OutboxState(StrEnum):
+    """queued → sending → sent, or → retrying → sending …, or → failed (resend puts it back to queued)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRYING = "retrying"
+    FAILED = "failed"
+
+
 Verdict = Literal["accepted", "blocked", "rejected", "ignored"]
 
-OUTBOX_STATES: tuple[str, ...] = ("queued", "sending", "sent", "retrying", "failed")
-PENDING_OUTBOX_STATES: tuple[str, ...] = ("queued", "retrying")
+OUTBOX_STATES: tuple[str, ...] = tuple(state.value for state in OutboxState)
 VERDICTS: tuple[str, ...] = ("accepted", "blocked", "rejected", "ignored")
 COMMAND_STATES: tuple[str, ...] = tuple(state.value for state in CommandState)
 PENDING_COMMAND_STATES: tuple[str, ...] = tuple(sorted(state.value for state in CAN_EXPIRE))
@@ -32,10 +49,10 @@ class TokenRow:
 
     def state(self, now: float) -> TokenState:
         if self.revoked_at is not None:
-            return "revoked"
+            return TokenState.REVOKED
         if now >= self.expires_at:
-            return "expired"
-        return "active"
+            return TokenState.EXPIRED
+        return TokenState.ACTIVE
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from taskping_tui.mail.tokens import new_token, normalize_token
 from taskping_tui.store.base import TableBase, _normalize_message_id
-from taskping_tui.store.rows import SentMessage, TokenRow, TokenStatus
+from taskping_tui.store.rows import SentMessage, TokenRow, TokenState, TokenStatus
 from taskping_tui.store.schema import transaction
 
 
@@ -95,7 +95,7 @@ class TokensTable(TableBase):
         """active / expired / revoked / unknown, with the session it belongs to."""
         row = self.get_token(token)
         if row is None:
-            return TokenStatus("unknown")
+            return TokenStatus(TokenState.UNKNOWN)
         return TokenStatus(row.state(self._now(now)), row.session_id, row.token, row.created_at, row.expires_at)
 
     def list_tokens(self, *, limit: int = 100) -> list[TokenRow]:
