@@ -154,7 +154,7 @@ class TaskPingApp(App[int]):
     """Claude Code (or any agent) in a terminal pane, with notifications, inbound mail and commands."""
 
     TITLE = "taskping-tui"
-    CSS_PATH = ["styles/app.tcss", "styles/dialogs.tcss"]
+    CSS_PATH = "styles/app.tcss"
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [

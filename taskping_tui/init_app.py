@@ -26,7 +26,6 @@ async def test_answers(answers: SetupAnswers, password: str) -> list[Check]:
 
 class InitApp(App[WriteResult | None]):
     TITLE = "taskping-tui init"
-    CSS_PATH = ["styles/app.tcss", "styles/dialogs.tcss"]
 
     def __init__(self, config_path: Path) -> None:
         super().__init__()

@@ -34,6 +34,8 @@ STATUS_STYLES = {"ok": "green", "warning": "yellow", "error": "red"}
 class InitScreen(Screen[WriteResult | None]):
     """Asks for the service mailbox, who gets and who may answer notifications, and writes the file."""
 
+    CSS_PATH = "init_screen.tcss"
+
     BINDINGS = [
         Binding("ctrl+t", "test", "Test connections"),
         Binding("ctrl+s", "save", "Save"),

@@ -23,6 +23,60 @@ class Panel(Vertical, can_focus=True):
     once it has entries, focus passes to the list.
     """
 
+    DEFAULT_CSS = """
+    Panel {
+        height: 1fr;
+        border: round $foreground 30%;
+        border-title-color: $text-muted;
+        border-subtitle-color: $text-muted;
+        padding: 0 1;
+
+        &:focus-within {
+            border: round $accent;
+            border-title-color: $text;
+        }
+
+        .panel-empty {
+            display: none;
+            color: $text-muted;
+        }
+
+        &.-empty .panel-empty {
+            display: block;
+        }
+
+        &.-empty .panel-list {
+            display: none;
+        }
+
+        .panel-list {
+            height: 1fr;
+            border: none;
+            padding: 0;
+            background: transparent;
+            /* The sidebar is narrow: a one-cell scrollbar leaves a column more for the entries. */
+            scrollbar-size-vertical: 1;
+
+            &:focus {
+                border: none;
+            }
+        }
+
+        /* A tinted row instead of the solid block cursor: entries keep their state colours readable. */
+        .panel-list > .option-list--option-highlighted {
+            color: $foreground;
+            background: $primary 15%;
+            text-style: none;
+        }
+
+        .panel-list:focus > .option-list--option-highlighted {
+            color: $foreground;
+            background: $primary 30%;
+            text-style: none;
+        }
+    }
+    """
+
     TITLE = ""
 
     count: reactive[int] = reactive(0)

@@ -1,12 +1,12 @@
 """A one-panel app for the panel snapshots: the panel alone at the sidebar's width, every entry visible.
 
-It loads the real app's styles and themes, so the panel looks exactly as it does in the sidebar.
+Each panel carries its own CSS, so the harness needs no app stylesheet: only the sidebar's width and the
+real themes, and the panel looks exactly as it does in the sidebar.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
@@ -14,12 +14,15 @@ from textual.containers import Vertical
 from taskping_tui.themes import DEFAULT_THEME, load_all_themes
 from taskping_tui.widgets.panel import Panel
 
-STYLES = Path(__file__).resolve().parents[2] / "taskping_tui" / "styles"
-
-
 class PanelApp(App[None]):
     TITLE = "taskping-tui"
-    CSS_PATH = [str(STYLES / "app.tcss"), str(STYLES / "dialogs.tcss")]
+    # The sidebar's size, as in the main screen's styles/app.tcss.
+    CSS = """
+    #sidebar {
+        width: 44;
+        height: 1fr;
+    }
+    """
     # Unfocused, as the sidebar is while you work in the pane; a test focuses the panel when it wants to.
     AUTO_FOCUS = None
 
@@ -30,7 +33,6 @@ class PanelApp(App[None]):
         self._theme_name = theme
 
     def compose(self) -> ComposeResult:
-        # id="sidebar" gives the panel the sidebar's width and height rules from app.tcss.
         with Vertical(id="sidebar"):
             yield self._panel
 
