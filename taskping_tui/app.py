@@ -45,12 +45,11 @@ from taskping_tui.agent.state import (
     Notification,
     TrackerSettings,
 )
-from taskping_tui.inbound.commands import CommandEvent, needs_confirmation
 from taskping_tui.config import Config, expand_env
 from taskping_tui.config.writer import ConfigWriteError, update_config_file
-from taskping_tui.terminal.driver import driver_class
-from taskping_tui.inbound.processor import InboundProcessor, PendingPermission, ProcessedMail
+from taskping_tui.inbound.commands import CommandEvent, needs_confirmation
 from taskping_tui.inbound.injector import AgentView, Injector
+from taskping_tui.inbound.processor import InboundProcessor, PendingPermission, ProcessedMail
 from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.mail.outbox import Outbox
 from taskping_tui.mail.password import PasswordError, resolve_password
@@ -62,6 +61,7 @@ from taskping_tui.mail.watcher import (
     WatcherTimings,
 )
 from taskping_tui.store import CommandRow, InboundMailRow, OutboxRow, Store
+from taskping_tui.terminal.driver import driver_class
 from taskping_tui.terminal.view import TerminalView
 from taskping_tui.themes import DEFAULT_THEME, load_all_themes
 from taskping_tui.widgets.commands_panel import CommandEntry, CommandsPanel

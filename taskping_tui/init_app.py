@@ -8,9 +8,9 @@ from pathlib import Path
 from textual.app import App
 
 from taskping_tui.config import ConfigError
+from taskping_tui.config.init_answers import SetupAnswers, check_answers
 from taskping_tui.config.writer import WriteResult
 from taskping_tui.diagnostics.doctor import Check, check_mail
-from taskping_tui.config.init_answers import SetupAnswers, check_answers
 from taskping_tui.themes import DEFAULT_THEME, load_all_themes
 from taskping_tui.widgets.init_screen import InitScreen
 

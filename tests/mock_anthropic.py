@@ -28,8 +28,9 @@ import json
 import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 logger = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ class MockAnthropic:
             await self._server.wait_closed()
             self._server = None
 
-    async def __aenter__(self) -> "MockAnthropic":
+    async def __aenter__(self) -> MockAnthropic:
         await self.start()
         return self
 
@@ -462,7 +463,7 @@ async def serve_forever(port: int, answer: str) -> None:
     try:
         while True:
             before = len(mock.requests)
-            await mock.wait_for(lambda: len(mock.requests) > before, timeout=3600)
+            await mock.wait_for(lambda before=before: len(mock.requests) > before, timeout=3600)
             for request in mock.requests[before:]:
                 prompt = typed_prompt_of(request.body or {}) if request.is_main_loop else None
                 print(f"{request.method} {request.path} main={request.is_main_loop} prompt={prompt!r}", flush=True)

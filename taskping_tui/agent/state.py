@@ -18,9 +18,10 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from taskping_tui.agent.events import HookEvent
 
@@ -70,7 +71,7 @@ class Notification:
 
     @property
     def when(self) -> datetime:
-        return datetime.fromtimestamp(self.time, tz=timezone.utc).astimezone()
+        return datetime.fromtimestamp(self.time, tz=UTC).astimezone()
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ async def check_hook_round_trip(timeout: float = 5.0) -> Check:
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         await asyncio.wait_for(process.communicate(payload.encode()), timeout)
         await asyncio.wait_for(received.get(), timeout)
-    except (OSError, TimeoutError, asyncio.TimeoutError, PermissionError) as error:
+    except (OSError, TimeoutError, PermissionError) as error:
         return Check("hook round trip", ERROR, f"a hook call did not reach the app's socket ({error})",
                      f"check that {paths.runtime_dir()} is writable and private to you")
     finally:

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from taskping_tui.inbound.commands import initial_state
 from taskping_tui.config import Config
+from taskping_tui.inbound.commands import initial_state
 from taskping_tui.inbound.danger import match_danger
 from taskping_tui.inbound.gate import GateFacts, GatePolicy, Verdict, decide
 from taskping_tui.inbound.permission import permission_answer

@@ -182,7 +182,7 @@ class Outbox:
         self._wake.set()
         try:
             await asyncio.wait_for(asyncio.shield(task), grace_seconds)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.CancelledError):
             task.cancel()
             try:
                 await task

@@ -43,7 +43,23 @@ _HOMES = {
     "palette_for": "palette",
 }
 
-__all__ = sorted(_HOMES)
+__all__ = [
+    "Cell",
+    "ChildProcess",
+    "CommandNotFoundError",
+    "ExitStatus",
+    "MouseAction",
+    "MouseReport",
+    "TerminalPalette",
+    "TerminalScreen",
+    "TerminalSession",
+    "TerminalView",
+    "encode_focus",
+    "encode_key",
+    "encode_mouse",
+    "encode_paste",
+    "palette_for",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -13,15 +13,15 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from taskping_tui.config import ConfigError
-from taskping_tui.config.writer import ConfigWriteError, WriteResult, update_config_file
-from taskping_tui.diagnostics.doctor import Check
-from taskping_tui.mail.providers import PROVIDERS, guess_provider, provider
 from taskping_tui.config.init_answers import (
     SetupAnswers,
     answers_to_changes,
     check_answers,
     split_addresses,
 )
+from taskping_tui.config.writer import ConfigWriteError, WriteResult, update_config_file
+from taskping_tui.diagnostics.doctor import Check
+from taskping_tui.mail.providers import PROVIDERS, guess_provider, provider
 from taskping_tui.widgets.confirm_dialog import ConfirmDialog
 
 # Tests the answers live; gets the password typed in the form ("" when it comes from elsewhere).

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from taskping_tui.app import TaskPingApp
-from taskping_tui.inbound.commands import CommandEvent
 from taskping_tui.config import Config, parse_config
+from taskping_tui.inbound.commands import CommandEvent
 from taskping_tui.mail.tokens import find_token_in_subject
 from taskping_tui.mail.watcher import WatcherTimings
 from taskping_tui.store import NewInboundMail, Store

@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from taskping_tui.themes import DEFAULT_THEME, load_all_themes
 from taskping_tui.widgets.panel import Panel
 
+
 class PanelApp(App[None]):
     TITLE = "taskping-tui"
     # The sidebar's size, as in the main screen's styles/app.tcss.

@@ -19,8 +19,8 @@ from textual.pilot import Pilot
 
 from taskping_tui.agent.state import AgentState
 from taskping_tui.app import TaskPingApp
-from taskping_tui.inbound.commands import CommandState
 from taskping_tui.config import Config, parse_config
+from taskping_tui.inbound.commands import CommandState
 from taskping_tui.mail.tokens import subject_tag
 from taskping_tui.store import NewInboundMail, Store, Verdict
 from taskping_tui.widgets.commands_panel import CommandEntry

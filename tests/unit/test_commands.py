@@ -8,14 +8,18 @@ import pytest
 
 from taskping_tui.inbound.commands import (
     TRANSITIONS,
-    CommandEvent as E,
-    CommandState as S,
     InvalidTransition,
     initial_state,
     injection_readiness,
     is_expired,
     needs_confirmation,
     next_state,
+)
+from taskping_tui.inbound.commands import (
+    CommandEvent as E,
+)
+from taskping_tui.inbound.commands import (
+    CommandState as S,
 )
 
 

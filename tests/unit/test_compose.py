@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
@@ -19,7 +19,7 @@ from taskping_tui.mail.compose import (
 
 TOKEN = "7K3QZ9MX"
 PASSWORD = "hunter2-very-secret"
-WHEN = datetime(2025, 3, 4, 9, 30, 0, tzinfo=timezone.utc)
+WHEN = datetime(2025, 3, 4, 9, 30, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -113,7 +113,7 @@ async def test_server_that_goes_silent_or_closes_mid_command_is_reported_dead_qu
 
 
 async def test_connection_refused_is_a_dead_connection() -> None:
-    async for port in serve(lambda reader, writer: asyncio.sleep(0)):
+    async for port in serve(lambda reader, writer: asyncio.sleep(0)):  # noqa: B007  (port is used below)
         pass  # server closed: nothing listens on port any more
     session = ImapSession("127.0.0.1", port, ssl_context=None, response_timeout=1.0)
     with pytest.raises(ConnectionDead, match="cannot connect"):
