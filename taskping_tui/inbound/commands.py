@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -110,10 +109,6 @@ def initial_state(verdict: str, approval: str) -> CommandState:
 def needs_confirmation(state: CommandState) -> bool:
     """Approving a blocked command shows its full text and asks once more."""
     return state is S.BLOCKED
-
-
-def is_expired(state: CommandState, created: datetime, ttl: timedelta, now: datetime) -> bool:
-    return state in CAN_EXPIRE and now - created >= ttl
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,6 @@ from taskping_tui.store import NewInboundMail, RecordedMail, Store
 
 logger = logging.getLogger(__name__)
 
-HEADERS_SHOWN = ("Message-ID", "In-Reply-To", "Auto-Submitted", "Precedence", "Return-Path", "Content-Type")
-
-
 @dataclass(frozen=True)
 class PendingPermission:
     """The permission dialog the agent waits on right now (from the hooks)."""

@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 
-from taskping_tui.store.base import TableBase, _normalize_message_id
+from taskping_tui.store.base import TableBase
 from taskping_tui.store.rows import AuditRow
-from taskping_tui.store.schema import transaction
 
 
 class AuditTable(TableBase):
     """Read by tests and `taskping-tui inspect`; written with each inbound mail."""
-
-    def add_audit(
-        self,
-        *,
-        verdict: str,
-        reasons: Sequence[str],
-        sender: str = "",
-        token: str | None = None,
-        message_id: str = "",
-        command: str | None = None,
-        mail_id: int | None = None,
-        now: float | None = None,
-    ) -> int:
-        """An audit row on its own (e.g. a keyboard decision about a command)."""
-        now = self._now(now)
-        with transaction(self._conn) as conn:
-            cursor = conn.execute(
-                "INSERT INTO audit (time, sender, token, message_id, verdict, reasons, command, mail_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (now, sender, token, _normalize_message_id(message_id), verdict,
-                 json.dumps(list(reasons), ensure_ascii=False), command, mail_id),
-            )
-        return int(cursor.lastrowid or 0)
 
     def list_audit(self, *, limit: int = 200) -> list[AuditRow]:
         rows = self._conn.execute(

@@ -110,13 +110,6 @@ class OutboxTable(TableBase):
             raise StoreError(f"outbox row {outbox_id} vanished")
         return row
 
-    def list_outbox(self, *, limit: int = 100) -> list[OutboxRow]:
-        """Newest first, for the Notifications panel."""
-        rows = self._conn.execute(
-            f"SELECT {self._OUTBOX_COLUMNS} FROM outbox ORDER BY id DESC LIMIT ?", (limit,)
-        )
-        return [self._outbox_row(row) for row in rows]
-
     def pending_outbox(self) -> list[OutboxRow]:
         """Mails still to send (queued or retrying), oldest first."""
         rows = self._conn.execute(

@@ -98,22 +98,6 @@ class TokensTable(TableBase):
             return TokenStatus(TokenState.UNKNOWN)
         return TokenStatus(row.state(self._now(now)), row.session_id, row.token, row.created_at, row.expires_at)
 
-    def list_tokens(self, *, limit: int = 100) -> list[TokenRow]:
-        rows = self._conn.execute(
-            "SELECT token, session_id, created_at, expires_at, revoked_at FROM session_tokens "
-            "ORDER BY created_at DESC LIMIT ?",
-            (limit,),
-        )
-        return [TokenRow(*row) for row in rows]
-
-    # -- sent Message-IDs ---------------------------------------------------------------------------
-
-    def record_message_id(
-        self, message_id: str, token: str, session_id: str, outbox_id: int | None = None, *, now: float | None = None
-    ) -> None:
-        with transaction(self._conn) as conn:
-            insert_message_id(conn, message_id, token, session_id, outbox_id, self._now(now))
-
     def lookup_message_id(self, message_id: str) -> SentMessage | None:
         """Our notification with this Message-ID (brackets optional), for In-Reply-To / References."""
         row = self._conn.execute(

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import pytest
 
 from taskping_tui.inbound.commands import (
+    CAN_EXPIRE,
     TRANSITIONS,
     InvalidTransition,
+    allows,
+    can_move,
     initial_state,
     injection_readiness,
-    is_expired,
     needs_confirmation,
     next_state,
+    sources_by_target,
 )
 from taskping_tui.inbound.commands import (
     CommandEvent as E,
@@ -72,12 +73,21 @@ def test_finished_commands_take_no_more_steps() -> None:
 
 
 def test_expiry_applies_only_to_waiting_commands() -> None:
-    created = datetime(2026, 1, 1, 12, 0)
-    ttl = timedelta(minutes=30)
-    assert is_expired(S.QUEUED, created, ttl, created + ttl)
-    assert not is_expired(S.QUEUED, created, ttl, created + ttl - timedelta(seconds=1))
-    assert not is_expired(S.INJECTING, created, ttl, created + 10 * ttl)
-    assert not is_expired(S.INJECTED, created, ttl, created + 10 * ttl)
+    assert {state for (state, event) in TRANSITIONS if event is E.EXPIRE} == CAN_EXPIRE
+    assert {state for state in S if can_move(state)} == CAN_EXPIRE
+
+
+def test_the_keys_a_command_offers_follow_its_transitions() -> None:
+    """What the Commands panel offers: approve a waiting, failed or unknown command; reject any not done."""
+    assert {state for state in S if allows(state, E.APPROVE)} == {S.QUEUED, S.BLOCKED, S.FAILED, S.UNKNOWN}
+    assert {state for state in S if allows(state, E.REJECT)} == {S.QUEUED, S.BLOCKED, S.APPROVED, S.FAILED,
+                                                                 S.UNKNOWN}
+    assert not any(allows(state, event) for state in (S.INJECTED, S.REJECTED, S.EXPIRED) for event in E)
+
+
+def test_sources_by_target_inverts_the_transitions_of_one_event() -> None:
+    assert sources_by_target(E.APPROVE) == {S.APPROVED: [S.QUEUED, S.BLOCKED, S.UNKNOWN, S.FAILED]}
+    assert sources_by_target(E.START_INJECTION) == {S.INJECTING: [S.APPROVED]}
 
 
 @pytest.mark.parametrize(
