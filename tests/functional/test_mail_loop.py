@@ -23,10 +23,10 @@ from taskping_tui.mail.tokens import find_token_in_subject
 from taskping_tui.mail.watcher import WatcherTimings
 from taskping_tui.store import NewInboundMail, Store
 from taskping_tui.widgets.commands_panel import CommandsPanel
-from tests.app_harness import AppDriver, agent_env_toml
-from tests.dovecot_fixtures import DovecotServer, MailUser
-from tests.mock_anthropic import MockAnthropic
-from tests.smtp_fixtures import PasswordAuthenticator, SmtpServer, SmtpServerFactory
+from tests.support.app_harness import AppDriver, agent_env_toml
+from tests.support.dovecot_fixtures import DovecotServer, MailUser
+from tests.support.mock_anthropic import MockAnthropic
+from tests.support.smtp_fixtures import PasswordAuthenticator, SmtpServer, SmtpServerFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 

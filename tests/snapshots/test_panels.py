@@ -10,8 +10,8 @@ from taskping_tui.widgets.commands_panel import CommandEntry, CommandsPanel
 from taskping_tui.widgets.inbound_panel import InboundEntry, InboundPanel
 from taskping_tui.widgets.notifications_panel import NotificationEntry, NotificationsPanel
 from taskping_tui.widgets.panel import Panel
-from tests.snapshots.panel_app import PanelApp
 from tests.snapshots.scenes import COMMANDS, CONFIG_HINT_PATH, INBOUND, NOTIFICATIONS
+from tests.support.panel_app import PanelApp
 
 WIDTH = 44
 

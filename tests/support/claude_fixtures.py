@@ -1,4 +1,4 @@
-"""Fixtures for running the real, pinned Claude Code offline against tests/mock_anthropic.py.
+"""Fixtures for running the real, pinned Claude Code offline against tests/support/mock_anthropic.py.
 
 Helpers (usable without pytest): ``claude_cli_path``, ``write_offline_claude_json``, ``offline_claude_env``.
 Fixtures: ``claude_cli`` (session), ``claude_project``, ``claude_home``, ``mock_anthropic``, ``claude_env``.
@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from tests.mock_anthropic import MockAnthropic
-
-TESTS_DIR = Path(__file__).resolve().parent
+from tests.support import TESTS_DIR
+from tests.support.mock_anthropic import MockAnthropic
 
 CLAUDE_CODE_VERSION = "2.1.197"
 INSTALLER = TESTS_DIR / "setup" / "install_claude.sh"

@@ -6,7 +6,7 @@ without AUTH. Its handler records every delivered message and can answer the nex
 chosen recipients with a given reply (421 / 451 / 550 …) on demand. A server can be stopped and started
 again on the same port (``server.stop()`` / ``server.start()``) to play "server down, then back".
 
-Import the fixtures into a test module: ``from tests.smtp_fixtures import smtp_server_factory  # noqa``.
+Import the fixtures into a test module: ``from tests.support.smtp_fixtures import smtp_server_factory  # noqa``.
 """
 
 from __future__ import annotations

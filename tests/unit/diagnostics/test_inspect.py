@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "mail"
+from tests.support import MAIL_CORPUS
+
+CORPUS = MAIL_CORPUS
 
 
 def run_inspect(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ from taskping_tui.terminal.session import (
     SLICE_BYTES,
     TerminalSession,
 )
-from tests.terminal_pane_fixtures import wait_until
+from tests.support.terminal_pane_fixtures import wait_until
 
 READ_CHUNK = 64 * 1024
 

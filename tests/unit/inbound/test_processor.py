@@ -11,6 +11,7 @@ from taskping_tui.config import parse_config
 from taskping_tui.inbound.processor import InboundProcessor, PendingPermission
 from taskping_tui.mail.watcher import FetchedMail
 from taskping_tui.store import Store
+from tests.support import MAIL_CORPUS
 
 CONFIG_TEXT = """
 [mail]
@@ -105,7 +106,7 @@ def test_mutated_mails_are_always_recorded_never_raised(store: Store) -> None:
     """The watcher retries a mail whose handler raised: a hostile mail must end as a verdict instead."""
     import random
 
-    corpus = sorted((Path(__file__).resolve().parents[1] / "data" / "mail").glob("*.eml"))
+    corpus = sorted(MAIL_CORPUS.glob("*.eml"))
     rng = random.Random(20261124)
     processor = InboundProcessor(store, CONFIG)
     for uid in range(1, 1501):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from taskping_tui.inbound.gate import GateFacts, GatePolicy, Reason, TokenInfo, VerdictKind, decide
 from taskping_tui.mail.reply import parse_mail
+from tests.support import MAIL_CORPUS
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "mail"
+CORPUS = MAIL_CORPUS
 EXPECTED: dict[str, dict[str, Any]] = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
 NOW = 1_764_000_000.0
 TOKEN = "7K3QZ9MX"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 import random
 import time
-from pathlib import Path
 
 from taskping_tui.terminal.screen import Cell, TerminalScreen
+from tests.support import STREAMS_DIR
 
-STREAMS = Path(__file__).resolve().parent.parent / "data" / "streams"
+STREAMS = STREAMS_DIR
 SEED = 20261124
 
 # Fragments that make random input hit the parser's interesting states.

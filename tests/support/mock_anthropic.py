@@ -15,7 +15,7 @@ In-process::
 
 Stand-alone (manual runs, benches)::
 
-    python tests/mock_anthropic.py --port 8765 --answer "Done."
+    python tests/support/mock_anthropic.py --port 8765 --answer "Done."
 """
 
 from __future__ import annotations

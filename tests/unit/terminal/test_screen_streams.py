@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from taskping_tui.terminal.screen import Cell, TerminalScreen
+from tests.support import STREAMS_DIR
 
-STREAMS = Path(__file__).resolve().parent.parent / "data" / "streams"
+STREAMS = STREAMS_DIR
 FOX = ": the quick brown fox jumps over the lazy dog"
 
 

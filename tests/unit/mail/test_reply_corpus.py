@@ -9,14 +9,14 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from taskping_tui.mail.reply import REPLY_MARKER, extract_command, html_to_text, parse_mail, resolve_charset
+from tests.support import MAIL_CORPUS
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "mail"
+CORPUS = MAIL_CORPUS
 EXPECTED: dict[str, dict[str, Any]] = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
 TOKEN = "7K3QZ9MX"
 OUR_MESSAGE_ID = "<taskping.1764000245.9f3c2a@devbox.example.com>"

@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from tests.mock_anthropic import MockAnthropic
+from tests.support.mock_anthropic import MockAnthropic
 
 TOOLS = [{"name": "Bash", "input_schema": {"type": "object"}}]
 

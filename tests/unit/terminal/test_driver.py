@@ -41,6 +41,7 @@ from taskping_tui.terminal.driver import (
     PromptEscapeDriver,
     driver_class,
 )
+from tests.support import ROOT
 
 PROMPT_ESC_BOUND = 0.060  # the brief's bound for one bare Esc; Textual's own floor is ESCDELAY (100 ms)
 SOURCES = ["pipe", "pty"]
@@ -433,7 +434,7 @@ def _esc_delays_in_a_real_app(script: Path, which: str, presses: int) -> list[fl
         stderr=slave,
         pass_fds=(report_write,),
         start_new_session=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=ROOT,
         env={
             **{k: v for k, v in os.environ.items() if k != "TEXTUAL_DRIVER"},
             "TERM": "xterm-256color",

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import random
 import time
-from pathlib import Path
 
 import pytest
 
 from taskping_tui.inbound.gate import GateFacts, GatePolicy, TokenInfo, VerdictKind, decide
 from taskping_tui.mail.reply import ParsedMail, parse_mail
+from tests.support import MAIL_CORPUS
 
-CORPUS = Path(__file__).resolve().parents[1] / "data" / "mail"
+CORPUS = MAIL_CORPUS
 SEEDS = [path.read_bytes() for path in sorted(CORPUS.glob("*.eml"))]
 MAILS = 20_000
 BUDGET_SECONDS = 20.0

@@ -13,7 +13,7 @@ from taskping_tui.widgets.commands_panel import CommandEntry, CommandsPanel
 from taskping_tui.widgets.inbound_panel import InboundEntry, InboundPanel
 from taskping_tui.widgets.notifications_panel import NotificationEntry, NotificationsPanel
 from taskping_tui.widgets.panel import Panel
-from tests.snapshots.panel_app import PanelApp
+from tests.support.panel_app import PanelApp
 
 SIZE = (44, 40)
 WHEN = datetime(2026, 1, 5, 9, 12)

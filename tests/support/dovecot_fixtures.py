@@ -2,7 +2,7 @@
 
 Use from a test module::
 
-    from tests.dovecot_fixtures import dovecot, mail_user, tcp_proxy  # noqa: F401  (pytest fixtures)
+    from tests.support.dovecot_fixtures import dovecot, mail_user, tcp_proxy  # noqa: F401  (pytest fixtures)
 
 ``dovecot`` is session-scoped (one server, ≈50 ms to start); ``mail_user`` is a fresh user (own empty
 INBOX) per test, so tests never see each other's mail. Outside pytest::
@@ -211,7 +211,7 @@ class DovecotServer:
                         f"default_login_user = {me}\n")
             chroots = "service anvil {\n  chroot =\n}\n"
         imap_login_chroot = "" if self.is_root else "  chroot =\n"
-        return f"""# Private test instance written by tests/dovecot_fixtures.py
+        return f"""# Private test instance written by tests/support/dovecot_fixtures.py
 protocols = imap lmtp
 base_dir = {root}/run
 state_dir = {root}/state

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from taskping_tui.config import Config, ConfigError, load_config, parse_config
+from tests.support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path("/home/me/.config/taskping-tui/config.toml")
 
 MAIL_ON = """
