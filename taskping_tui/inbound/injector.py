@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
+from taskping_tui.agent.state import AgentState
 from taskping_tui.inbound.commands import CommandEvent, injection_readiness
 from taskping_tui.inbound.permission import option_for, permission_answer
 from taskping_tui.store import CommandRow, Store
@@ -34,12 +35,15 @@ SUBMIT_DELAY_SECONDS = 0.15
 class AgentView:
     """What the injector needs to know about the agent at this moment."""
 
-    state: str
+    state: AgentState
     # The text in the agent's input line; None when no input line is drawn (e.g. a dialog replaces it).
     prompt_text: str | None
     dialog_options: dict[int, str] = field(default_factory=dict)
     seconds_since_key: float = 1e9
     bracketed_paste: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", AgentState(self.state))  # also accept the state's name
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ def prompt_keys(text: str, bracketed: bool) -> bytes:
 
 def plan_injection(text: str, view: AgentView, typing_grace: float = TYPING_GRACE_SECONDS) -> InjectionPlan:
     answer = permission_answer(text)
-    if view.state == "waiting":
+    if view.state is AgentState.WAITING:
         if answer is None:
             return InjectionPlan("wait", "agent is waiting for a permission answer; this is not one")
         if not view.dialog_options:
@@ -68,7 +72,7 @@ def plan_injection(text: str, view: AgentView, typing_grace: float = TYPING_GRAC
         if number is None:
             return InjectionPlan("drop", f"the dialog on screen offers no {answer!r} option")
         return InjectionPlan("answer", keys=str(number).encode())
-    if answer is not None and view.state == "idle" and view.prompt_text == "":
+    if answer is not None and view.state is AgentState.IDLE and view.prompt_text == "":
         return InjectionPlan("drop", "a permission answer, but no permission dialog is open any more")
     readiness = injection_readiness(
         view.state,
