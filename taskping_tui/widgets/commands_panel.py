@@ -67,8 +67,9 @@ class CommandRequest(Message):
         return self.panel
 
 
-class CommandsPanel(Panel):
+class CommandsPanel(Panel[CommandEntry]):
     TITLE = "Commands"
+    NEWEST_FIRST = False
 
     BINDINGS = [
         Binding("a", "approve", "Approve"),
@@ -107,27 +108,24 @@ class CommandsPanel(Panel):
         if not mail_enabled:
             text += "\n\nNothing can arrive while mail is off."
         super().__init__(text, id="commands")
-        self._entries: dict[str, CommandEntry] = {}
+
+    def option_id(self, entry: CommandEntry) -> str:
+        return str(entry.command_id)
+
+    def render_entry(self, entry: CommandEntry) -> Content:
+        return render_command(entry)
 
     def show(self, entry: CommandEntry) -> None:
-        option_id = str(entry.command_id)
-        self._entries[option_id] = entry
-        self.add_entry(option_id, render_command(entry), newest_first=False)
+        super().show(entry)
         self.refresh_bindings()
 
     def show_all(self, entries: list[CommandEntry]) -> None:
         """Show the queue in exactly this order (after the user moved a command)."""
-        self._entries = {str(entry.command_id): entry for entry in entries}
-        self.replace_entries([(str(entry.command_id), render_command(entry)) for entry in entries])
+        super().show_all(entries)
         self.refresh_bindings()
 
     def entry(self, command_id: int) -> CommandEntry | None:
         return self._entries.get(str(command_id))
-
-    @property
-    def highlighted_entry(self) -> CommandEntry | None:
-        key = self.highlighted_key
-        return self._entries.get(key) if key is not None else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action not in ("approve", "reject", "edit", "move", "view"):

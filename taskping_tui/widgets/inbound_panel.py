@@ -39,7 +39,7 @@ def render_inbound(entry: InboundEntry) -> Content:
     return Content.assemble(*parts)
 
 
-class InboundPanel(Panel):
+class InboundPanel(Panel[InboundEntry]):
     TITLE = "Inbound mail"
 
     BINDINGS = [Binding("enter", "open", "Open mail")]
@@ -63,20 +63,16 @@ class InboundPanel(Panel):
             text = (f"Mail is off, so no replies are read. Set [mail] enabled = true in {config_hint} "
                     "and list your address in [security] allowed_senders.")
         super().__init__(text, id="inbound")
-        self._entries: dict[str, InboundEntry] = {}
+
+    def option_id(self, entry: InboundEntry) -> str:
+        return str(entry.mail_id)
+
+    def render_entry(self, entry: InboundEntry) -> Content:
+        return render_inbound(entry)
 
     def set_status(self, status: str) -> None:
         """What the mailbox watcher is doing (idle, polling, reconnecting…), shown in the title."""
         self.border_title = f"{self.TITLE} · {status}" if status else self.TITLE
-
-    def show(self, entry: InboundEntry) -> None:
-        self._entries[str(entry.mail_id)] = entry
-        self.add_entry(str(entry.mail_id), render_inbound(entry))
-
-    @property
-    def highlighted_entry(self) -> InboundEntry | None:
-        key = self.highlighted_key
-        return self._entries.get(key) if key is not None else None
 
     def _open(self, option_id: str | None) -> None:
         entry = self._entries.get(option_id) if option_id is not None else None

@@ -45,7 +45,7 @@ def render_notification(entry: NotificationEntry) -> Content:
     return Content.assemble(*parts)
 
 
-class NotificationsPanel(Panel):
+class NotificationsPanel(Panel[NotificationEntry]):
     TITLE = "Notifications"
 
     BINDINGS = [
@@ -83,16 +83,12 @@ class NotificationsPanel(Panel):
             text += f"\n\nMail is off. To get these on your phone, add a [mail] section to {config_hint}."
         super().__init__(text, id="notifications")
         self.mail_enabled = mail_enabled
-        self._entries: dict[str, NotificationEntry] = {}
 
-    def show(self, entry: NotificationEntry) -> None:
-        self._entries[entry.key] = entry
-        self.add_entry(entry.key, render_notification(entry))
+    def option_id(self, entry: NotificationEntry) -> str:
+        return entry.key
 
-    @property
-    def highlighted_entry(self) -> NotificationEntry | None:
-        key = self.highlighted_key
-        return self._entries.get(key) if key is not None else None
+    def render_entry(self, entry: NotificationEntry) -> Content:
+        return render_notification(entry)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("resend", "revoke_token"):

@@ -211,8 +211,8 @@ async def test_dangerous_command_waits_for_the_keyboard(loop_factory) -> None:  
         pilot = loop.pilot
         await pilot.press("f6")
         panel = loop.app.query_one(CommandsPanel)
-        panel.entries.focus()
-        panel.entries.highlighted = 0
+        panel.option_list.focus()
+        panel.option_list.highlighted = 0
         await pilot.press("a")
         await loop.until(lambda: loop.app.screen.__class__.__name__ == "ConfirmDialog", "the confirmation")
         assert "rm -rf build" in "".join(str(w.render()) for w in loop.app.screen.query("Static"))
@@ -251,8 +251,8 @@ async def test_manual_approval_holds_even_safe_commands(loop_factory) -> None:  
         assert loop.mock.user_prompts() == ["hi"]
         await loop.pilot.press("f6")
         panel = loop.app.query_one(CommandsPanel)
-        panel.entries.focus()
-        panel.entries.highlighted = 0
+        panel.option_list.focus()
+        panel.option_list.highlighted = 0
         await loop.pilot.press("a")
         await loop.until(lambda: loop.mock.user_prompts() == ["hi", "summarise the diff"], "the approved command")
 
