@@ -17,10 +17,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
-from typing import Literal
+from enum import StrEnum
 
 from taskping_tui.agent.state import AgentState
-from taskping_tui.inbound.commands import CommandEvent, injection_readiness
+from taskping_tui.inbound.commands import CommandEvent, CommandState, injection_readiness
 from taskping_tui.inbound.permission import option_for, permission_answer
 from taskping_tui.store import CommandRow, Store
 from taskping_tui.terminal.keys import encode_paste
@@ -46,9 +46,16 @@ class AgentView:
         object.__setattr__(self, "state", AgentState(self.state))  # also accept the state's name
 
 
+class InjectionAction(StrEnum):
+    TYPE = "type"  # type the command as a prompt
+    ANSWER = "answer"  # press the number of a permission dialog option
+    WAIT = "wait"  # not now: keep it approved and say why
+    DROP = "drop"  # never: it no longer applies (rejected, with the reason as its note)
+
+
 @dataclass(frozen=True)
 class InjectionPlan:
-    action: Literal["type", "answer", "wait", "drop"]
+    action: InjectionAction
     reason: str = ""
     keys: bytes = b""
 
@@ -65,15 +72,15 @@ def plan_injection(text: str, view: AgentView, typing_grace: float = TYPING_GRAC
     answer = permission_answer(text)
     if view.state is AgentState.WAITING:
         if answer is None:
-            return InjectionPlan("wait", "agent is waiting for a permission answer; this is not one")
+            return InjectionPlan(InjectionAction.WAIT, "agent is waiting for a permission answer; this is not one")
         if not view.dialog_options:
-            return InjectionPlan("wait", "the permission dialog is not on screen yet")
+            return InjectionPlan(InjectionAction.WAIT, "the permission dialog is not on screen yet")
         number = option_for(answer, view.dialog_options)
         if number is None:
-            return InjectionPlan("drop", f"the dialog on screen offers no {answer!r} option")
-        return InjectionPlan("answer", keys=str(number).encode())
+            return InjectionPlan(InjectionAction.DROP, f"the dialog on screen offers no {answer!r} option")
+        return InjectionPlan(InjectionAction.ANSWER, keys=str(number).encode())
     if answer is not None and view.state is AgentState.IDLE and view.prompt_text == "":
-        return InjectionPlan("drop", "a permission answer, but no permission dialog is open any more")
+        return InjectionPlan(InjectionAction.DROP, "a permission answer, but no permission dialog is open any more")
     readiness = injection_readiness(
         view.state,
         prompt_line_empty=view.prompt_text == "",
@@ -81,8 +88,8 @@ def plan_injection(text: str, view: AgentView, typing_grace: float = TYPING_GRAC
         typing_grace_seconds=typing_grace,
     )
     if not readiness.ready:
-        return InjectionPlan("wait", readiness.reason)
-    return InjectionPlan("type", keys=prompt_keys(text, view.bracketed_paste))
+        return InjectionPlan(InjectionAction.WAIT, readiness.reason)
+    return InjectionPlan(InjectionAction.TYPE, keys=prompt_keys(text, view.bracketed_paste))
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ class Injector:
 
     def next_command(self) -> CommandRow | None:
         ours = self.sessions() if self.sessions is not None else None
-        approved = [row for row in self.store.pending_commands() if row.state == "approved"
+        approved = [row for row in self.store.pending_commands() if row.state is CommandState.APPROVED
                     and (ours is None or row.session_id in ours)]
         return min(approved, key=lambda row: row.position, default=None)
 
@@ -124,9 +131,9 @@ class Injector:
         if command is None:
             return InjectionStep(None, None)
         plan = plan_injection(command.text, view, self.typing_grace)
-        if plan.action == "wait":
+        if plan.action is InjectionAction.WAIT:
             return InjectionStep(command, plan)
-        if plan.action == "drop":
+        if plan.action is InjectionAction.DROP:
             row = self.store.apply_command_event(command.id, CommandEvent.REJECT, note=plan.reason)
             return InjectionStep(row or command, plan)
         self._busy = True
@@ -142,12 +149,12 @@ class Injector:
             return self.store.get_command(command.id)
         try:
             self.write(plan.keys)
-            if plan.action == "type":
+            if plan.action is InjectionAction.TYPE:
                 await self.sleep(self.submit_delay)
                 self.write(b"\r")
         except OSError as error:
             logger.warning("typing command %s into the agent failed: %s", command.id, error)
             return self.store.apply_command_event(command.id, CommandEvent.INJECTION_FAILED,
                                                   note=f"could not write to the agent: {error}")
-        note = "answered the permission dialog" if plan.action == "answer" else "typed into the agent"
+        note = "answered the permission dialog" if plan.action is InjectionAction.ANSWER else "typed into the agent"
         return self.store.apply_command_event(command.id, CommandEvent.INJECTION_DONE, note=note)
