@@ -14,7 +14,7 @@ from typing import Any
 from taskping_tui.config import Config
 from taskping_tui.inbound.commands import initial_state
 from taskping_tui.inbound.danger import match_danger
-from taskping_tui.inbound.gate import GateFacts, GatePolicy, Verdict, decide
+from taskping_tui.inbound.gate import GateFacts, GatePolicy, Verdict, VerdictKind, decide
 from taskping_tui.inbound.permission import permission_answer
 from taskping_tui.mail.reply import ParsedMail, parse_mail
 from taskping_tui.mail.watcher import FetchedMail
@@ -123,7 +123,7 @@ class InboundProcessor:
     def _new_mail(self, mail: FetchedMail, parsed: ParsedMail, verdict: Verdict, kind: str,
                   reasons: list[str], danger: str | None, now: float) -> NewInboundMail:
         return NewInboundMail(
-            verdict=kind,  # type: ignore[arg-type]
+            verdict=VerdictKind(kind),
             received_at=now,
             uidvalidity=mail.uidvalidity,
             uid=mail.uid,
@@ -144,6 +144,6 @@ class InboundProcessor:
         limit = self.config.mail.imap.max_mail_bytes
         reason = f"mail is {mail.size:,} bytes, over the {limit:,}-byte limit ([mail.imap] max_mail_bytes)"
         recorded = self.store.record_inbound_mail(
-            NewInboundMail(verdict="rejected", received_at=now, uidvalidity=mail.uidvalidity, uid=mail.uid,
+            NewInboundMail(verdict=VerdictKind.REJECTED, received_at=now, uidvalidity=mail.uidvalidity, uid=mail.uid,
                            reasons=[reason], subject="(not downloaded)"), cursor=cursor)
         return ProcessedMail(recorded, "rejected", (reason,), "", "(not downloaded)", "", None)

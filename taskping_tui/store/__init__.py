@@ -24,7 +24,6 @@ from taskping_tui.store.rows import (
     TokenRow,
     TokenState,
     TokenStatus,
-    Verdict,
 )
 from taskping_tui.store.schema import MIGRATIONS, SCHEMA_VERSION, StoreError, migrate
 
@@ -51,6 +50,5 @@ __all__ = [
     "TokenRow",
     "TokenState",
     "TokenStatus",
-    "Verdict",
     "migrate",
 ]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from taskping_tui.inbound.commands import CommandState
+from taskping_tui.inbound.gate import VerdictKind
 from taskping_tui.store.base import TableBase, _normalize_message_id
 from taskping_tui.store.commands import insert_command
 from taskping_tui.store.rows import InboundMailRow, NewInboundMail, RecordedMail
@@ -45,6 +46,7 @@ class InboundMailTable(TableBase):
     @staticmethod
     def _inbound_row(row: Sequence[Any]) -> InboundMailRow:
         values = list(row)
+        values[7] = VerdictKind(values[7])
         values[8] = tuple(json.loads(values[8]))
         values[13] = json.loads(values[13])
         return InboundMailRow(*values)

@@ -6,9 +6,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from taskping_tui.inbound.commands import CAN_EXPIRE, CommandState
+from taskping_tui.inbound.gate import VerdictKind
 
 Clock = Callable[[], float]
 
@@ -31,10 +32,8 @@ class OutboxState(StrEnum):
     FAILED = "failed"
 
 
-Verdict = Literal["accepted", "blocked", "rejected", "ignored"]
-
 OUTBOX_STATES: tuple[str, ...] = tuple(state.value for state in OutboxState)
-VERDICTS: tuple[str, ...] = ("accepted", "blocked", "rejected", "ignored")
+VERDICTS: tuple[str, ...] = tuple(kind.value for kind in VerdictKind)
 COMMAND_STATES: tuple[str, ...] = tuple(state.value for state in CommandState)
 PENDING_COMMAND_STATES: tuple[str, ...] = tuple(sorted(state.value for state in CAN_EXPIRE))
 
@@ -105,7 +104,7 @@ class OutboxRow:
 class NewInboundMail:
     """What the watcher and the gate learned about one fetched mail, ready to be recorded."""
 
-    verdict: Verdict
+    verdict: VerdictKind
     received_at: float
     uidvalidity: int | None = None
     uid: int | None = None
@@ -131,7 +130,7 @@ class InboundMailRow:
     sender: str
     subject: str
     received_at: float
-    verdict: Verdict
+    verdict: VerdictKind
     reasons: tuple[str, ...]
     command: str | None
     token: str | None

@@ -21,8 +21,9 @@ from taskping_tui.agent.state import AgentState
 from taskping_tui.app import TaskPingApp
 from taskping_tui.config import Config, parse_config
 from taskping_tui.inbound.commands import CommandState
+from taskping_tui.inbound.gate import VerdictKind
 from taskping_tui.mail.tokens import subject_tag
-from taskping_tui.store import NewInboundMail, Store, Verdict
+from taskping_tui.store import NewInboundMail, Store
 from taskping_tui.widgets.commands_panel import CommandEntry
 from taskping_tui.widgets.inbound_panel import InboundEntry
 from taskping_tui.widgets.notifications_panel import NotificationEntry, NotificationsPanel
@@ -156,7 +157,7 @@ def seed_store(path: Path) -> None:
             token = store.create_session_token(SESSION, 24 * 3600, now=time.time() - 300).token
         subject = f"Re: {TAG} Turn finished"
 
-        def mail(when: datetime, verdict: Verdict, sender: str = ME, subject: str = subject,
+        def mail(when: datetime, verdict: VerdictKind, sender: str = ME, subject: str = subject,
                  **fields: Any) -> NewInboundMail:
             return NewInboundMail(verdict=verdict, received_at=when.timestamp(), sender=sender, subject=subject,
                                   session_id=SESSION, message_id=f"<{when.timestamp():.0f}@example.com>", **fields)
