@@ -1,6 +1,6 @@
 """Inbound mail latency: a reply delivered into dovecot (LMTP) → MailWatcher's handler called.
 
-Runs a private dovecot (tests/dovecot_fixtures.py), delivers N mails one after another and prints
+Runs a private dovecot (tests/support/dovecot_fixtures.py), delivers N mails one after another and prints
 p50/p95 for the watcher next to a reference measured in the same run: a bare aioimaplib client in
 IDLE timing delivery → EXISTS push (the floor set by dovecot's own ≈0.5 s notify delay).
 
@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from taskping_tui.config import ImapConfig
 from taskping_tui.mail.watcher import FetchedMail, MailWatcher, WatcherState, WatcherTimings
-from tests.dovecot_fixtures import HOST, DovecotServer, MailUser, MemoryCursorStore, make_mail
+from tests.support.dovecot_fixtures import HOST, DovecotServer, MailUser, MemoryCursorStore, make_mail
 
 TARGET_SECONDS = 2.0
 QUICK_MAILS = 3
@@ -157,7 +157,7 @@ async def burst_latencies(server: DovecotServer, user: MailUser, count: int, sta
     """Delivery → handled (recorded in the store) for ``count`` mails delivered back to back, plus the reply
     a user waits for, delivered while the watcher is in the middle of them; the reply's latency is last."""
     from taskping_tui.config import Config, MailConfig, SecurityConfig
-    from taskping_tui.inbound import InboundProcessor
+    from taskping_tui.inbound.processor import InboundProcessor
     from taskping_tui.mail.reply import parse_mail
     from taskping_tui.store import Store
 

@@ -47,14 +47,13 @@ from taskping_tui.agent.state import (
     Notification,
     TrackerSettings,
 )
-from taskping_tui.command_edit import ApprovalPlan, command_history_rows, plan_approval
-from taskping_tui.commands import CommandEvent
 from taskping_tui.config import Config, expand_env
-from taskping_tui.config_writer import ConfigWriteError, update_config_file
-from taskping_tui.driver import driver_class
+from taskping_tui.config.writer import ConfigWriteError, update_config_file
 from taskping_tui.errors import TaskPingError, describe_error
-from taskping_tui.inbound import InboundProcessor, PendingPermission, ProcessedMail, dangerous_permission
-from taskping_tui.injector import AgentView, Injector
+from taskping_tui.inbound.command_edit import ApprovalPlan, command_history_rows, plan_approval
+from taskping_tui.inbound.commands import CommandEvent
+from taskping_tui.inbound.injector import AgentView, Injector
+from taskping_tui.inbound.processor import InboundProcessor, PendingPermission, ProcessedMail, dangerous_permission
 from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.mail.outbox import Outbox
 from taskping_tui.mail.password import PasswordError, Secret, resolve_password, resolve_secret
@@ -71,6 +70,7 @@ from taskping_tui.permission_followup import DeniedPermissionFollowUp
 from taskping_tui.quit_guard import QuitFacts, quit_question
 from taskping_tui.startup import open_mail_store
 from taskping_tui.store import CommandRow, InboundMailRow, OutboxRow, Store
+from taskping_tui.terminal.driver import driver_class
 from taskping_tui.terminal.view import TerminalView
 from taskping_tui.themes import DEFAULT_THEME, load_all_themes
 from taskping_tui.widgets.commands_panel import CommandEntry, CommandsPanel
@@ -144,7 +144,7 @@ def age(seconds: float) -> str:
 
 
 def inbound_entry(row: InboundMailRow) -> InboundEntry:
-    return InboundEntry(f"m{row.id}", datetime.fromtimestamp(row.received_at), row.sender or "(unknown sender)",
+    return InboundEntry(row.id, datetime.fromtimestamp(row.received_at), row.sender or "(unknown sender)",
                         row.subject, str(row.verdict), "; ".join(row.reasons))
 
 
@@ -165,7 +165,7 @@ class TaskPingApp(App[int]):
     """Claude Code (or any agent) in a terminal pane, with notifications, inbound mail and commands."""
 
     TITLE = "taskping-tui"
-    CSS_PATH = ["styles/app.tcss", "styles/dialogs.tcss"]
+    CSS_PATH = "styles/app.tcss"
     ENABLE_COMMAND_PALETTE = True
 
     BINDINGS = [
@@ -229,7 +229,6 @@ class TaskPingApp(App[int]):
         self._entry_ids = itertools.count(1)
         self._entries: dict[str, NotificationEntry] = {}
         self._entries_by_outbox: dict[int, list[str]] = {}
-        self._outbox_by_entry: dict[str, int] = {}
 
     @property
     def config_hint(self) -> str:
@@ -331,7 +330,7 @@ class TaskPingApp(App[int]):
     def _start_agent(self) -> None:
         argv = self._plan.argv if self._plan else self.agent_argv
         env = agent_environment(os.environ, expand_env(self.config.agent.env), self.config.mail, self._mail_secret)
-        self.pane.start(argv, env=env, cwd=os.getcwd(),  # type: ignore[arg-type]  # None unsets a secret
+        self.pane.start(argv, env=env, cwd=os.getcwd(),  # a None value unsets a secret
                         not_found_hint=install_hint_for(self.agent_argv))
 
     def _on_hook_event(self, event: HookEvent) -> None:
@@ -458,9 +457,8 @@ class TaskPingApp(App[int]):
         if self.outbox is not None:
             row = self.outbox.enqueue(facts_from(note, self._session_id))
             self._entries_by_outbox.setdefault(row.id, []).append(key)
-            self._outbox_by_entry[key] = row.id
             state, detail = mail_status(row)
-            entry = NotificationEntry(key, entry.time, entry.kind, entry.summary, state, detail)
+            entry = NotificationEntry(key, entry.time, entry.kind, entry.summary, state, detail, row.id)
         self._show_entry(entry)
 
     def _show_entry(self, entry: NotificationEntry) -> None:
@@ -527,22 +525,20 @@ class TaskPingApp(App[int]):
         for key in self._entries_by_outbox.get(row.id, []):
             old = self._entries.get(key)
             if old is not None:
-                self._show_entry(NotificationEntry(old.key, old.time, old.kind, old.summary, state, detail))
+                self._show_entry(NotificationEntry(old.key, old.time, old.kind, old.summary, state, detail, row.id))
 
     def on_notifications_panel_resend_requested(self, message: NotificationsPanel.ResendRequested) -> None:
-        outbox_id = self._outbox_by_entry.get(message.key)
-        if self.outbox is None or outbox_id is None:
+        if self.outbox is None:
             return
-        if self.outbox.resend(outbox_id) is None:
+        if self.outbox.resend(message.outbox_id) is None:
             self.notify("Only a failed mail can be sent again.", severity="warning")
 
     def on_notifications_panel_revoke_token_requested(
         self, message: NotificationsPanel.RevokeTokenRequested
     ) -> None:
-        outbox_id = self._outbox_by_entry.get(message.key)
-        if self.store is None or outbox_id is None:
+        if self.store is None:
             return
-        row = self.store.get_outbox(outbox_id)
+        row = self.store.get_outbox(message.outbox_id)
         if row is not None and self.store.revoke_token(row.token):
             self.notify(f"Token #{row.token} revoked: replies carrying it are rejected from now on.")
 
@@ -554,9 +550,8 @@ class TaskPingApp(App[int]):
         for row in self.store.pending_outbox():
             key = f"o{row.id}"
             self._entries_by_outbox.setdefault(row.id, []).append(key)
-            self._outbox_by_entry[key] = row.id
             self._show_entry(NotificationEntry(key, datetime.fromtimestamp(row.created_at), row.kind,
-                                               f"(from the last run) {row.subject}", *mail_status(row)))
+                                               f"(from the last run) {row.subject}", *mail_status(row), row.id))
         for row in reversed(self.store.list_inbound_mail(limit=100)):
             self.query_one(InboundPanel).show(inbound_entry(row))
         # In one go: what needs you first, from the top (no highlight: nothing is new news at start).
@@ -602,7 +597,7 @@ class TaskPingApp(App[int]):
         token_row = self.store.get_token(command.token) if command.token else None
         token_age = age(time.time() - token_row.created_at) if token_row else "—"
         note = self._waiting_notes.get(command.id, "") if command.state == "approved" else command.note
-        return CommandEntry(f"c{command.id}", str(command.state), command.sender, token_age,
+        return CommandEntry(command.id, command.state, command.sender, token_age,
                             command.auth_result or "auth not checked", command.text,
                             command.danger_pattern or "", note, command.position, command.updated_at)
 
@@ -664,26 +659,28 @@ class TaskPingApp(App[int]):
                     kind="command_expired", summary=f"Expired without being typed: {command.text}",
                     session_id=command.session_id, prompt=command.text))
 
-    def _command_for(self, key: str) -> CommandRow | None:
-        if self.store is None or not key.startswith("c"):
-            return None
-        return self.store.get_command(int(key[1:]))
+    def _command_for(self, command_id: int) -> CommandRow | None:
+        return self.store.get_command(command_id) if self.store is not None else None
 
-    def on_commands_panel_action_requested(self, message: CommandsPanel.ActionRequested) -> None:
-        command = self._command_for(message.key)
-        if command is None or self.store is None:
-            return
-        if message.action == "approve":
+    def on_commands_panel_approve_requested(self, message: CommandsPanel.ApproveRequested) -> None:
+        if (command := self._command_for(message.command_id)) is not None:
             self._approve(command)
-        elif message.action == "reject":
+
+    def on_commands_panel_reject_requested(self, message: CommandsPanel.RejectRequested) -> None:
+        if (command := self._command_for(message.command_id)) is not None:
             self._apply(command, CommandEvent.REJECT, note="rejected at the keyboard")
-        elif message.action == "edit":
+
+    def on_commands_panel_edit_requested(self, message: CommandsPanel.EditRequested) -> None:
+        if (command := self._command_for(message.command_id)) is not None:
             self.push_screen(EditDialog(f"Edit the command from {command.sender}", command.text),
                              lambda text: self._approve(command, text) if text else None)
-        elif message.action in ("move_up", "move_down"):
-            if self.store.move_command(command.id, -1 if message.action == "move_up" else 1):
-                self._reorder_commands()
-        elif message.action == "view":
+
+    def on_commands_panel_move_requested(self, message: CommandsPanel.MoveRequested) -> None:
+        if self.store is not None and self.store.move_command(message.command_id, message.offset):
+            self._reorder_commands()
+
+    def on_commands_panel_view_requested(self, message: CommandsPanel.ViewRequested) -> None:
+        if self.store is not None and (command := self.store.get_command(message.command_id)) is not None:
             self.push_screen(DetailsDialog(f"Command #{command.id}", [
                 ("State", f"{command.state} — {command.note}" if command.note else str(command.state)),
                 ("From", command.sender), ("Token", command.token or "(none)"),
@@ -725,7 +722,7 @@ class TaskPingApp(App[int]):
     def on_inbound_panel_open_requested(self, message: InboundPanel.OpenRequested) -> None:
         if self.store is None:
             return
-        row = self.store.get_inbound_mail(int(message.key[1:]))
+        row = self.store.get_inbound_mail(message.mail_id)
         if row is not None:
             self.push_screen(DetailsDialog(f"Mail from {row.sender or '(unknown)'}", inbound_details(row)))
 

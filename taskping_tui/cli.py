@@ -127,7 +127,7 @@ def run_doctor(argv: list[str]) -> int:
     parser.add_argument("--config", metavar="FILE", type=Path, help="config file to check")
     parser.add_argument("--send-test", action="store_true", help="also send a test mail to the recipients")
     options = parser.parse_args(argv)
-    from taskping_tui.doctor import main as doctor_main
+    from taskping_tui.diagnostics.doctor import main as doctor_main
 
     return doctor_main(options.config, send_test=options.send_test)
 
@@ -161,7 +161,7 @@ def run_inspect(argv: list[str]) -> int:
     parser.add_argument("mail", metavar="MAIL.eml", type=Path)
     options = parser.parse_args(argv)
     from taskping_tui.config import ConfigError, load_config
-    from taskping_tui.inspect_mail import main as inspect_main
+    from taskping_tui.diagnostics.inspect import main as inspect_main
 
     try:
         config = load_config(options.config)

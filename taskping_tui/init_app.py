@@ -8,9 +8,9 @@ from pathlib import Path
 from textual.app import App
 
 from taskping_tui.config import ConfigError
-from taskping_tui.config_writer import WriteResult
-from taskping_tui.doctor import Check, check_mail
-from taskping_tui.setup import SetupAnswers, check_answers
+from taskping_tui.config.init_answers import SetupAnswers, check_answers
+from taskping_tui.config.writer import WriteResult
+from taskping_tui.diagnostics.doctor import Check, check_mail
 from taskping_tui.themes import DEFAULT_THEME, load_all_themes
 from taskping_tui.widgets.init_screen import InitScreen
 
@@ -26,7 +26,6 @@ async def test_answers(answers: SetupAnswers, password: str) -> list[Check]:
 
 class InitApp(App[WriteResult | None]):
     TITLE = "taskping-tui init"
-    CSS_PATH = ["styles/app.tcss", "styles/dialogs.tcss"]
 
     def __init__(self, config_path: Path) -> None:
         super().__init__()

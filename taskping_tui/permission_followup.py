@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from taskping_tui.agent.state import AgentState
-from taskping_tui.injector import permission_answer
+from taskping_tui.inbound.permission import permission_answer
 from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.store import CommandRow
 

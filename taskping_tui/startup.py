@@ -11,7 +11,7 @@ from pathlib import Path
 
 from taskping_tui.config import Config, ConfigError, check_mail_addresses
 from taskping_tui.errors import TaskPingError
-from taskping_tui.gate import GatePolicy
+from taskping_tui.inbound.gate import GatePolicy
 from taskping_tui.store import Store, StoreError
 
 

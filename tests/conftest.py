@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = [
-    "tests.claude_fixtures",
-    "tests.smtp_fixtures",
-    "tests.dovecot_fixtures",
-    "tests.terminal_pane_fixtures",
+    "tests.support.claude_fixtures",
+    "tests.support.smtp_fixtures",
+    "tests.support.dovecot_fixtures",
+    "tests.support.terminal_pane_fixtures",
 ]
 
 

@@ -14,9 +14,10 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from taskping_tui import paths
 from taskping_tui.agent.events import HOOKED_EVENTS
@@ -48,7 +49,7 @@ class InstanceDir:
         self.path = path
 
     @classmethod
-    def create(cls, base: Path | None = None) -> "InstanceDir":
+    def create(cls, base: Path | None = None) -> InstanceDir:
         """Make a fresh per-instance dir under the user's runtime dir (or a private temp dir if that fails)."""
         candidates = [base] if base is not None else [paths.runtime_dir(), None]
         for candidate in candidates:
@@ -76,7 +77,7 @@ class InstanceDir:
     def cleanup(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
 
-    def __enter__(self) -> "InstanceDir":
+    def __enter__(self) -> InstanceDir:
         return self
 
     def __exit__(self, *exc: object) -> None:

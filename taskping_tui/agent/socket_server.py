@@ -8,8 +8,8 @@ import logging
 import os
 import socket
 import struct
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from taskping_tui.agent.events import HookEvent, parse_hook_event
 from taskping_tui.agent.hook_client import MAX_PAYLOAD_BYTES
@@ -30,7 +30,7 @@ def peer_uid(sock: socket.socket) -> int | None:
         return None
     raw = sock.getsockopt(socket.SOL_SOCKET, so_peercred, struct.calcsize(_PEERCRED_FORMAT))
     _pid, uid, _gid = struct.unpack(_PEERCRED_FORMAT, raw)
-    return uid
+    return int(uid)
 
 
 def decode_hook_line(line: bytes) -> HookEvent | None:
@@ -106,7 +106,7 @@ class HookSocketServer:
     def is_serving(self) -> bool:
         return self._server is not None and self._server.is_serving()
 
-    async def __aenter__(self) -> "HookSocketServer":
+    async def __aenter__(self) -> HookSocketServer:
         await self.start()
         return self
 

@@ -18,9 +18,10 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from taskping_tui.agent.events import HookEvent
 
@@ -38,7 +39,7 @@ USER_EXIT_REASONS = frozenset({"prompt_input_exit", "logout"})
 TRANSCRIPT_TAIL_BYTES = 2 * 1024 * 1024
 
 
-class AgentState(enum.Enum):
+class AgentState(enum.StrEnum):
     STARTING = "starting"
     BUSY = "busy"
     IDLE = "idle"
@@ -46,7 +47,7 @@ class AgentState(enum.Enum):
     EXITED = "exited"
 
 
-class NotificationKind(str, enum.Enum):
+class NotificationKind(enum.StrEnum):
     TURN_FINISHED = "turn_finished"
     NEEDS_PERMISSION = "needs_permission"
     API_ERROR = "api_error"
@@ -72,7 +73,7 @@ class Notification:
 
     @property
     def when(self) -> datetime:
-        return datetime.fromtimestamp(self.time, tz=timezone.utc).astimezone()
+        return datetime.fromtimestamp(self.time, tz=UTC).astimezone()
 
 
 @dataclass(frozen=True)

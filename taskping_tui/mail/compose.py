@@ -221,7 +221,7 @@ def _text_body(sections: Sequence[_Section]) -> str:
         if index > 0:
             lines.append("─" * 20)
         lines += [section.heading, ""]
-        for label, text, preformatted in section.paragraphs:
+        for label, text, _preformatted in section.paragraphs:
             if label:
                 lines.append(f"{label}:")
             lines += [text, ""]

@@ -192,7 +192,8 @@ class ImapSession:
         limit = self._response_timeout if timeout == -1.0 else timeout
         task: asyncio.Future[T] = asyncio.ensure_future(awaitable)
         try:
-            done, _ = await asyncio.wait({task, self._lost}, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+            waiting: set[asyncio.Future[Any]] = {task, self._lost}
+            done, _ = await asyncio.wait(waiting, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             task.cancel()
             raise
@@ -355,7 +356,7 @@ class ImapSession:
                 if client.has_pending_idle():
                     client.idle_done()
                 await asyncio.wait_for(client.logout(), logout_timeout)
-        except (asyncio.TimeoutError, aioimaplib.AioImapException, OSError) as error:
+        except (TimeoutError, aioimaplib.AioImapException, OSError) as error:
             logger.debug("LOGOUT on %s:%s failed: %s", self.host, self.port, error)
         finally:
             self._abandon(client)

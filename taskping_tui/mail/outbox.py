@@ -93,10 +93,6 @@ class Outbox:
         """``listener(row)`` is called after every committed state change of an outbox row."""
         self._listeners.append(listener)
 
-    def remove_listener(self, listener: OutboxListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
     def _emit(self, row: OutboxRow | None) -> None:
         if row is None:
             return
@@ -182,7 +178,7 @@ class Outbox:
         self._wake.set()
         try:
             await asyncio.wait_for(asyncio.shield(task), grace_seconds)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
+        except (TimeoutError, asyncio.CancelledError):
             task.cancel()
             try:
                 await task

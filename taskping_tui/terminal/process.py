@@ -190,7 +190,7 @@ class ChildProcess:
         self._reading = True
         self._watch_exit()
         logger.info("started %s as pid %d (%dx%d)", self.argv[0], self._pty.pid, self._cols, self._rows)
-        return self._pty.pid
+        return int(self._pty.pid)
 
     @property
     def pid(self) -> int | None:

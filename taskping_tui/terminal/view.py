@@ -14,6 +14,7 @@ import os
 import shlex
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 
@@ -130,44 +131,39 @@ class TerminalView(Widget, can_focus=True):
     }
     """
 
+    @dataclass
     class TitleChanged(Message):
         """The child set its window title (OSC 0/2)."""
 
-        def __init__(self, title: str) -> None:
-            super().__init__()
-            self.title = title
+        title: str
 
     class Bell(Message):
         """The child rang the bell (BEL)."""
 
+    @dataclass
     class ChildExited(Message):
         """The child ended: `status` is its exit code, or `signal` the signal that killed it."""
 
-        def __init__(self, status: int | None, signal: int | None) -> None:
-            super().__init__()
-            self.status = status
-            self.signal = signal
+        status: int | None
+        signal: int | None
 
+    @dataclass
     class OutputActivity(Message):
         """The child wrote `nbytes` bytes since the last such message (sent at most every ACTIVITY_INTERVAL s)."""
 
-        def __init__(self, nbytes: int) -> None:
-            super().__init__()
-            self.nbytes = nbytes
+        nbytes: int
 
+    @dataclass
     class StartFailed(Message):
         """The command could not be started (`reason`: "command not found" or the OS error); shown in the pane."""
 
-        def __init__(self, reason: str) -> None:
-            super().__init__()
-            self.reason = reason
+        reason: str
 
+    @dataclass
     class Started(Message):
         """A child was started."""
 
-        def __init__(self, pid: int) -> None:
-            super().__init__()
-            self.pid = pid
+        pid: int
 
     def __init__(
         self,

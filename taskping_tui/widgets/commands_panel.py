@@ -9,31 +9,30 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
 
+from taskping_tui.inbound.commands import CommandEvent, CommandState, allows, can_move
 from taskping_tui.widgets.panel import Panel
 
-STATE_LABELS = {
-    "queued": ("waiting for your approval", "$warning"),
-    "blocked": ("BLOCKED — dangerous", "$error"),
-    "approved": ("waiting for the agent", "$accent"),
-    "injecting": ("typing…", "$accent"),
-    "injected": ("injected", "$success"),
-    "rejected": ("rejected", "$foreground-muted"),
-    "expired": ("expired", "$foreground-muted"),
-    "failed": ("failed", "$error"),
-    "unknown": ("unknown — check the agent", "$error"),
+S = CommandState
+STATE_LABELS: dict[CommandState, tuple[str, str]] = {
+    S.QUEUED: ("waiting for your approval", "$warning"),
+    S.BLOCKED: ("BLOCKED — dangerous", "$error"),
+    S.APPROVED: ("waiting for the agent", "$accent"),
+    S.INJECTING: ("typing…", "$accent"),
+    S.INJECTED: ("injected", "$success"),
+    S.REJECTED: ("rejected", "$foreground-muted"),
+    S.EXPIRED: ("expired", "$foreground-muted"),
+    S.FAILED: ("failed", "$error"),
+    S.UNKNOWN: ("unknown — check the agent", "$error"),
 }
-APPROVABLE = {"queued", "blocked", "failed", "unknown"}
 # Shown first, in this order: what waits for the user, then what waits for the agent, then the history.
-NEEDS_YOU = ("blocked", "queued", "unknown", "failed")
-IN_PROGRESS = ("injecting", "approved")
-REJECTABLE = {"queued", "blocked", "approved", "failed", "unknown"}
-MOVABLE = {"queued", "blocked", "approved"}
+NEEDS_YOU = (S.BLOCKED, S.QUEUED, S.UNKNOWN, S.FAILED)
+IN_PROGRESS = (S.INJECTING, S.APPROVED)
 
 
 @dataclass(frozen=True)
 class CommandEntry:
-    key: str
-    state: str
+    command_id: int
+    state: CommandState
     sender: str
     token_age: str
     auth: str
@@ -69,42 +68,69 @@ def token_text(token_age: str) -> str:
     return "no session token" if token_age in ("", "—") else f"token from {token_age} ago"
 
 
-def render_command(row: CommandEntry) -> Content:
-    label, style = STATE_LABELS.get(row.state, (row.state, "$foreground"))
+def render_command(entry: CommandEntry) -> Content:
+    label, style = STATE_LABELS[entry.state]
     # The command itself right under its state: the sender line wraps in the narrow sidebar.
     parts: list[Content | tuple[str, str] | str] = [
         (label, f"bold {style}"),
         "\n",
-        (row.command, "bold"),
+        (entry.command, "bold"),
         "\n",
-        (f"{row.sender} · {token_text(row.token_age)} · {row.auth}", "$foreground-muted"),
+        (f"{entry.sender} · {token_text(entry.token_age)} · {entry.auth}", "$foreground-muted"),
     ]
-    if row.danger:
-        parts += ["\n", (f"matches danger pattern: {row.danger}", "$error")]
-    if row.note:
-        parts += ["\n", (row.note, "$foreground-muted")]
+    if entry.danger:
+        parts += ["\n", (f"matches danger pattern: {entry.danger}", "$error")]
+    if entry.note:
+        parts += ["\n", (entry.note, "$foreground-muted")]
     return Content.assemble(*parts)
 
 
-class CommandsPanel(Panel):
+@dataclass
+class CommandRequest(Message):
+    """Base of the Commands panel's requests: the user pressed a key on the command ``command_id``."""
+
+    panel: CommandsPanel
+    command_id: int
+
+    @property
+    def control(self) -> CommandsPanel:
+        return self.panel
+
+
+class CommandsPanel(Panel[CommandEntry]):
     TITLE = "Commands"
+    NEWEST_FIRST = False
 
     BINDINGS = [
-        Binding("a", "command('approve')", "Approve"),
-        Binding("x", "command('reject')", "Reject"),
-        Binding("e", "command('edit')", "Edit & approve"),
-        Binding("shift+up", "command('move_up')", "Move up"),
-        Binding("shift+down", "command('move_down')", "Move down"),
-        Binding("v", "command('view')", "View"),
+        Binding("a", "approve", "Approve"),
+        Binding("x", "reject", "Reject"),
+        Binding("e", "edit", "Edit & approve"),
+        Binding("shift+up", "move(-1)", "Move up"),
+        Binding("shift+down", "move(1)", "Move down"),
+        Binding("v", "view", "View"),
     ]
 
-    class ActionRequested(Message):
-        """The user asked to approve / reject / edit / move_up / move_down / view a command."""
+    @dataclass
+    class ApproveRequested(CommandRequest):
+        """Approve the command (a blocked one is confirmed first)."""
 
-        def __init__(self, key: str, action: str) -> None:
-            super().__init__()
-            self.key = key
-            self.action = action
+    @dataclass
+    class RejectRequested(CommandRequest):
+        """Reject the command: it will never be typed."""
+
+    @dataclass
+    class EditRequested(CommandRequest):
+        """Edit the command's text, then approve it."""
+
+    @dataclass
+    class MoveRequested(CommandRequest):
+        """Move the command ``offset`` places in the queue (-1 up, +1 down)."""
+
+        offset: int
+
+    @dataclass
+    class ViewRequested(CommandRequest):
+        """Show everything known about the command."""
 
     def __init__(self, mail_enabled: bool) -> None:
         text = ("Commands from accepted replies wait here until the agent is idle; dangerous ones "
@@ -112,63 +138,85 @@ class CommandsPanel(Panel):
         if not mail_enabled:
             text += "\n\nNothing can arrive while mail is off."
         super().__init__(text, id="commands")
-        self._rows: dict[str, CommandEntry] = {}
 
-    def show(self, row: CommandEntry) -> None:
+    def option_id(self, entry: CommandEntry) -> str:
+        return str(entry.command_id)
+
+    def render_entry(self, entry: CommandEntry) -> Content:
+        return render_command(entry)
+
+    def show(self, entry: CommandEntry) -> None:
         """Add or update one command; a command that newly needs the user is brought into view."""
-        old = self._rows.get(row.key)
-        self._rows[row.key] = row
+        option_id = self.option_id(entry)
+        old = self._entries.get(option_id)
+        self._entries[option_id] = entry
         self._redraw()
-        if row.needs_you and (old is None or not old.needs_you):
-            self._bring_into_view(row.key)
+        if entry.needs_you and (old is None or not old.needs_you):
+            self._bring_into_view(option_id)
 
     def show_all(self, entries: list[CommandEntry]) -> None:
         """Show exactly these commands (after the user moved one), in display order."""
-        self._rows = {entry.key: entry for entry in entries}
+        self._entries = {self.option_id(entry): entry for entry in entries}
         self._redraw()
 
     def _redraw(self) -> None:
-        ordered = display_order(self._rows.values())
-        keys = [entry.key for entry in ordered]
-        entries = self.entries
-        current = [entries.get_option_at_index(i).id for i in range(entries.option_count)]
-        if [key for key in current if key is not None] == keys:
-            for entry in ordered:  # same order: update the prompts in place (no flicker, scroll kept)
-                entries.replace_option_prompt(entry.key, render_command(entry))
+        ordered = display_order(self._entries.values())
+        ids = [self.option_id(entry) for entry in ordered]
+        option_list = self.option_list
+        current = [option_list.get_option_at_index(i).id for i in range(option_list.option_count)]
+        if [option_id for option_id in current if option_id is not None] == ids:
+            for option_id, entry in zip(ids, ordered, strict=True):  # same order: update in place, scroll kept
+                option_list.replace_option_prompt(option_id, render_command(entry))
         else:
-            self.replace_entries([(entry.key, render_command(entry)) for entry in ordered])
-        self.count = len(keys)
+            self.replace_entries([(option_id, render_command(entry)) for option_id, entry in zip(ids, ordered,
+                                                                                                 strict=True)])
+        self.count = len(ids)
         self.refresh_bindings()
 
-    def _bring_into_view(self, key: str) -> None:
-        entries = self.entries
-        if entries.has_focus:
+    def _bring_into_view(self, option_id: str) -> None:
+        option_list = self.option_list
+        if option_list.has_focus:
             return  # the user is working in the list: their highlight stays where they put it
         # Highlighted (so F6 lands on it, ready for a / x / e) and scrolled into view.
-        entries.highlighted = entries.get_option_index(key)
-        self.call_after_refresh(entries.scroll_to_highlight)
+        option_list.highlighted = option_list.get_option_index(option_id)
+        self.call_after_refresh(option_list.scroll_to_highlight)
 
-    def row(self, key: str) -> CommandEntry | None:
-        return self._rows.get(key)
+    def entry(self, command_id: int) -> CommandEntry | None:
+        return self._entries.get(str(command_id))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action != "command":
+        if action not in ("approve", "reject", "edit", "move", "view"):
             return True
-        key = self.highlighted_key
-        row = self._rows.get(key) if key is not None else None
-        if row is None:
+        entry = self.highlighted_entry
+        if entry is None:
             return False
         allowed = {
-            "approve": row.state in APPROVABLE,
-            "edit": row.state in APPROVABLE,
-            "reject": row.state in REJECTABLE,
-            "move_up": row.state in MOVABLE,
-            "move_down": row.state in MOVABLE,
+            "approve": allows(entry.state, CommandEvent.APPROVE),
+            "edit": allows(entry.state, CommandEvent.APPROVE),
+            "reject": allows(entry.state, CommandEvent.REJECT),
+            "move": can_move(entry.state),
             "view": True,
         }
-        return allowed.get(str(parameters[0]), False) or None
+        return allowed[action] or None
 
-    def action_command(self, action: str) -> None:
-        key = self.highlighted_key
-        if key is not None:
-            self.post_message(self.ActionRequested(key, action))
+    def _request(self, message_type: type[CommandRequest]) -> None:
+        entry = self.highlighted_entry
+        if entry is not None:
+            self.post_message(message_type(self, entry.command_id))
+
+    def action_approve(self) -> None:
+        self._request(self.ApproveRequested)
+
+    def action_reject(self) -> None:
+        self._request(self.RejectRequested)
+
+    def action_edit(self) -> None:
+        self._request(self.EditRequested)
+
+    def action_view(self) -> None:
+        self._request(self.ViewRequested)
+
+    def action_move(self, offset: int) -> None:
+        entry = self.highlighted_entry
+        if entry is not None:
+            self.post_message(self.MoveRequested(self, entry.command_id, offset))

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.containers import VerticalScroll
+from textual.widgets import Button, Static
+
+from taskping_tui.widgets.dialog import Dialog
 
 
-class ConfirmDialog(ModalScreen[bool]):
+class ConfirmDialog(Dialog[bool]):
+    DEFAULT_CSS = """
+    ConfirmDialog.-danger #dialog {
+        border: thick $error;
+    }
+    """
+
     BINDINGS = [
         Binding("escape", "answer(False)", "Cancel"),
         Binding("y", "answer(True)", "Yes", show=False),
@@ -17,19 +24,17 @@ class ConfirmDialog(ModalScreen[bool]):
     ]
 
     def __init__(self, title: str, body: str, *, confirm_label: str = "Yes", danger: bool = False) -> None:
-        super().__init__(classes="-danger" if danger else "")
-        self._title = title
+        super().__init__(title, classes="-danger" if danger else "")
         self._body = body
         self._confirm_label = confirm_label
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label(self._title, id="dialog-title")
-            with VerticalScroll(id="dialog-body"):
-                yield Static(self._body, markup=False)
-            with Horizontal(id="dialog-buttons"):
-                yield Button(self._confirm_label, id="yes", variant="error" if self.has_class("-danger") else "primary")
-                yield Button("Cancel", id="no")
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="dialog-body"):
+            yield Static(self._body, markup=False)
+
+    def compose_buttons(self) -> ComposeResult:
+        yield Button(self._confirm_label, id="yes", variant="error" if self.has_class("-danger") else "primary")
+        yield Button("Cancel", id="no")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

@@ -4,29 +4,35 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Label, TextArea
+from textual.widgets import Button, TextArea
+
+from taskping_tui.widgets.dialog import Dialog
 
 
-class EditDialog(ModalScreen[str | None]):
+class EditDialog(Dialog[str | None]):
+    DEFAULT_CSS = """
+    EditDialog #edit-text {
+        height: 12;
+        max-height: 100%;
+        margin-bottom: 2;
+    }
+    """
+
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "approve", "Approve edited"),
     ]
 
     def __init__(self, title: str, text: str) -> None:
-        super().__init__()
-        self._title = title
+        super().__init__(title)
         self._text = text
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label(self._title, id="dialog-title", markup=False)
-            yield TextArea(self._text, id="edit-text", soft_wrap=True, show_line_numbers=False)
-            with Horizontal(id="dialog-buttons"):
-                yield Button("Approve (Ctrl+S)", id="approve", variant="primary")
-                yield Button("Cancel", id="cancel")
+    def compose_body(self) -> ComposeResult:
+        yield TextArea(self._text, id="edit-text", soft_wrap=True, show_line_numbers=False)
+
+    def compose_buttons(self) -> ComposeResult:
+        yield Button("Approve (Ctrl+S)", id="approve", variant="primary")
+        yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
         area = self.query_one(TextArea)

@@ -19,7 +19,7 @@ VERDICT_STYLES = {"accepted": "$success", "blocked": "$warning", "rejected": "$e
 
 @dataclass(frozen=True)
 class InboundEntry:
-    key: str
+    mail_id: int
     time: datetime
     sender: str
     subject: str
@@ -27,28 +27,34 @@ class InboundEntry:
     reason: str = ""
 
 
-def render_inbound(row: InboundEntry) -> Content:
+def render_inbound(entry: InboundEntry) -> Content:
     parts: list[Content | tuple[str, str] | str] = [
-        (row.time.strftime("%H:%M:%S "), "$foreground-muted"),
-        (row.verdict, f"bold {VERDICT_STYLES.get(row.verdict, '$foreground')}"),
-        (f"  {row.sender}", "$foreground-muted"),
+        (entry.time.strftime("%H:%M:%S "), "$foreground-muted"),
+        (entry.verdict, f"bold {VERDICT_STYLES.get(entry.verdict, '$foreground')}"),
+        (f"  {entry.sender}", "$foreground-muted"),
         "\n",
-        row.subject or "(no subject)",
+        entry.subject or "(no subject)",
     ]
-    if row.reason:
-        parts += ["\n", (row.reason, VERDICT_STYLES.get(row.verdict, "$foreground-muted"))]
+    if entry.reason:
+        parts += ["\n", (entry.reason, VERDICT_STYLES.get(entry.verdict, "$foreground-muted"))]
     return Content.assemble(*parts)
 
 
-class InboundPanel(Panel):
+class InboundPanel(Panel[InboundEntry]):
     TITLE = "Inbound mail"
 
     BINDINGS = [Binding("enter", "open", "Open mail")]
 
+    @dataclass
     class OpenRequested(Message):
-        def __init__(self, key: str) -> None:
-            super().__init__()
-            self.key = key
+        """Show the mail ``mail_id`` in full, with its verdict."""
+
+        panel: InboundPanel
+        mail_id: int
+
+        @property
+        def control(self) -> InboundPanel:
+            return self.panel
 
     def __init__(self, mail_enabled: bool, config_hint: str) -> None:
         if mail_enabled:
@@ -63,6 +69,12 @@ class InboundPanel(Panel):
         # Above the entries: a problem that needs the user must not hide behind a cut-off title.
         yield Static("", classes="panel-problem", markup=False)
         yield from super().compose()
+
+    def option_id(self, entry: InboundEntry) -> str:
+        return str(entry.mail_id)
+
+    def render_entry(self, entry: InboundEntry) -> Content:
+        return render_inbound(entry)
 
     def set_status(self, status: str) -> None:
         """What the mailbox watcher is doing (idle, polling, reconnecting…), shown in the title."""
@@ -81,14 +93,14 @@ class InboundPanel(Panel):
     def problem_text(self) -> str:
         return str(self.query_one(".panel-problem", Static).render()) if self.has_class("-problem") else ""
 
-    def show(self, row: InboundEntry) -> None:
-        self.add_entry(row.key, render_inbound(row))
+    def _open(self, option_id: str | None) -> None:
+        entry = self._entries.get(option_id) if option_id is not None else None
+        if entry is not None:
+            self.post_message(self.OpenRequested(self, entry.mail_id))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        if event.option.id is not None:
-            self.post_message(self.OpenRequested(event.option.id))
+        self._open(event.option.id)
 
     def action_open(self) -> None:
-        if self.highlighted_key is not None:
-            self.post_message(self.OpenRequested(self.highlighted_key))
+        self._open(self.highlighted_key)

@@ -13,8 +13,14 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from taskping_tui.config import ConfigError
-from taskping_tui.config_writer import ConfigWriteError, WriteResult, update_config_file
-from taskping_tui.doctor import Check
+from taskping_tui.config.init_answers import (
+    SetupAnswers,
+    answers_to_changes,
+    check_answers,
+    split_addresses,
+)
+from taskping_tui.config.writer import ConfigWriteError, WriteResult, update_config_file
+from taskping_tui.diagnostics.doctor import Check
 from taskping_tui.mail.providers import (
     PROVIDERS,
     address_fits,
@@ -22,12 +28,6 @@ from taskping_tui.mail.providers import (
     provider,
     require_auth_fit,
     servers_fit,
-)
-from taskping_tui.setup import (
-    SetupAnswers,
-    answers_to_changes,
-    check_answers,
-    split_addresses,
 )
 from taskping_tui.widgets.confirm_dialog import ConfirmDialog
 
@@ -40,6 +40,8 @@ STATUS_STYLES = {"ok": "green", "warning": "yellow", "error": "red"}
 
 class InitScreen(Screen[WriteResult | None]):
     """Asks for the service mailbox, who gets and who may answer notifications, and writes the file."""
+
+    CSS_PATH = "init_screen.tcss"
 
     BINDINGS = [
         Binding("ctrl+t", "test", "Test connections"),

@@ -30,20 +30,22 @@ class NotificationEntry:
     # Mail delivery: "" when mail is off, else queued / sending / sent / retrying / failed.
     mail_state: str = ""
     mail_detail: str = ""
+    # The outbox row of its mail, which resend and revoke act on; None when it was not mailed.
+    outbox_id: int | None = None
 
 
-def render_notification(row: NotificationEntry) -> Content:
-    label, style = KIND_LABELS.get(row.kind, (row.kind, "$foreground"))
+def render_notification(entry: NotificationEntry) -> Content:
+    label, style = KIND_LABELS.get(entry.kind, (entry.kind, "$foreground"))
     parts: list[Content | tuple[str, str] | str] = [
-        (row.time.strftime("%H:%M:%S "), "$foreground-muted"), (label, f"bold {style}"), "\n", row.summary,
+        (entry.time.strftime("%H:%M:%S "), "$foreground-muted"), (label, f"bold {style}"), "\n", entry.summary,
     ]
-    if row.mail_state:
-        detail = f" — {row.mail_detail}" if row.mail_detail else ""
-        parts += ["\n", (f"✉ {row.mail_state}{detail}", MAIL_STYLES.get(row.mail_state, "$foreground-muted"))]
+    if entry.mail_state:
+        detail = f" — {entry.mail_detail}" if entry.mail_detail else ""
+        parts += ["\n", (f"✉ {entry.mail_state}{detail}", MAIL_STYLES.get(entry.mail_state, "$foreground-muted"))]
     return Content.assemble(*parts)
 
 
-class NotificationsPanel(Panel):
+class NotificationsPanel(Panel[NotificationEntry]):
     TITLE = "Notifications"
 
     BINDINGS = [
@@ -51,15 +53,27 @@ class NotificationsPanel(Panel):
         Binding("t", "revoke_token", "Revoke token"),
     ]
 
+    @dataclass
     class ResendRequested(Message):
-        def __init__(self, key: str) -> None:
-            super().__init__()
-            self.key = key
+        """Send the failed mail of outbox row ``outbox_id`` again."""
 
+        panel: NotificationsPanel
+        outbox_id: int
+
+        @property
+        def control(self) -> NotificationsPanel:
+            return self.panel
+
+    @dataclass
     class RevokeTokenRequested(Message):
-        def __init__(self, key: str) -> None:
-            super().__init__()
-            self.key = key
+        """Revoke the token carried by the mail of outbox row ``outbox_id``."""
+
+        panel: NotificationsPanel
+        outbox_id: int
+
+        @property
+        def control(self) -> NotificationsPanel:
+            return self.panel
 
     def __init__(self, mail_enabled: bool, config_hint: str) -> None:
         text = "When the agent finishes a turn, needs a permission or fails, it is listed here."
@@ -72,8 +86,11 @@ class NotificationsPanel(Panel):
         super().__init__(text, id="notifications")
         self.mail_enabled = mail_enabled
 
-    def show(self, row: NotificationEntry) -> None:
-        self.add_entry(row.key, render_notification(row))
+    def option_id(self, entry: NotificationEntry) -> str:
+        return entry.key
+
+    def render_entry(self, entry: NotificationEntry) -> Content:
+        return render_notification(entry)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("resend", "revoke_token"):
@@ -82,10 +99,16 @@ class NotificationsPanel(Panel):
             return True if self.highlighted_key is not None else None
         return True
 
+    def _highlighted_outbox_id(self) -> int | None:
+        entry = self.highlighted_entry
+        return entry.outbox_id if entry is not None else None
+
     def action_resend(self) -> None:
-        if self.highlighted_key is not None:
-            self.post_message(self.ResendRequested(self.highlighted_key))
+        outbox_id = self._highlighted_outbox_id()
+        if outbox_id is not None:
+            self.post_message(self.ResendRequested(self, outbox_id))
 
     def action_revoke_token(self) -> None:
-        if self.highlighted_key is not None:
-            self.post_message(self.RevokeTokenRequested(self.highlighted_key))
+        outbox_id = self._highlighted_outbox_id()
+        if outbox_id is not None:
+            self.post_message(self.RevokeTokenRequested(self, outbox_id))

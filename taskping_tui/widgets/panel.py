@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Generic, TypeVar
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -10,26 +12,123 @@ from textual.reactive import reactive
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
+EntryType = TypeVar("EntryType")
+
 
 def with_dividers(options: list[Option]) -> list[Option | None]:
     """A divider line between options (None in OptionList terms): multi-line entries run together without."""
     return [item for index, option in enumerate(options) for item in ([None, option] if index else [option])]
 
 
-class Panel(Vertical, can_focus=True):
-    """Base of the three sidebar panels. Subclasses set TITLE and write their empty-state text.
+class Panel(Vertical, Generic[EntryType], can_focus=True):
+    """Base of the three sidebar panels. Subclasses set TITLE, write their empty-state text, and say how
+    an entry (their view model, e.g. a CommandEntry) is identified and rendered.
 
     The panel itself takes focus while it is empty, so the sidebar's keys work before any entry exists;
     once it has entries, focus passes to the list.
     """
 
+    DEFAULT_CSS = """
+    Panel {
+        height: 1fr;
+        border: round $foreground 30%;
+        border-title-color: $text-muted;
+        border-subtitle-color: $text-muted;
+        padding: 0 1;
+
+        &:focus-within {
+            border: round $accent;
+            border-title-color: $text;
+        }
+
+        .panel-empty {
+            display: none;
+            color: $text-muted;
+        }
+
+        .panel-problem {
+            display: none;
+            color: $error;
+            margin-bottom: 1;
+        }
+
+        &.-problem .panel-problem {
+            display: block;
+        }
+
+        &.-empty .panel-empty {
+            display: block;
+        }
+
+        &.-empty.-problem .panel-empty {
+            display: none;
+        }
+
+        &.-empty .panel-list {
+            display: none;
+        }
+
+        .panel-list {
+            height: 1fr;
+            border: none;
+            padding: 0;
+            background: transparent;
+            /* The sidebar is narrow: a one-cell scrollbar leaves a column more for the entries. */
+            scrollbar-size-vertical: 1;
+
+            &:focus {
+                border: none;
+            }
+        }
+
+        /* A tinted row instead of the solid block cursor: entries keep their state colours readable. */
+        .panel-list > .option-list--option-highlighted {
+            color: $foreground;
+            background: $primary 15%;
+            text-style: none;
+        }
+
+        .panel-list:focus > .option-list--option-highlighted {
+            color: $foreground;
+            background: $primary 30%;
+            text-style: none;
+        }
+    }
+    """
+
     TITLE = ""
+    # New entries go on top (notifications, mail) or at the end (the command queue).
+    NEWEST_FIRST: ClassVar[bool] = True
 
     count: reactive[int] = reactive(0)
 
     def __init__(self, empty_text: str, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="panel -empty")
         self._empty_text = empty_text
+        self._entries: dict[str, EntryType] = {}
+
+    def option_id(self, entry: EntryType) -> str:
+        """The id of the list option that shows ``entry``."""
+        raise NotImplementedError
+
+    def render_entry(self, entry: EntryType) -> Content:
+        raise NotImplementedError
+
+    def show(self, entry: EntryType) -> None:
+        """Add ``entry``, or update it in place when it is already shown."""
+        option_id = self.option_id(entry)
+        self._entries[option_id] = entry
+        self.add_entry(option_id, self.render_entry(entry), newest_first=self.NEWEST_FIRST)
+
+    def show_all(self, entries: list[EntryType]) -> None:
+        """Show exactly ``entries`` in this order, keeping the highlighted one highlighted."""
+        self._entries = {self.option_id(entry): entry for entry in entries}
+        self.replace_entries([(option_id, self.render_entry(entry)) for option_id, entry in self._entries.items()])
+
+    @property
+    def highlighted_entry(self) -> EntryType | None:
+        key = self.highlighted_key
+        return self._entries.get(key) if key is not None else None
 
     def compose(self) -> ComposeResult:
         yield Static(self._empty_text, classes="panel-empty", markup=False)
@@ -39,12 +138,12 @@ class Panel(Vertical, can_focus=True):
         self.border_title = self.TITLE
 
     @property
-    def entries(self) -> OptionList:
+    def option_list(self) -> OptionList:
         return self.query_one(".panel-list", OptionList)
 
     @property
     def highlighted_key(self) -> str | None:
-        entries = self.entries
+        entries = self.option_list
         if entries.highlighted is None:
             return None
         return entries.get_option_at_index(entries.highlighted).id
@@ -54,7 +153,7 @@ class Panel(Vertical, can_focus=True):
 
     def add_entry(self, entry_id: str, prompt: Content | Text | str, *, newest_first: bool = True) -> None:
         """Add one entry, or replace the entry with the same id in place."""
-        entries = self.entries
+        entries = self.option_list
         try:
             entries.get_option(entry_id)
         except OptionDoesNotExist:
@@ -75,7 +174,7 @@ class Panel(Vertical, can_focus=True):
 
     def on_focus(self) -> None:
         if self.count:
-            entries = self.entries
+            entries = self.option_list
             entries.focus()
             # Without a highlighted entry the panel's keys (approve, resend…) do nothing until an arrow key.
             if entries.highlighted is None:
@@ -84,7 +183,7 @@ class Panel(Vertical, can_focus=True):
     def replace_entries(self, entries: list[tuple[str, Content | str]]) -> None:
         """Show exactly ``entries`` in this order, keeping the highlighted entry highlighted."""
         highlighted = self.highlighted_key
-        option_list = self.entries
+        option_list = self.option_list
         option_list.clear_options()
         option_list.add_options(with_dividers([Option(prompt, id=key) for key, prompt in entries]))
         keys = [key for key, _ in entries]

@@ -12,7 +12,7 @@ from taskping_tui.app import TaskPingApp
 from taskping_tui.config import Config, parse_config
 from taskping_tui.widgets.panel import Panel
 from taskping_tui.widgets.sidebar import Sidebar
-from tests.app_harness import AppDriver
+from tests.support.app_harness import AppDriver
 
 FAKE_AGENT = [sys.executable, str(Path(__file__).resolve().parents[1] / "data" / "fake_agent.py")]
 

@@ -10,8 +10,8 @@ import pytest
 
 from taskping_tui.app import TaskPingApp
 from taskping_tui.config import parse_config
-from tests.app_harness import AppDriver, agent_env_toml
-from tests.mock_anthropic import MockAnthropic
+from tests.support.app_harness import AppDriver, agent_env_toml
+from tests.support.mock_anthropic import MockAnthropic
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

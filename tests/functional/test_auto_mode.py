@@ -14,8 +14,8 @@ import pytest
 
 from taskping_tui.app import TaskPingApp
 from taskping_tui.config import parse_config
-from tests.app_harness import AppDriver, agent_env_toml
-from tests.mock_anthropic import MockAnthropic
+from tests.support.app_harness import AppDriver, agent_env_toml
+from tests.support.mock_anthropic import MockAnthropic
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -79,7 +79,7 @@ async def test_leaving_with_exit_sends_no_agent_exited_notification(app_332) -> 
 async def test_doctor_warns_that_the_installed_claude_code_never_asks(tmp_path: Path, claude_cli_332: Path,
                                                                      claude_cli: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from taskping_tui.doctor import OK, WARNING, run_checks
+    from taskping_tui.diagnostics.doctor import OK, WARNING, run_checks
 
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.claude/settings.json choosing a mode
     monkeypatch.chdir(tmp_path)

@@ -1,6 +1,6 @@
 """The real, pinned Claude Code under a pty, with our --settings hooks, socket server and state tracker.
 
-Claude talks only to tests/mock_anthropic.py on 127.0.0.1 (offline recipe: tests/claude_fixtures.py).
+Claude talks only to tests/support/mock_anthropic.py on 127.0.0.1 (offline recipe: tests/support/claude_fixtures.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from taskping_tui.agent.hooks import InstanceDir, LaunchPlan, plan_agent_launch
 from taskping_tui.agent.screen_hints import permission_dialog_visible
 from taskping_tui.agent.socket_server import HookSocketServer
 from taskping_tui.agent.state import AgentState, AgentTracker, Notification, NotificationKind
-from tests.mock_anthropic import MockAnthropic
+from tests.support.mock_anthropic import MockAnthropic
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 logger = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from taskping_tui.doctor import ERROR, OK, WARNING, Check, run_checks
-from tests.dovecot_fixtures import DovecotServer, MailUser
-from tests.smtp_fixtures import PasswordAuthenticator, SmtpServerFactory, free_port
+from taskping_tui.diagnostics.doctor import ERROR, OK, WARNING, Check, run_checks
+from tests.support.dovecot_fixtures import DovecotServer, MailUser
+from tests.support.smtp_fixtures import PasswordAuthenticator, SmtpServerFactory, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -62,9 +62,9 @@ from taskping_tui.config import Config, parse_config
 from taskping_tui.mail.watcher import WatcherTimings
 from taskping_tui.store import SCHEMA_VERSION, InboundMailRow
 from taskping_tui.widgets.inbound_panel import InboundPanel
-from tests.app_harness import AppDriver, agent_env_toml
-from tests.dovecot_fixtures import DovecotServer, MailUser
-from tests.smtp_fixtures import SmtpServer, SmtpServerFactory
+from tests.support.app_harness import AppDriver, agent_env_toml
+from tests.support.dovecot_fixtures import DovecotServer, MailUser
+from tests.support.smtp_fixtures import SmtpServer, SmtpServerFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -93,7 +93,7 @@ class Loop(AppDriver):
         return {row.message_id: row for row in self.app.store.list_inbound_mail()}
 
     def panel_text(self, row: InboundMailRow) -> str:
-        option = self.app.query_one(InboundPanel).entries.get_option(f"m{row.id}")
+        option = self.app.query_one(InboundPanel).option_list.get_option(str(row.id))
         return str(option.prompt)
 
     async def deliver(self, raw: bytes) -> None:
@@ -503,7 +503,7 @@ async def test_a_reply_delivered_while_earlier_mail_is_handled_is_on_screen_with
         assert slow == {}, f"on screen later than 2 s after delivery: {slow}"
         panel = app.query_one(InboundPanel)
         reply_row = loop.rows()[reply_id]
-        assert "accepted" in loop.panel_text(reply_row) and panel.entries.get_option(f"m{reply_row.id}")
+        assert "accepted" in loop.panel_text(reply_row) and panel.option_list.get_option(str(reply_row.id))
 
 
 # -- item 2: start-up failures ----------------------------------------------------------------------

@@ -11,8 +11,8 @@ from textual.widgets import Input, Select, Static
 
 from taskping_tui.init_app import InitApp
 from taskping_tui.widgets.init_screen import InitScreen
-from tests.dovecot_fixtures import DovecotServer
-from tests.smtp_fixtures import PasswordAuthenticator, SmtpServerFactory
+from tests.support.dovecot_fixtures import DovecotServer
+from tests.support.smtp_fixtures import PasswordAuthenticator, SmtpServerFactory
 
 
 async def fill(app: InitApp, pilot, widget_id: str, text: str) -> None:  # type: ignore[no-untyped-def]

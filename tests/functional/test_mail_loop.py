@@ -17,16 +17,16 @@ from pathlib import Path
 import pytest
 
 from taskping_tui.app import TaskPingApp
-from taskping_tui.commands import CommandEvent
 from taskping_tui.config import Config, parse_config
+from taskping_tui.inbound.commands import CommandEvent
 from taskping_tui.mail.tokens import find_token_in_subject
 from taskping_tui.mail.watcher import WatcherTimings
 from taskping_tui.store import NewInboundMail, Store
 from taskping_tui.widgets.commands_panel import CommandsPanel
-from tests.app_harness import AppDriver, agent_env_toml
-from tests.dovecot_fixtures import DovecotServer, MailUser
-from tests.mock_anthropic import MockAnthropic
-from tests.smtp_fixtures import PasswordAuthenticator, SmtpServer, SmtpServerFactory
+from tests.support.app_harness import AppDriver, agent_env_toml
+from tests.support.dovecot_fixtures import DovecotServer, MailUser
+from tests.support.mock_anthropic import MockAnthropic
+from tests.support.smtp_fixtures import PasswordAuthenticator, SmtpServer, SmtpServerFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -239,8 +239,8 @@ async def test_dangerous_command_waits_for_the_keyboard(loop_factory) -> None:  
         pilot = loop.pilot
         await pilot.press("f6")
         panel = loop.app.query_one(CommandsPanel)
-        panel.entries.focus()
-        panel.entries.highlighted = 0
+        panel.option_list.focus()
+        panel.option_list.highlighted = 0
         await pilot.press("a")
         await loop.until(lambda: loop.app.screen.__class__.__name__ == "ConfirmDialog", "the confirmation")
         assert "rm -rf build" in "".join(str(w.render()) for w in loop.app.screen.query("Static"))
@@ -279,8 +279,8 @@ async def test_manual_approval_holds_even_safe_commands(loop_factory) -> None:  
         assert loop.mock.user_prompts() == ["hi"]
         await loop.pilot.press("f6")
         panel = loop.app.query_one(CommandsPanel)
-        panel.entries.focus()
-        panel.entries.highlighted = 0
+        panel.option_list.focus()
+        panel.option_list.highlighted = 0
         await loop.pilot.press("a")
         await loop.until(lambda: loop.mock.user_prompts() == ["hi", "summarise the diff"], "the approved command")
 
@@ -302,7 +302,7 @@ async def test_command_left_injecting_by_a_crash_is_not_replayed(loop_factory, t
         await loop.until(lambda: loop.app.agent_state == "idle", "the agent to be idle")
         await asyncio.sleep(1.5)
         assert loop.mock.user_prompts() == []
-        entry = loop.app.query_one(CommandsPanel).row(f"c{recorded.command_id}")
+        entry = loop.app.query_one(CommandsPanel).entry(recorded.command_id)
         assert entry is not None and entry.state == "unknown"
 
 

@@ -12,9 +12,9 @@ from taskping_tui.app import TaskPingApp
 from taskping_tui.config import parse_config
 from taskping_tui.mail.watcher import WatcherTimings
 from taskping_tui.widgets.inbound_panel import InboundPanel
-from tests.app_harness import AppDriver
-from tests.dovecot_fixtures import DovecotServer
-from tests.smtp_fixtures import SmtpServerFactory
+from tests.support.app_harness import AppDriver
+from tests.support.dovecot_fixtures import DovecotServer
+from tests.support.smtp_fixtures import SmtpServerFactory
 
 FAKE_AGENT = [sys.executable, str(Path(__file__).resolve().parents[1] / "data" / "fake_agent.py")]
 PASSWORD_ENV = "TASKPING_NEWCOMER_PASSWORD"
@@ -66,7 +66,7 @@ async def test_wrong_imap_password_is_shown_in_the_inbound_panel_and_a_notice(
 
 
 def seed_command(store_path: Path, text: str, verdict: str, danger: str | None) -> int:
-    from taskping_tui.commands import CommandState
+    from taskping_tui.inbound.commands import CommandState
     from taskping_tui.store import NewInboundMail, Store
 
     with Store.open(store_path) as store:
@@ -87,7 +87,7 @@ async def edit_command_at_the_keyboard(app: TaskPingApp, pilot, command_id: int,
     panel = app.query_one(CommandsPanel)
     panel.focus()
     await pilot.pause()
-    panel.entries.highlighted = panel.entries.get_option_index(f"c{command_id}")
+    panel.option_list.highlighted = panel.option_list.get_option_index(str(command_id))
     await pilot.press("e")
     await pilot.pause()
     assert isinstance(app.screen, EditDialog)
@@ -114,7 +114,7 @@ async def test_a_blocked_command_edited_into_a_harmless_one_is_checked_again(tmp
         assert command.state in ("approved", "injecting", "injected")
         (edit,) = app.store.command_edits(command_id)
         assert edit.old_text == "git push --force origin main" and edit.old_danger == "git push --force"
-        row = app.query_one("CommandsPanel").row(f"c{command_id}")  # type: ignore[attr-defined]
+        row = app.query_one("CommandsPanel").entry(command_id)  # type: ignore[attr-defined]
         assert row.danger == "" and row.command == "git status"
 
 

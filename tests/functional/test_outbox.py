@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,10 +14,10 @@ from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.mail.outbox import Outbox
 from taskping_tui.mail.sender import SmtpSender
 from taskping_tui.store import CRASH_WHILE_SENDING_WARNING, OutboxRow, Store
-from tests.smtp_fixtures import PASSWORD, RECIPIENT, SmtpServer, SmtpServerFactory
+from tests.support.smtp_fixtures import PASSWORD, RECIPIENT, SmtpServer, SmtpServerFactory
 
 FAST_RETRY = dict(retry_base_seconds=0.05, retry_cap_seconds=0.2)
-WHEN = datetime(2025, 3, 4, 9, 30, tzinfo=timezone.utc)
+WHEN = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
 
 
 def turn_finished(prompt: str = "fix the login test", answer: str = "Done: 12 tests pass.",

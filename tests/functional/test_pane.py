@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 
 from taskping_tui.terminal.process import process_is_running
 from taskping_tui.terminal.view import TerminalView
-from tests.terminal_pane_fixtures import wait_until
+from tests.support.terminal_pane_fixtures import wait_until
 
 # Prints every chunk it reads from its raw terminal as hex, one line per read.
 HEX_ECHO = (

@@ -27,7 +27,7 @@ from taskping_tui.mail.watcher import (
     WatcherTimings,
 )
 from taskping_tui.store import Store
-from tests.dovecot_fixtures import HOST, DovecotServer, FreezableProxy, MailUser, MemoryCursorStore, make_mail
+from tests.support.dovecot_fixtures import HOST, DovecotServer, FreezableProxy, MailUser, MemoryCursorStore, make_mail
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(30)]
 

@@ -19,10 +19,11 @@ from textual.pilot import Pilot
 
 from taskping_tui.agent.state import AgentState
 from taskping_tui.app import TaskPingApp
-from taskping_tui.commands import CommandState
 from taskping_tui.config import Config, parse_config
+from taskping_tui.inbound.commands import CommandState
+from taskping_tui.inbound.gate import VerdictKind
 from taskping_tui.mail.tokens import subject_tag
-from taskping_tui.store import NewInboundMail, Store, Verdict
+from taskping_tui.store import NewInboundMail, Store
 from taskping_tui.widgets.commands_panel import CommandEntry
 from taskping_tui.widgets.inbound_panel import InboundEntry, InboundPanel
 from taskping_tui.widgets.notifications_panel import NotificationEntry, NotificationsPanel
@@ -108,12 +109,12 @@ NOTIFICATIONS = [
 ]
 
 INBOUND = [
-    InboundEntry("m1", at(9, 14, 40), ME, f"Re: {TAG} Turn finished", "accepted"),
-    InboundEntry("m2", at(9, 22, 3), ME, f"Re: {TAG} Needs permission", "blocked",
+    InboundEntry(1, at(9, 14, 40), ME, f"Re: {TAG} Turn finished", "accepted"),
+    InboundEntry(2, at(9, 22, 3), ME, f"Re: {TAG} Needs permission", "blocked",
                  "matches danger pattern rm -rf"),
-    InboundEntry("m3", at(9, 25, 17), "stranger@spam.example", f"Re: {TAG} Turn finished",
+    InboundEntry(3, at(9, 25, 17), "stranger@spam.example", f"Re: {TAG} Turn finished",
                  "rejected", "sender stranger@spam.example is not on the allowlist"),
-    InboundEntry("m4", at(9, 26, 0), "mailer-daemon@example.com", "Undelivered Mail Returned to Sender",
+    InboundEntry(4, at(9, 26, 0), "mailer-daemon@example.com", "Undelivered Mail Returned to Sender",
                  "ignored", "bounce report"),
 ]
 
@@ -123,22 +124,22 @@ _AUTH = "dmarc=pass (mx.example.com)"
 NOW = 1_790_000_000.0
 
 COMMANDS = [
-    CommandEntry("c1", "queued", ME, "5m", _AUTH, "add a test for the 421 retry", position=1, updated_at=NOW - 300),
-    CommandEntry("c2", "blocked", ME, "5m", _AUTH, "rm -rf build/ dist/", danger="rm -rf", position=2,
+    CommandEntry(1, CommandState.QUEUED, ME, "5m", _AUTH, "add a test for the 421 retry", position=1, updated_at=NOW - 300),
+    CommandEntry(2, CommandState.BLOCKED, ME, "5m", _AUTH, "rm -rf build/ dist/", danger="rm -rf", position=2,
                  updated_at=NOW - 300),
-    CommandEntry("c3", "approved", ME, "5m", _AUTH, "run the linter and fix what it finds",
+    CommandEntry(3, CommandState.APPROVED, ME, "5m", _AUTH, "run the linter and fix what it finds",
                  note="waiting: agent is busy", position=3, updated_at=NOW - 300),
-    CommandEntry("c4", "injecting", ME, "5m", _AUTH, "summarise the diff in three bullets", position=4,
+    CommandEntry(4, CommandState.INJECTING, ME, "5m", _AUTH, "summarise the diff in three bullets", position=4,
                  updated_at=NOW - 1),
-    CommandEntry("c5", "injected", ME, "12m", _AUTH, "yes", note="answered the permission dialog", position=5,
+    CommandEntry(5, CommandState.INJECTED, ME, "12m", _AUTH, "yes", note="answered the permission dialog", position=5,
                  updated_at=NOW - 700),
-    CommandEntry("c6", "rejected", ME, "40m", _AUTH, "git push --force origin main", danger="git push --force",
+    CommandEntry(6, CommandState.REJECTED, ME, "40m", _AUTH, "git push --force origin main", danger="git push --force",
                  note="rejected at the keyboard", position=6, updated_at=NOW - 2400),
-    CommandEntry("c7", "expired", ME, "3h", _AUTH, "deploy to staging", note="not typed within 120 minutes",
+    CommandEntry(7, CommandState.EXPIRED, ME, "3h", _AUTH, "deploy to staging", note="not typed within 120 minutes",
                  position=7, updated_at=NOW - 3600),
-    CommandEntry("c8", "failed", ME, "3h", _AUTH, "continue", note="the pane was closed while typing", position=8,
+    CommandEntry(8, CommandState.FAILED, ME, "3h", _AUTH, "continue", note="the pane was closed while typing", position=8,
                  updated_at=NOW - 10000),
-    CommandEntry("c9", "unknown", ME, "1d", "auth not checked", "run the migrations",
+    CommandEntry(9, CommandState.UNKNOWN, ME, "1d", "auth not checked", "run the migrations",
                  note="taskping-tui stopped while typing it", position=9, updated_at=NOW - 80000),
 ]
 
@@ -160,11 +161,11 @@ def seed_store(path: Path) -> None:
     The token is five minutes old when the app starts, so the panel shows "token 5m".
     """
     with Store.open(path) as store:
-        with mock.patch("taskping_tui.store.new_token", return_value=TOKEN):
+        with mock.patch("taskping_tui.store.tokens.new_token", return_value=TOKEN):
             token = store.create_session_token(SESSION, 24 * 3600, now=time.time() - 300).token
         subject = f"Re: {TAG} Turn finished"
 
-        def mail(when: datetime, verdict: Verdict, sender: str = ME, subject: str = subject,
+        def mail(when: datetime, verdict: VerdictKind, sender: str = ME, subject: str = subject,
                  **fields: Any) -> NewInboundMail:
             return NewInboundMail(verdict=verdict, received_at=when.timestamp(), sender=sender, subject=subject,
                                   session_id=SESSION, message_id=f"<{when.timestamp():.0f}@example.com>", **fields)

@@ -12,29 +12,35 @@ from taskping_tui.widgets.confirm_dialog import ConfirmDialog
 from taskping_tui.widgets.details_dialog import DetailsDialog
 from taskping_tui.widgets.edit_dialog import EditDialog
 from taskping_tui.widgets.inbound_panel import InboundPanel
-from taskping_tui.widgets.panel import Panel
 from tests.snapshots.scenes import SIZE, at, config, make_app, seed_store, settle_app, steady_cursors
 
 
-async def highlight(pilot: Pilot, panel_type: type[Panel], key: str) -> None:
-    """Focus a sidebar panel and move down to the entry `key` with the arrow keys."""
+def highlighted_id(panel: CommandsPanel | InboundPanel) -> int | None:
+    entry = panel.highlighted_entry
+    if entry is None:
+        return None
+    return entry.command_id if isinstance(panel, CommandsPanel) else entry.mail_id  # type: ignore[union-attr]
+
+
+async def highlight(pilot: Pilot, panel_type: type[CommandsPanel | InboundPanel], entry_id: int) -> None:
+    """Focus a sidebar panel and move down to the command or mail `entry_id` with the arrow keys."""
     panel = pilot.app.query_one(panel_type)
     panel.focus()
     await pilot.pause()
     for _ in range(panel.count):
-        if panel.highlighted_key == key:
+        if highlighted_id(panel) == entry_id:
             return
         await pilot.press("down")
-    assert panel.highlighted_key == key
+    assert highlighted_id(panel) == entry_id
 
 
-def run_dialog(snap_compare, tmp_path: Path, panel_type: type[Panel], key: str, press: str,
-               dialog: type) -> bool:
+def run_dialog(snap_compare, tmp_path: Path, panel_type: type[CommandsPanel | InboundPanel], entry_id: int,
+               press: str, dialog: type) -> bool:
     seed_store(tmp_path / "state.sqlite3")
 
     async def open_dialog(pilot: Pilot) -> None:
         await settle_app(pilot)
-        await highlight(pilot, panel_type, key)
+        await highlight(pilot, panel_type, entry_id)
         await pilot.press(press)
         await pilot.pause()
         assert isinstance(pilot.app.screen, dialog)
@@ -48,17 +54,17 @@ def run_dialog(snap_compare, tmp_path: Path, panel_type: type[Panel], key: str, 
 
 def test_confirm_dialog_for_dangerous_command(snap_compare, tmp_path: Path) -> None:
     """`a` on a blocked command asks first, naming the danger pattern and the exact text to be typed."""
-    assert run_dialog(snap_compare, tmp_path, CommandsPanel, "c2", "a", ConfirmDialog)
+    assert run_dialog(snap_compare, tmp_path, CommandsPanel, 2, "a", ConfirmDialog)
 
 
 def test_edit_dialog(snap_compare, tmp_path: Path) -> None:
     """`e` on a queued command opens its text for editing before it is approved."""
-    assert run_dialog(snap_compare, tmp_path, CommandsPanel, "c3", "e", EditDialog)
+    assert run_dialog(snap_compare, tmp_path, CommandsPanel, 3, "e", EditDialog)
 
 
 def test_details_dialog_of_inbound_mail(snap_compare, tmp_path: Path) -> None:
     """Enter on a blocked reply shows the verdict with its reasons, token, command, headers and text."""
-    assert run_dialog(snap_compare, tmp_path, InboundPanel, "m2", "enter", DetailsDialog)
+    assert run_dialog(snap_compare, tmp_path, InboundPanel, 2, "enter", DetailsDialog)
 
 
 def test_confirm_dialog_after_editing_into_a_dangerous_command(snap_compare, tmp_path: Path) -> None:
@@ -68,7 +74,7 @@ def test_confirm_dialog_after_editing_into_a_dangerous_command(snap_compare, tmp
 
     async def edit_into_danger(pilot: Pilot) -> None:
         await settle_app(pilot)
-        await highlight(pilot, CommandsPanel, "c3")
+        await highlight(pilot, CommandsPanel, 3)
         await pilot.press("e")
         await pilot.pause()
         assert isinstance(pilot.app.screen, EditDialog)
@@ -93,7 +99,7 @@ def test_details_dialog_of_an_edited_command(snap_compare, tmp_path: Path) -> No
         app.store.edit_command(2, "rm -rf build/", "rm -rf", now=at(9, 41).timestamp())  # type: ignore[attr-defined]
         app._reorder_commands()  # type: ignore[attr-defined]
         await pilot.pause()
-        await highlight(pilot, CommandsPanel, "c2")
+        await highlight(pilot, CommandsPanel, 2)
         await pilot.press("v")
         await pilot.pause()
         assert isinstance(app.screen, DetailsDialog)

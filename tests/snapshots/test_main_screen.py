@@ -8,7 +8,7 @@ import pytest
 from textual.pilot import Pilot
 
 from taskping_tui.app import TaskPingApp
-from taskping_tui.commands import CommandState
+from taskping_tui.inbound.commands import CommandState
 from taskping_tui.store import NewInboundMail, Store
 from taskping_tui.themes import DEFAULT_THEME, load_themes_from, shipped_themes_dirs
 from tests.snapshots.scenes import (

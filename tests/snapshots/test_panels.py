@@ -6,12 +6,13 @@ from collections.abc import Callable, Sequence
 
 from textual.pilot import Pilot
 
+from taskping_tui.inbound.commands import CommandState
 from taskping_tui.widgets.commands_panel import CommandEntry, CommandsPanel
 from taskping_tui.widgets.inbound_panel import InboundEntry, InboundPanel
 from taskping_tui.widgets.notifications_panel import NotificationEntry, NotificationsPanel
 from taskping_tui.widgets.panel import Panel
-from tests.snapshots.panel_app import PanelApp
 from tests.snapshots.scenes import COMMANDS, CONFIG_HINT_PATH, INBOUND, NOTIFICATIONS
+from tests.support.panel_app import PanelApp
 
 WIDTH = 44
 
@@ -58,7 +59,7 @@ def test_commands_panel_focused_on_blocked_command(snap_compare) -> None:
         panel = pilot.app.query_one(CommandsPanel)
         panel.focus()
         await pilot.pause()
-        assert panel.highlighted_key == "c2"  # the newest command that needs you
+        assert panel.highlighted_entry.command_id == 2  # the newest command that needs you
 
     app = PanelApp(CommandsPanel(True), fill_with(COMMANDS[:4]))
     assert snap_compare(app, terminal_size=(WIDTH, 22), run_before=highlight_blocked)
@@ -77,7 +78,7 @@ async def test_focusing_a_panel_highlights_its_first_entry() -> None:
         panel = app.query_one(InboundPanel)
         panel.focus()
         await pilot.pause()
-        assert panel.highlighted_key == "m3"  # newest first
+        assert panel.highlighted_entry.mail_id == 3  # newest first
         assert app.active_bindings["enter"].enabled
 
 
@@ -88,12 +89,12 @@ async def test_focusing_the_commands_panel_lands_on_the_newest_command_that_need
         panel = app.query_one(CommandsPanel)
         panel.focus()
         await pilot.pause()
-        assert panel.highlighted_key == "c2"
+        assert panel.highlighted_entry.command_id == 2
         assert app.active_bindings["a"].enabled
 
 
 def history(count: int) -> list[CommandEntry]:
-    return [CommandEntry(f"h{i}", "injected", "me@example.com", "2h", "dmarc=pass (mx.example.com)",
+    return [CommandEntry(i + 1, CommandState.INJECTED, "me@example.com", "2h", "dmarc=pass (mx.example.com)",
                          f"old command number {i}", position=i, updated_at=1000.0 + i) for i in range(count)]
 
 
@@ -102,16 +103,16 @@ async def test_a_new_blocked_command_comes_first_and_in_view_below_a_long_histor
     app = PanelApp(CommandsPanel(True), fill_with(history(12)))
     async with app.run_test(size=(WIDTH, 16)) as pilot:
         panel = app.query_one(CommandsPanel)
-        panel.entries.scroll_end(animate=False)
+        panel.option_list.scroll_end(animate=False)
         await pilot.pause()
-        panel.show(CommandEntry("c99", "blocked", "me@example.com", "9s", "dmarc=pass (mx.example.com)",
+        panel.show(CommandEntry(99, CommandState.BLOCKED, "me@example.com", "9s", "dmarc=pass (mx.example.com)",
                                 "git push --force origin main", danger="git push --force", position=99,
                                 updated_at=5000.0))
         await pilot.pause()
         await pilot.pause()
-        entries = panel.entries
-        assert entries.get_option_at_index(0).id == "c99"
-        assert panel.highlighted_key == "c99"
+        entries = panel.option_list
+        assert entries.get_option_at_index(0).id == "99"
+        assert panel.highlighted_key == "99"
         assert entries.scroll_y == 0
 
 
@@ -123,7 +124,7 @@ async def test_a_new_command_does_not_move_the_highlight_while_you_work_in_the_l
         await pilot.pause()
         await pilot.press("down")
         before = panel.highlighted_key
-        panel.show(CommandEntry("c50", "queued", "me@example.com", "1s", "", "new one", position=50, updated_at=1))
+        panel.show(CommandEntry(50, CommandState.QUEUED, "me@example.com", "1s", "", "new one", position=50, updated_at=1))
         await pilot.pause()
         assert panel.highlighted_key == before
 
@@ -133,7 +134,7 @@ def test_commands_panel_new_blocked_command_above_history(snap_compare) -> None:
 
     def fill(panel: Panel) -> None:
         fill_with(history(12))(panel)
-        panel.show(CommandEntry("c99", "blocked", "me@example.com", "9s", "dmarc=pass (mx.example.com)",
+        panel.show(CommandEntry(99, CommandState.BLOCKED, "me@example.com", "9s", "dmarc=pass (mx.example.com)",
                                 "git push --force origin main", danger="git push --force", position=99,
                                 updated_at=5000.0))  # type: ignore[attr-defined]
 
@@ -149,10 +150,10 @@ async def test_new_entry_keeps_the_highlight_on_the_same_entry() -> None:
         panel.focus()
         await pilot.pause()
         await pilot.press("down")
-        assert panel.highlighted_key == "m2"
+        assert panel.highlighted_entry.mail_id == 2
         panel.show(INBOUND[3])
         await pilot.pause()
-        assert panel.highlighted_key == "m2"
+        assert panel.highlighted_entry.mail_id == 2
         assert panel.count == 4
 
 

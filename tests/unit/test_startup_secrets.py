@@ -21,8 +21,8 @@ from taskping_tui import cli, paths
 from taskping_tui.agent.environment import agent_environment, secret_variable_names
 from taskping_tui.config import Config, ConfigError, MailConfig, SecurityConfig, parse_config
 from taskping_tui.errors import TaskPingError
-from taskping_tui.gate import GatePolicy
-from taskping_tui.inbound import InboundProcessor
+from taskping_tui.inbound.gate import GatePolicy
+from taskping_tui.inbound.processor import InboundProcessor
 from taskping_tui.mail.address import AddressError, config_address
 from taskping_tui.mail.password import PasswordError, Secret, resolve_secret
 from taskping_tui.mail.watcher import FetchedMail
@@ -99,7 +99,7 @@ def test_every_address_setting_is_checked_with_the_key_named(key: str, bad: str)
 
 
 def test_every_start_up_error_is_a_taskping_error() -> None:
-    from taskping_tui.danger import DangerPatternError
+    from taskping_tui.inbound.danger import DangerPatternError
     from taskping_tui.mail.watcher import WatcherSetupError
 
     for cls in (ConfigError, StoreError, PasswordError, AddressError, DangerPatternError, WatcherSetupError):

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Re-record the raw byte streams used by tests/unit/test_screen_streams.py.
+"""Re-record the raw byte streams used by tests/unit/terminal/test_screen_streams.py.
 
 Each program runs under a real pseudo-terminal of 80x24 (TERM=xterm-256color, LANG=C.UTF-8,
 a throw-away HOME with a minimal .vimrc) while scripted keys are sent; everything the program

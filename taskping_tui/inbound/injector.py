@@ -1,0 +1,160 @@
+"""Typing approved commands into the agent, exactly once.
+
+Each injection is: `approved → injecting` committed, the bytes written, `injecting → injected`
+committed. A crash in between leaves `injecting`, which the store turns into `unknown` at the next
+start: the user decides, the injector never replays it.
+
+What may be typed depends on what the agent shows right now:
+- idle, input box empty, no key pressed for a few seconds → the command, as a bracketed paste when the
+  child enabled it, then a separate Enter;
+- a permission dialog → only an answer to it: yes / always / no (and their Chinese forms), mapped to the
+  number of the option the dialog shows now; anything else waits for the agent to be idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from taskping_tui.agent.state import AgentState
+from taskping_tui.inbound.commands import CommandEvent, CommandState, injection_readiness
+from taskping_tui.inbound.permission import option_for, permission_answer
+from taskping_tui.store import CommandRow, Store
+from taskping_tui.terminal.keys import encode_paste
+
+logger = logging.getLogger(__name__)
+
+TYPING_GRACE_SECONDS = 5.0
+SUBMIT_DELAY_SECONDS = 0.15
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """What the injector needs to know about the agent at this moment."""
+
+    state: AgentState
+    # The text in the agent's input line; None when no input line is drawn (e.g. a dialog replaces it).
+    prompt_text: str | None
+    dialog_options: dict[int, str] = field(default_factory=dict)
+    seconds_since_key: float = 1e9
+    bracketed_paste: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", AgentState(self.state))  # also accept the state's name
+
+
+class InjectionAction(StrEnum):
+    TYPE = "type"  # type the command as a prompt
+    ANSWER = "answer"  # press the number of a permission dialog option
+    WAIT = "wait"  # not now: keep it approved and say why
+    DROP = "drop"  # never: it no longer applies (rejected, with the reason as its note)
+
+
+@dataclass(frozen=True)
+class InjectionPlan:
+    action: InjectionAction
+    reason: str = ""
+    keys: bytes = b""
+
+
+def prompt_keys(text: str, bracketed: bool) -> bytes:
+    """The command as typed text, without the final Enter."""
+    if bracketed:
+        return encode_paste(text, bracketed=True)
+    # Claude Code (and most line editors in raw mode) take a bare LF as "new line", CR as "submit".
+    return text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+
+
+def plan_injection(text: str, view: AgentView, typing_grace: float = TYPING_GRACE_SECONDS) -> InjectionPlan:
+    answer = permission_answer(text)
+    if view.state is AgentState.WAITING:
+        if answer is None:
+            return InjectionPlan(InjectionAction.WAIT, "agent is waiting for a permission answer; this is not one")
+        if not view.dialog_options:
+            return InjectionPlan(InjectionAction.WAIT, "the permission dialog is not on screen yet")
+        number = option_for(answer, view.dialog_options)
+        if number is None:
+            return InjectionPlan(InjectionAction.DROP, f"the dialog on screen offers no {answer!r} option")
+        return InjectionPlan(InjectionAction.ANSWER, keys=str(number).encode())
+    if answer is not None and view.state is AgentState.IDLE and view.prompt_text == "":
+        return InjectionPlan(InjectionAction.DROP, "a permission answer, but no permission dialog is open any more")
+    readiness = injection_readiness(
+        view.state,
+        prompt_line_empty=view.prompt_text == "",
+        seconds_since_last_key=view.seconds_since_key,
+        typing_grace_seconds=typing_grace,
+    )
+    if not readiness.ready:
+        return InjectionPlan(InjectionAction.WAIT, readiness.reason)
+    return InjectionPlan(InjectionAction.TYPE, keys=prompt_keys(text, view.bracketed_paste))
+
+
+@dataclass(frozen=True)
+class InjectionStep:
+    command: CommandRow | None
+    plan: InjectionPlan | None
+
+
+Writer = Callable[[bytes], None]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Injector:
+    """Takes the first approved command in queue order and, when the agent allows it, types it once."""
+
+    def __init__(self, store: Store, write: Writer, *, sessions: Callable[[], Collection[str]] | None = None,
+                 sleep: Sleep = asyncio.sleep, submit_delay: float = SUBMIT_DELAY_SECONDS,
+                 typing_grace: float = TYPING_GRACE_SECONDS) -> None:
+        self.store = store
+        self.write = write
+        # The agent sessions this pane hosts: another taskping-tui sharing the store types its own commands.
+        self.sessions = sessions
+        self.sleep = sleep
+        self.submit_delay = submit_delay
+        self.typing_grace = typing_grace
+        self._busy = False
+
+    def next_command(self) -> CommandRow | None:
+        ours = self.sessions() if self.sessions is not None else None
+        approved = [row for row in self.store.pending_commands() if row.state is CommandState.APPROVED
+                    and (ours is None or row.session_id in ours)]
+        return min(approved, key=lambda row: row.position, default=None)
+
+    async def step(self, view: AgentView) -> InjectionStep:
+        """One attempt; returns the command looked at and what was decided for it."""
+        if self._busy:
+            return InjectionStep(None, None)
+        command = self.next_command()
+        if command is None:
+            return InjectionStep(None, None)
+        plan = plan_injection(command.text, view, self.typing_grace)
+        if plan.action is InjectionAction.WAIT:
+            return InjectionStep(command, plan)
+        if plan.action is InjectionAction.DROP:
+            row = self.store.apply_command_event(command.id, CommandEvent.REJECT, note=plan.reason)
+            return InjectionStep(row or command, plan)
+        self._busy = True
+        try:
+            row = await self._inject(command, plan)
+        finally:
+            self._busy = False
+        return InjectionStep(row, plan)
+
+    async def _inject(self, command: CommandRow, plan: InjectionPlan) -> CommandRow | None:
+        started = self.store.apply_command_event(command.id, CommandEvent.START_INJECTION)
+        if started is None:  # someone else moved it (rejected, expired) since we looked
+            return self.store.get_command(command.id)
+        try:
+            self.write(plan.keys)
+            if plan.action is InjectionAction.TYPE:
+                await self.sleep(self.submit_delay)
+                self.write(b"\r")
+        except OSError as error:
+            logger.warning("typing command %s into the agent failed: %s", command.id, error)
+            return self.store.apply_command_event(command.id, CommandEvent.INJECTION_FAILED,
+                                                  note=f"could not write to the agent: {error}")
+        note = "answered the permission dialog" if plan.action is InjectionAction.ANSWER else "typed into the agent"
+        return self.store.apply_command_event(command.id, CommandEvent.INJECTION_DONE, note=note)

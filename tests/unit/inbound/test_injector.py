@@ -1,0 +1,126 @@
+"""Typing commands into the agent: only when it may, only once, and permission answers by the dialog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from taskping_tui.inbound.injector import AgentView, Injector, plan_injection
+from taskping_tui.store import NewInboundMail, Store
+
+DIALOG = {1: "Yes", 2: "Yes, and always allow access to project/ from this project", 3: "No"}
+DIALOG_NO_ALWAYS = {1: "Yes", 2: "No, and tell Claude what to do differently (esc)"}
+IDLE = AgentView(state="idle", prompt_text="", bracketed_paste=True)
+
+
+def test_plan_types_a_prompt_as_paste_then_waits_for_enter() -> None:
+    plan = plan_injection("fix the tests\nthen commit", IDLE)
+    assert plan.action == "type"
+    # Inside a bracketed paste, newlines travel as CR exactly as a real terminal pastes them.
+    assert plan.keys == b"\x1b[200~fix the tests\rthen commit\x1b[201~"
+    plain = plan_injection("a\r\nb", AgentView(state="idle", prompt_text=""))
+    assert plain.keys == b"a\nb"
+
+
+@pytest.mark.parametrize(
+    ("view", "reason"),
+    [
+        (AgentView(state="busy", prompt_text=""), "agent is busy"),
+        (AgentView(state="idle", prompt_text="half-typed"), "the agent's prompt line is not empty"),
+        (AgentView(state="idle", prompt_text="", seconds_since_key=1.0), "you are typing in the pane"),
+        (AgentView(state="waiting", prompt_text=None, dialog_options=DIALOG),
+         "agent is waiting for a permission answer; this is not one"),
+    ],
+)
+def test_plan_waits_and_says_why(view: AgentView, reason: str) -> None:
+    plan = plan_injection("run the linter", view)
+    assert (plan.action, plan.reason) == ("wait", reason)
+
+
+def test_plan_answers_a_dialog_with_the_option_number() -> None:
+    waiting = AgentView(state="waiting", prompt_text=None, dialog_options=DIALOG)
+    assert plan_injection("yes", waiting).keys == b"1"
+    assert plan_injection("不", waiting).keys == b"3"
+    drop = plan_injection("always", AgentView(state="waiting", prompt_text=None, dialog_options=DIALOG_NO_ALWAYS))
+    assert drop.action == "drop"
+    assert plan_injection("yes", IDLE).action == "drop"
+
+
+def store_with(tmp_path: Path, *commands: str, state: str = "approved") -> Store:
+    store = Store.open(tmp_path / "store.sqlite3")
+    for index, text in enumerate(commands):
+        store.record_inbound_mail(NewInboundMail(verdict="accepted", received_at=1000.0 + index,
+                                                 message_id=f"<m{index}@x>", sender="me@example.com",
+                                                 command=text), command_state=state)
+    return store
+
+
+async def no_sleep(_seconds: float) -> None:
+    return None
+
+
+async def test_injector_types_each_command_once_in_queue_order(tmp_path: Path) -> None:
+    store = store_with(tmp_path, "first", "second")
+    written: list[bytes] = []
+    injector = Injector(store, written.append, sleep=no_sleep)
+    first = await injector.step(IDLE)
+    assert first.command is not None and first.command.state == "injected"
+    assert written == [b"\x1b[200~first\x1b[201~", b"\r"]
+    await injector.step(IDLE)
+    await injector.step(IDLE)
+    assert written[2:] == [b"\x1b[200~second\x1b[201~", b"\r"]
+    assert [row.state for row in store.list_commands()] == ["injected", "injected"]
+
+
+async def test_injector_leaves_the_command_waiting_while_the_agent_is_busy(tmp_path: Path) -> None:
+    store = store_with(tmp_path, "later")
+    written: list[bytes] = []
+    step = await Injector(store, written.append, sleep=no_sleep).step(AgentView(state="busy", prompt_text=""))
+    assert step.plan is not None and step.plan.reason == "agent is busy"
+    assert written == []
+    assert store.list_commands()[0].state == "approved"
+
+
+async def test_write_failure_marks_the_command_failed_not_lost(tmp_path: Path) -> None:
+    store = store_with(tmp_path, "doomed")
+
+    def broken(_data: bytes) -> None:
+        raise OSError(5, "Input/output error")
+
+    step = await Injector(store, broken, sleep=no_sleep).step(IDLE)
+    assert step.command is not None and step.command.state == "failed"
+    assert "could not write to the agent" in step.command.note
+
+
+def test_a_crash_mid_injection_is_never_replayed(tmp_path: Path) -> None:
+    store = store_with(tmp_path, "once only")
+    (command,) = store.list_commands()
+    from taskping_tui.inbound.commands import CommandEvent
+
+    store.apply_command_event(command.id, CommandEvent.START_INJECTION)
+    store.close()
+    reopened = Store.open(tmp_path / "store.sqlite3")
+    assert reopened.list_commands()[0].state == "unknown"
+    assert Injector(reopened, lambda _b: None).next_command() is None
+
+
+async def test_queued_and_blocked_commands_are_never_typed(tmp_path: Path) -> None:
+    store = store_with(tmp_path, "needs approval", state="queued")
+    written: list[bytes] = []
+    step = await Injector(store, written.append, sleep=no_sleep).step(IDLE)
+    assert step.command is None and written == []
+
+
+async def test_commands_of_another_apps_session_are_left_alone(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "store.sqlite3")
+    for session, text in (("theirs", "their command"), ("ours", "our command")):
+        store.record_inbound_mail(NewInboundMail(verdict="accepted", received_at=1.0, message_id=f"<{session}@x>",
+                                                 sender="me@example.com", command=text, session_id=session),
+                                  command_state="approved")
+    written: list[bytes] = []
+    step = await Injector(store, written.append, sessions=lambda: {"ours"}, sleep=no_sleep).step(IDLE)
+    assert step.command is not None and step.command.text == "our command"
+    assert written[0] == b"\x1b[200~our command\x1b[201~"
+    assert await Injector(store, written.append, sessions=lambda: {"ours"}, sleep=no_sleep).step(IDLE) == \
+        type(step)(None, None)

@@ -1,0 +1,155 @@
+"""TerminalSession: child output reaches the screen in bounded slices, replies reach the child."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from taskping_tui.terminal.process import ExitStatus
+from taskping_tui.terminal.screen import TerminalScreen
+from taskping_tui.terminal.session import (
+    PAUSE_READING_AT,
+    SLICE_BYTES,
+    TerminalSession,
+)
+from tests.support.terminal_pane_fixtures import wait_until
+
+READ_CHUNK = 64 * 1024
+
+
+def screen_text(session: TerminalSession) -> str:
+    screen = session.screen
+    return "\n".join(screen.row_text(y) for y in range(screen.lines))
+
+
+class RecordingScreen(TerminalScreen):
+    """A TerminalScreen that records each feed() size and can be made slow."""
+
+    feeds: list[int]
+    delay = 0.0
+
+    def feed(self, data: bytes) -> None:
+        self.feeds.append(len(data))
+        if self.delay:
+            time.sleep(self.delay)
+        super().feed(data)
+
+
+def recording_factory(delay: float = 0.0):  # type: ignore[no-untyped-def]
+    screens: list[RecordingScreen] = []
+
+    def make(columns: int, lines: int, scrollback: int) -> TerminalScreen:
+        screen = RecordingScreen(columns, lines, scrollback)
+        screen.feeds = []
+        screen.delay = delay
+        screens.append(screen)
+        return screen
+
+    return make, screens
+
+
+async def test_flood_is_parsed_in_slices_with_loop_turns_in_between() -> None:
+    factory, screens = recording_factory()
+    events: list[str] = []
+    session = TerminalSession(24, 80, screen_factory=factory, on_screen_changed=lambda: events.append("slice"))
+
+    async def ticker() -> None:
+        while True:
+            events.append("tick")
+            await asyncio.sleep(0)
+
+    exits: list[ExitStatus] = []
+    session.on_exit = exits.append
+    session.start(["sh", "-c", "head -c 400000 /dev/zero | tr '\\0' x"])
+    tick_task = asyncio.create_task(ticker())
+    try:
+        await wait_until(lambda: bool(exits), what="child exit")
+    finally:
+        tick_task.cancel()
+    feeds = screens[-1].feeds
+    assert sum(feeds) == session.bytes_parsed == 400000  # every byte parsed exactly once
+    assert max(feeds) <= SLICE_BYTES
+    # Between two consecutive slices the loop ran other work (the ticker stands in for key handling).
+    slices_in_a_row = max(len(run) for run in "".join("s" if e == "slice" else "." for e in events).split("."))
+    assert slices_in_a_row == 1
+
+
+async def test_backpressure_pauses_reading_and_loses_nothing() -> None:
+    factory, screens = recording_factory(delay=0.004)  # ~4 MB/s: slower than the child writes
+    exits: list[ExitStatus] = []
+    session = TerminalSession(24, 80, screen_factory=factory, on_exit=exits.append)
+    session.start(["sh", "-c", "seq 1 60000"])
+    expected = sum(len(f"{n}\r\n") for n in range(1, 60001))
+    largest_backlog = 0
+    paused_seen = False
+    while not exits:
+        largest_backlog = max(largest_backlog, session.backlog)
+        process = session.process
+        paused_seen = paused_seen or (process is not None and process.reading_paused)
+        await asyncio.sleep(0.002)
+    assert paused_seen
+    assert largest_backlog <= PAUSE_READING_AT + READ_CHUNK
+    assert session.bytes_parsed == expected
+    assert screens[-1].row_text(22).rstrip() == "60000"
+
+
+async def test_cursor_position_and_device_attribute_queries_are_answered_to_the_child() -> None:
+    script = (
+        "stty raw -echo; printf 'abc\\033[6n'; IFS= read -r -d R pos; "
+        "printf '\\033[c'; IFS= read -r -d c da; "
+        "printf '\\r\\npos=%s da=%s\\r\\n' \"${pos#*[}\" \"${da#*[}\"; sleep 0.05"
+    )
+    session = TerminalSession(24, 80)
+    session.start(["bash", "--norc", "--noprofile", "-c", script])
+    await wait_until(lambda: "pos=" in screen_text(session), what="query answers")
+    assert "pos=1;4 da=?62;22" in screen_text(session)
+    await session.stop(0.5)
+
+
+async def test_title_and_bell_are_forwarded() -> None:
+    titles: list[str] = []
+    bells: list[bool] = []
+    session = TerminalSession(24, 80, on_title=titles.append, on_bell=lambda: bells.append(True))
+    session.start(["sh", "-c", "printf '\\033]0;✳ Claude Code\\007'; printf '\\a'; sleep 0.05"])
+    await wait_until(lambda: bool(titles) and bool(bells), what="title and bell")
+    assert titles == ["✳ Claude Code"]
+    await session.stop(0.5)
+
+
+async def test_exit_is_reported_after_the_last_output_is_on_screen() -> None:
+    seen_at_exit: list[str] = []
+    statuses: list[ExitStatus] = []
+
+    def on_exit(status: ExitStatus) -> None:
+        statuses.append(status)
+        seen_at_exit.append(screen_text(session))
+
+    session = TerminalSession(24, 80, on_exit=on_exit)
+    session.start(["sh", "-c", "seq 1 5000; exit 7"])
+    await wait_until(lambda: bool(statuses), what="exit")
+    assert statuses == [ExitStatus(code=7, signal=None)]
+    assert "5000" in seen_at_exit[0]
+    assert session.exit_status == statuses[0]
+    assert not session.running
+
+
+async def test_resize_keeps_screen_and_pty_the_same_size() -> None:
+    session = TerminalSession(24, 80)
+    session.start(["sh", "-c", "read x; stty size; sleep 1"])
+    session.resize(33, 111)
+    assert (session.screen.lines, session.screen.columns) == (33, 111)
+    session.write(b"\r")
+    await wait_until(lambda: "33 111" in screen_text(session), what="stty size")
+    await session.stop(0.5)
+
+
+async def test_restart_gets_a_fresh_screen() -> None:
+    statuses: list[ExitStatus] = []
+    session = TerminalSession(10, 40, on_exit=statuses.append)
+    session.start(["sh", "-c", "echo first run"])
+    await wait_until(lambda: bool(statuses), what="first exit")
+    assert "first run" in screen_text(session)
+    session.start(["sh", "-c", "echo second run"])
+    await wait_until(lambda: len(statuses) == 2, what="second exit")
+    assert "second run" in screen_text(session)
+    assert "first run" not in screen_text(session)
