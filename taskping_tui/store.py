@@ -31,6 +31,7 @@ from typing import Any, Literal
 from taskping_tui import paths
 from taskping_tui.commands import CAN_EXPIRE, TRANSITIONS, CommandEvent, CommandState
 from taskping_tui.mail.tokens import new_token, normalize_token
+from taskping_tui.store_sessions import SESSIONS_SCHEMA, SessionRow, SessionStoreMixin
 
 logger = logging.getLogger(__name__)
 
@@ -314,7 +315,7 @@ _SCHEMA_V1 = (
 )
 
 # One entry per schema version: MIGRATIONS[n] takes a database at version n to version n + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, SESSIONS_SCHEMA)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -371,7 +372,7 @@ def _private_file(path: Path) -> None:
 # ---------------------------------------------------------------------------------------------- store
 
 
-class Store:
+class Store(SessionStoreMixin):
     """All reads and writes of the app's state. Create with :meth:`Store.open`."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock, recovery: StartupRecovery) -> None:

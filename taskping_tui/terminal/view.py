@@ -232,13 +232,21 @@ class TerminalView(Widget, can_focus=True):
         env: Mapping[str, str] | None = None,
         cwd: str | os.PathLike[str] | None = None,
         not_found_hint: str = "",
+        initial_size: tuple[int, int] | None = None,
     ) -> int | None:
-        """Run `argv` in the pane. Returns the pid, or None if it could not start (shown in the pane)."""
+        """Run `argv` in the pane. Returns the pid, or None if it could not start (shown in the pane).
+
+        `initial_size` (rows, columns) lets a pane that is not laid out yet (hidden behind another one)
+        start at once at that size; without it the start waits until the pane has a size.
+        """
         self._argv = list(argv)
         self._env = dict(env) if env is not None else None
         self._cwd = os.fspath(cwd) if cwd is not None else None
         self._not_found_hint = not_found_hint
         width, height = self.size
+        if (width <= 0 or height <= 0) and initial_size is not None and min(initial_size) > 0:
+            self._session.resize(*initial_size)
+            return self._start_child()
         if width <= 0 or height <= 0:
             # Not laid out yet: start once the size is known, so the child never begins at a
             # made-up size (many programs read it only once).

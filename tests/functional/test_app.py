@@ -125,9 +125,9 @@ async def test_each_local_ring_can_be_turned_off(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         driver = AppDriver(app, pilot)
         await driver.until(lambda: app.agent_state == "idle", "idle after the banner")
-        tracker = app.tracker
-        assert tracker is not None
-        app._handle(tracker.on_exit(0))
+        session = app.main.focused_session
+        assert session is not None and session.link is not None
+        session.link.on_exit(0, None)
         await pilot.pause()
         assert [entry.kind for entry in app.notification_entries] == ["exited"]  # recorded...
         assert app.query_one("NotificationsPanel").count == 0  # ...but not listed
