@@ -89,7 +89,7 @@ class TaskPingApp(App[int]):
         self.watcher_timings = watcher_timings
         self.command_key = config.ui.command_key
         # The one key kept from the agent pane: it opens the command layer (and leaves it again).
-        self._bindings.bind(self.command_key, "command_layer", "Pane ⇄ sidebar", priority=True)
+        self._bindings.bind(self.command_key, "command_layer", "Sessions ⇄ pane", priority=True)
         self.set_reactive(TaskPingApp.show_sidebar, config.ui.show_sidebar)
         self._theme_save_timer: Timer | None = None
         self._saved_theme = ""

@@ -286,7 +286,7 @@ class MainScreen(Screen[None]):
         return f"{session.row.number} {session.row.name}"
 
     def refresh_sessions(self) -> None:
-        if self.shutting_down or not self.is_mounted:
+        if self.shutting_down:
             return
         now = time.time()
         entries = []
@@ -294,7 +294,7 @@ class MainScreen(Screen[None]):
             status = session.status()
             waiting, blocked = self.store.session_command_counts(session.key) if self.store else (0, 0)
             entries.append(SessionEntry(session.key, session.row.number, session.row.name, status.value,
-                                        presenters.age(now - session.row.state_since), waiting, blocked,
+                                        presenters.since(now - session.row.state_since), waiting, blocked,
                                         session is self.focused_session))
         for panel in self.query(SessionsPanel):
             panel.show_sessions(entries)

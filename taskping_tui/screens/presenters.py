@@ -37,6 +37,11 @@ def age(seconds: float) -> str:
     return f"{max(0, int(seconds))}s"
 
 
+def since(seconds: float) -> str:
+    """How long a session has been in its state: minutes and up (the panel is redrawn once a second)."""
+    return "<1m" if seconds < 60 else age(seconds)
+
+
 def with_session(label: str, text: str) -> str:
     """``text`` prefixed with the session it belongs to, once more than one session is hosted."""
     return f"[{label}] {text}" if label else text

@@ -64,18 +64,19 @@ class SessionsPanel(Panel):
     TITLE = "Sessions"
 
     BINDINGS = [
-        *(Binding(str(n), f"screen.focus_number({n})", f"Session {n}", show=False) for n in range(1, 10)),
-        Binding("tab", "screen.focus_last", "Last used"),
-        Binding("space", "screen.focus_next_needing", "Next needing you"),
+        Binding("1", "screen.focus_number(1)", "Session", key_display="1-9"),
+        *(Binding(str(n), f"screen.focus_number({n})", f"Session {n}", show=False) for n in range(2, 10)),
+        Binding("tab", "screen.focus_last", "Last"),
+        Binding("space", "screen.focus_next_needing", "Next"),
         Binding("j", "cursor(1)", "Down", show=False),
         Binding("k", "cursor(-1)", "Up", show=False),
         Binding("n", "screen.new_session", "New"),
         Binding("r", "screen.rename_session", "Rename"),
-        Binding("R", "screen.restart_session", "Restart/resume"),
+        Binding("R", "screen.restart_session", "Restart"),
         Binding("x", "screen.close_session", "Close"),
-        Binding("s", "screen.send_command_key", "Send key to agent"),
-        Binding("escape", "screen.back_to_pane", "Back to pane"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("s", "screen.send_command_key", "Send key"),
+        Binding("escape", "screen.back_to_pane", "Pane"),
+        Binding("q", "app.quit", "Quit", show=False),
     ]
 
     class Selected(Message):

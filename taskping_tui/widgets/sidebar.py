@@ -1,4 +1,4 @@
-"""The sidebar beside the terminal pane: the three panels stacked."""
+"""The sidebar beside the terminal pane: the Sessions panel on top, then the three mail panels."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from taskping_tui.widgets.commands_panel import CommandsPanel
 from taskping_tui.widgets.inbound_panel import InboundPanel
 from taskping_tui.widgets.notifications_panel import NotificationsPanel
+from taskping_tui.widgets.sessions_panel import SessionsPanel
 
 
 class Sidebar(Vertical):
@@ -23,6 +24,7 @@ class Sidebar(Vertical):
         self._config_hint = config_hint
 
     def compose(self) -> ComposeResult:
+        yield SessionsPanel()
         yield NotificationsPanel(self._mail_enabled, self._config_hint)
         yield InboundPanel(self._mail_enabled, self._config_hint)
         yield CommandsPanel(self._mail_enabled)

@@ -10,7 +10,8 @@ import pytest
 
 from taskping_tui.app import TaskPingApp
 from taskping_tui.config import Config, parse_config
-from taskping_tui.widgets.panel import Panel
+from taskping_tui.widgets.confirm_dialog import ConfirmDialog
+from taskping_tui.widgets.sessions_panel import SessionsPanel
 from taskping_tui.widgets.sidebar import Sidebar
 from tests.app_harness import AppDriver
 
@@ -24,7 +25,8 @@ async def test_f6_moves_focus_and_h_hides_the_sidebar(tmp_path: Path) -> None:
         await driver.until(lambda: "Ready" in driver.screen_text(), "the fake agent")
         assert app.pane.has_focus
         await pilot.press("f6")
-        assert isinstance(app.focused, Panel)
+        await pilot.pause()
+        assert app.query_one(SessionsPanel).has_focus_within
         await pilot.press("h")
         await pilot.pause()
         assert not app.query_one(Sidebar).display
@@ -33,7 +35,9 @@ async def test_f6_moves_focus_and_h_hides_the_sidebar(tmp_path: Path) -> None:
         await pilot.press("f6")
         await pilot.pause()
         assert app.query_one(Sidebar).display
-        assert isinstance(app.focused, Panel)
+        assert app.query_one(SessionsPanel).has_focus_within
+        await pilot.press("f6")
+        assert app.pane.has_focus
 
 
 async def test_keys_typed_in_the_pane_reach_the_child_even_app_keys(tmp_path: Path) -> None:
@@ -55,6 +59,9 @@ async def test_quit_from_the_sidebar_ends_the_child(tmp_path: Path) -> None:
         pid = app.pane.pid
         assert pid is not None
         await pilot.press("f6", "q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)  # an agent runs: quitting asks first
+        await pilot.press("y")
         await pilot.pause(0.5)
     assert not Path(f"/proc/{pid}").exists()
 

@@ -11,7 +11,9 @@ from taskping_tui.widgets.inbound_panel import InboundEntry, InboundPanel
 from taskping_tui.widgets.notifications_panel import NotificationEntry, NotificationsPanel
 from taskping_tui.widgets.panel import Panel
 from tests.snapshots.panel_app import PanelApp
-from tests.snapshots.scenes import COMMANDS, CONFIG_HINT_PATH, INBOUND, NOTIFICATIONS
+from taskping_tui.core.sessions import SessionStatus
+from taskping_tui.widgets.sessions_panel import SessionsPanel
+from tests.snapshots.scenes import COMMANDS, CONFIG_HINT_PATH, INBOUND, NOTIFICATIONS, SESSIONS
 
 WIDTH = 44
 
@@ -94,3 +96,16 @@ async def test_new_entry_keeps_the_highlight_on_the_same_entry() -> None:
         await pilot.pause()
         assert panel.highlighted_key == "m2"
         assert panel.count == 4
+
+
+def test_sessions_panel_every_state(snap_compare) -> None:
+    """Every session state with its number, time in that state and the queued / blocked badges."""
+    assert {entry.status for entry in SESSIONS} == {status.value for status in SessionStatus}
+
+    def fill(panel: Panel) -> None:
+        panel.styles.max_height = 100  # in the sidebar it scrolls after five sessions; here all are shown
+        panel.query_one(".panel-list").styles.max_height = 100
+        assert isinstance(panel, SessionsPanel)
+        panel.show_sessions(SESSIONS)
+
+    assert snap_compare(PanelApp(SessionsPanel(), fill), terminal_size=(WIDTH, 30))
