@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -56,6 +57,14 @@ if TYPE_CHECKING:
 
 AGENT_TICK_SECONDS = 0.25
 SESSIONS_REFRESH_SECONDS = 1.0
+
+
+class SessionPane(TerminalView):
+    """A session's terminal pane; each message it posts names the pane, so the screen knows whose it is."""
+
+    def post_message(self, message: Message) -> bool:
+        message.pane = self  # type: ignore[attr-defined]
+        return super().post_message(message)
 
 
 @dataclass
@@ -194,7 +203,7 @@ class MainScreen(Screen[None]):
             await self.new_session(NewSession(os.getcwd(), list(self._cli_argv or self.tapp.default_argv)))
 
     def _host(self, row: SessionRow) -> HostedSession:
-        pane = TerminalView(id=f"pane-{next(self._pane_numbers)}", classes="agent-pane",
+        pane = SessionPane(id=f"pane-{next(self._pane_numbers)}", classes="agent-pane",
                             scrollback=self.config.ui.scrollback_lines)
         pane.display = False
         pane.border_title = shlex.join(row.argv)
@@ -236,9 +245,19 @@ class MainScreen(Screen[None]):
                 pending_permission=lambda: link.pending_permission, name=lambda: session.row.name))
         if focus or self.focused_session is None:
             self.focus_session(key)
-        session.pane.start(plan.argv, env=expand_env(self.config.agent.env), cwd=row.cwd,
-                           not_found_hint=install_hint_for(row.argv), initial_size=self._pane_size())
+        self._start_pane(session, plan.argv)
         self.refresh_sessions()
+
+    def _start_pane(self, session: HostedSession, argv: list[str], *, waited: int = 0) -> None:
+        """Start the agent in its pane; a hidden pane starts at the shown pane's size once that is known."""
+        size = self._pane_size()
+        if not session.pane.display and size is None and waited < 5:
+            self.call_after_refresh(lambda: self._start_pane(session, argv, waited=waited + 1))
+            return
+        if not session.pane.display and size is None:
+            size = self._estimated_pane_size()
+        session.pane.start(argv, env=expand_env(self.config.agent.env), cwd=session.row.cwd,
+                           not_found_hint=install_hint_for(session.row.argv), initial_size=size)
 
     def _pane_size(self) -> tuple[int, int] | None:
         """(rows, columns) of the shown pane's content, for a pane started while hidden."""
@@ -246,6 +265,11 @@ class MainScreen(Screen[None]):
         if shown is None or not shown.pane.size.width:
             return None
         return shown.pane.size.height, shown.pane.size.width
+
+    def _estimated_pane_size(self) -> tuple[int, int]:
+        sidebar = self.query_one(Sidebar)
+        width = self.size.width - (sidebar.outer_size.width if sidebar.display else 0) - 2
+        return max(2, self.size.height - 3), max(10, width)
 
     @property
     def focused_session(self) -> HostedSession | None:
@@ -271,8 +295,7 @@ class MainScreen(Screen[None]):
         self.refresh_sessions()
 
     def _session_of(self, message: Any) -> HostedSession | None:
-        # TerminalView's messages carry no `control` yet: the pane that posted it is the message's sender.
-        pane = getattr(message, "_sender", None)
+        pane = getattr(message, "pane", None)
         return next((s for s in self.sessions.values() if s.pane is pane), None)
 
     def session_label(self, session_id: str | None) -> str:
