@@ -284,6 +284,9 @@ class MainScreen(Screen[None]):
         session = self.sessions.get(key)
         if session is None:
             return
+        if not session.opened:  # an offline session comes back (resumed) when you go to it
+            self.run_worker(self.open_session(session, resume=True, focus=True), group="sessions")
+            return
         previous = self.focused_session
         self.history.focus(key)
         session.unread = False
@@ -448,10 +451,7 @@ class MainScreen(Screen[None]):
         session = self.sessions.get(message.key)
         if session is None:
             return
-        if session.link is None:
-            self.run_worker(self.open_session(session, resume=True, focus=True))
-        else:
-            self.focus_session(message.key)
+        self.focus_session(message.key)
 
     def _highlighted_session(self) -> HostedSession | None:
         panel = next(iter(self.query(SessionsPanel)), None)

@@ -288,3 +288,41 @@ async def test_no_arguments_bring_back_the_open_sessions(tmp_path: Path, two_dir
         driver = Sessions(again, pilot)
         one, two = await driver.ready(1), await driver.ready(2)
         assert (one.row.name, two.row.name) == ("api", "web") and len(driver.main.sessions) == 2
+
+
+def plain_app(tmp_path: Path, on_start: str) -> TaskPingApp:
+    """`taskping-tui` with no arguments, its agent command from the config."""
+    config = parse_config(f"[agent]\ncommand = {FAKE_AGENT[0]!r}\nargs = [{FAKE_AGENT[1]!r}]\n"
+                          f"[notify]\ntoast = false\ndesktop = false\n[sessions]\non_start = {on_start!r}\n")
+    return TaskPingApp(config, store_path=tmp_path / "s.sqlite3", runtime_dir=tmp_path / "run")
+
+
+async def test_on_start_none_lists_the_old_sessions_as_resumable(tmp_path: Path, two_dirs, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    async with make_app(tmp_path, two_dirs).run_test(size=(120, 36)) as pilot:
+        await Sessions(pilot.app, pilot).ready(2)  # type: ignore[arg-type]
+    monkeypatch.chdir(two_dirs[0])
+    app = plain_app(tmp_path, "none")
+    async with app.run_test(size=(120, 36)) as pilot:
+        driver = Sessions(app, pilot)
+        new = await driver.ready(3)  # one new session here; the old ones wait
+        assert new.row.cwd == str(two_dirs[0])
+        old = driver.session(2)
+        assert old.link is None and old.status().value == "offline, resumable"
+        await driver.layer()
+        await pilot.press("2")  # an offline session comes back when you go to it
+        await driver.ready(2)
+        assert driver.focused is old and old.running
+
+
+async def test_on_start_ask_asks_before_bringing_sessions_back(tmp_path: Path, two_dirs) -> None:  # type: ignore[no-untyped-def]
+    async with make_app(tmp_path, two_dirs).run_test(size=(120, 36)) as pilot:
+        await Sessions(pilot.app, pilot).ready(2)  # type: ignore[arg-type]
+    app = plain_app(tmp_path, "ask")
+    async with app.run_test(size=(120, 36)) as pilot:
+        driver = Sessions(app, pilot)
+        await driver.until(lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        assert "api" in "".join(str(w.render()) for w in app.screen.query("Static"))
+        await pilot.press("y")
+        await driver.ready(1)
+        await driver.ready(2)
+        assert len(driver.main.sessions) == 2
