@@ -343,8 +343,11 @@ class TerminalView(Widget, can_focus=True):
             self._session.resize(height, width)
 
     def on_resize(self, event: events.Resize) -> None:
+        screen = self.terminal_screen
+        unchanged = (self.size.height, self.size.width) == (screen.lines, screen.columns)
         self._fit_session_to_widget()
-        self._invalidate_all()
+        if not unchanged:  # shown again at the size it had when hidden: the rows already painted stand
+            self._invalidate_all()
         if self._start_when_sized and self.size.width > 0 and self.size.height > 0:
             self._start_when_sized = False
             self._start_child()
