@@ -93,7 +93,13 @@ class SessionsPanel(Panel):
     def show_sessions(self, entries: list[SessionEntry]) -> None:
         if entries == self._entries:
             return
-        self._entries = list(entries)
+        old, self._entries = self._entries, list(entries)
+        if [entry.key for entry in old] == [entry.key for entry in entries]:
+            # Same sessions in the same order (a state, a badge or the focus moved): change those rows only.
+            for before, after in zip(old, entries):
+                if before != after:
+                    self.entries.replace_option_prompt(after.key, render_session(after))
+            return
         self.replace_entries([(entry.key, render_session(entry)) for entry in entries])
 
     @property
