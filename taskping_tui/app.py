@@ -80,7 +80,6 @@ class TaskPingApp(App[int]):
         self.config = config
         self.cli_argv = list(agent_argv) if agent_argv else None
         self.default_argv = agent_argv_from(config, agent_argv)
-        self.agent_argv = self.default_argv
         self.session_dirs = list(session_dirs or [])
         self.store_path = store_path
         self.runtime_dir = runtime_dir
