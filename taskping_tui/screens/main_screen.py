@@ -109,6 +109,7 @@ class MainScreen(Screen[None]):
         self.shutting_down = False
         self._pane_numbers = iter(range(1, 1_000_000))
         self.fanout: NotificationFanout | None = None
+        self._labelled = False  # panel entries name their session once a second session is listed
 
     @property
     def tapp(self) -> TaskPingApp:
@@ -303,7 +304,7 @@ class MainScreen(Screen[None]):
 
     def session_label(self, session_id: str | None) -> str:
         """How panel entries name their session: only once more than one session is listed."""
-        if len(self.sessions) < 2 or session_id is None:
+        if not self._labelled or session_id is None:
             return ""
         session = self.sessions.get(session_id)
         if session is None:
@@ -314,6 +315,9 @@ class MainScreen(Screen[None]):
     def refresh_sessions(self) -> None:
         if self.shutting_down:
             return
+        if (len(self.sessions) >= 2) != self._labelled:
+            self._labelled = len(self.sessions) >= 2
+            self._relabel_panels()
         now = time.time()
         entries = []
         for session in self.ordered:
@@ -596,6 +600,16 @@ class MainScreen(Screen[None]):
                                                presenters.inbound_details(row)))
 
     # ------------------------------------------------------------------------------------------- views
+
+    def _relabel_panels(self) -> None:
+        """Show every entry again, now with (or without) the name of its session."""
+        if self.fanout is not None:
+            for record in self.fanout.records:
+                self._show_record(record)
+        if self.store is not None and self.mail is not None:
+            for inbound in reversed(self.store.list_inbound_mail(limit=100)):
+                self.show_inbound(inbound.id)
+            self.show_commands(self.store.list_commands(limit=200))
 
     def _show_record(self, record: NotificationRecord) -> None:
         for panel in self.query(NotificationsPanel):  # none left while the app shuts down

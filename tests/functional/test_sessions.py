@@ -326,3 +326,23 @@ async def test_on_start_ask_asks_before_bringing_sessions_back(tmp_path: Path, t
         await driver.ready(1)
         await driver.ready(2)
         assert len(driver.main.sessions) == 2
+
+
+async def test_panel_entries_name_their_session_once_there_are_two(tmp_path: Path, two_dirs) -> None:  # type: ignore[no-untyped-def]
+    from taskping_tui.widgets.notifications_panel import NotificationsPanel
+
+    app = make_app(tmp_path, two_dirs[:1])
+    async with app.run_test(size=(120, 36)) as pilot:
+        driver = Sessions(app, pilot)
+        one = await driver.ready(1)
+        assert one.link is not None
+        one.link.on_exit(0, None)
+        await pilot.pause()
+        panel = app.query_one(NotificationsPanel)
+
+        def first_entry() -> str:
+            return str(panel.entries.get_option_at_index(0).prompt)
+
+        assert "Agent exited (code 0)" in first_entry() and "[1 api]" not in first_entry()
+        await driver.open_second(two_dirs[1])
+        await driver.until(lambda: "[1 api] Agent exited" in first_entry(), "the entry to name its session")
