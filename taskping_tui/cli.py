@@ -25,16 +25,24 @@ commands:
                         hooks taskping-tui installs for each launch; not for direct use)
 
 examples:
-  taskping-tui                      run the [agent] command of the config (default: claude)
+  taskping-tui                      bring back the last run's open sessions ([sessions] on_start),
+                                    or open one session here running the [agent] command (default: claude)
   taskping-tui -- claude --model opus
+                                    one new session here running that command
+  taskping-tui -s ~/api -s ~/web    one new session per directory, numbered 1, 2 in that order
+  taskping-tui -s ~/api -- bash     the same with another command
   taskping-tui --config ./dev.toml -- bash
+
+keys: F6 (`[ui] command_key`) is the only key the agent pane does not get; it opens the command layer
+(1-9 session N, Tab last used, Space next that needs you, n new, r rename, R restart/resume, x close,
+s send F6 to the agent, q quit, F6/Esc back to the pane).
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="taskping-tui",
-        usage="taskping-tui [-h] [--version] [--config FILE] [-- COMMAND [ARGS...]]",
+        usage="taskping-tui [-h] [--version] [--config FILE] [-s DIR ...] [-- COMMAND [ARGS...]]",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -45,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         type=Path,
         help="config file (default: the XDG config dir's taskping-tui/config.toml)",
+    )
+    parser.add_argument(
+        "-s",
+        "--session",
+        metavar="DIR",
+        action="append",
+        default=[],
+        dest="session_dirs",
+        help="open a new session in DIR (repeat for more); each runs COMMAND, or the config's agent command",
     )
     return parser
 
@@ -87,7 +104,7 @@ def setup_logging() -> Path | None:
     return log_file
 
 
-def run_app(config_path: Path | None, agent_argv: list[str]) -> int:
+def run_app(config_path: Path | None, agent_argv: list[str], session_dirs: Sequence[str] = ()) -> int:
     from taskping_tui.config import ConfigError, load_config
     from taskping_tui.errors import TaskPingError, describe_error
     from taskping_tui.startup import check_startup
@@ -116,7 +133,7 @@ def run_app(config_path: Path | None, agent_argv: list[str]) -> int:
     # Everything imported so far lives for the whole run: keep it out of the collector's way, which
     # otherwise re-scans it while the terminal pane parses output (≈20 % of parse time).
     gc.freeze()
-    app = TaskPingApp(config=config, agent_argv=agent_argv or None)
+    app = TaskPingApp(config=config, agent_argv=agent_argv or None, session_dirs=list(session_dirs))
     app.run()
     return app.return_code or 0
 
@@ -191,7 +208,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"unexpected {unexpected[0]!r}: put the agent command after `--`, "
             f"e.g. taskping-tui -- {' '.join(unexpected)}"
         )
-    return run_app(options.config, agent_argv)
+    for directory in options.session_dirs:
+        if not Path(directory).expanduser().is_dir():
+            parser.error(f"-s {directory}: not a directory")
+    return run_app(options.config, agent_argv, [str(Path(d).expanduser()) for d in options.session_dirs])
 
 
 if __name__ == "__main__":

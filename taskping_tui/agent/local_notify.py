@@ -12,7 +12,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -84,7 +84,7 @@ def notification_bytes(title: str, body: str, env: Mapping[str, str] | None = No
 class TerminalNotifier:
     """Sends desktop notifications through a running Textual app's terminal driver."""
 
-    def __init__(self, app: App[object], env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, app: App[Any], env: Mapping[str, str] | None = None) -> None:
         self.app = app
         self.method = choose_method(os.environ if env is None else env)
 

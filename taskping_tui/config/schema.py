@@ -129,6 +129,18 @@ class UiConfig:
     theme: str = "taskping-dark"
     show_sidebar: bool = True
     scrollback_lines: int = 10_000
+    # The one key the agent panes do not get: it opens the command layer (Textual key name, e.g. "f6").
+    command_key: str = "f6"
+
+
+OnStart = Literal["resume", "ask", "none"]
+
+
+@dataclass(frozen=True)
+class SessionsConfig:
+    """[sessions]: what `taskping-tui` without arguments does with the last run's open sessions."""
+
+    on_start: OnStart = "resume"
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,7 @@ class Config:
     mail: MailConfig = field(default_factory=MailConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    sessions: SessionsConfig = field(default_factory=SessionsConfig)
     path: Path | None = None
     warnings: tuple[str, ...] = ()
 
@@ -203,6 +216,11 @@ def _build(cls: type, table: dict[str, Any], prefix: str, path: Path | None) -> 
     return cls(**values)
 
 
+def _is_key_name(key: str) -> bool:
+    """A Textual key name that is not a plain printable character (those belong to the agent)."""
+    return bool(key) and key == key.strip() and " " not in key and len(key) > 1
+
+
 def _check_numbers(config: Config) -> None:
     def require(condition: bool, key: str, problem: str) -> None:
         if not condition:
@@ -211,6 +229,8 @@ def _check_numbers(config: Config) -> None:
     require(config.agent.command.strip() != "", "agent.command", "must not be empty")
     require(config.agent.silence_seconds >= 0.25, "agent.silence_seconds", "must be at least 0.25 (seconds)")
     require(config.ui.scrollback_lines >= 0, "ui.scrollback_lines", "must be 0 or more")
+    require(_is_key_name(config.ui.command_key), "ui.command_key",
+            f"{config.ui.command_key!r} is not a key name (e.g. \"f6\", \"f12\", \"ctrl+backslash\")")
     mail = config.mail
     for key, port in (("mail.smtp.port", mail.smtp.port), ("mail.imap.port", mail.imap.port)):
         require(0 < port < 65536, key, f"{port} is not a TCP port (1-65535)")

@@ -40,6 +40,8 @@ class ProcessedMail:
     subject: str
     command: str
     danger: str | None
+    # The closed session an otherwise acceptable reply was meant for (the reply is rejected and answered).
+    ended_session: str | None = None
 
 
 def headers_summary(parsed: ParsedMail) -> dict[str, str]:
@@ -91,11 +93,16 @@ class InboundProcessor:
     """The watcher's handler: decides and commits; raising means "retry this mail later"."""
 
     def __init__(self, store: Store, config: Config, *, clock: Callable[[], float] = time.time,
-                 pending_permission: Callable[[], PendingPermission | None] = lambda: None) -> None:
+                 pending_permission: Callable[[], PendingPermission | None] = lambda: None,
+                 permission_for_session: Callable[[str | None], PendingPermission | None] | None = None,
+                 session_ended: Callable[[str], bool] = lambda _session: False) -> None:
         self.store = store
         self.config = config
         self.clock = clock
         self.pending_permission = pending_permission
+        # With several sessions: the dialog of the session the reply is routed to (by token / In-Reply-To).
+        self.permission_for_session = permission_for_session
+        self.session_ended = session_ended
         self.policy = mail_policy(config, self.own_addresses(config))
 
     @staticmethod
@@ -115,9 +122,14 @@ class InboundProcessor:
         verdict = decide(parsed, self.policy, gate_facts(self.store, now, (mail.uidvalidity, mail.uid)), now)
         kind, reasons, danger = str(verdict.kind), list(verdict.reasons), verdict.danger.name if verdict.danger else None
         permission_danger = None
+        ended = None
+        if kind in ("accepted", "blocked") and verdict.session_id and self.session_ended(verdict.session_id):
+            kind, danger, ended = "rejected", None, verdict.session_id
+            reasons.append("this session has ended")
         if kind == "accepted":
-            permission_danger = dangerous_permission(verdict.command, self.pending_permission(),
-                                                     self.config.security.danger_patterns)
+            pending = (self.permission_for_session(verdict.session_id) if self.permission_for_session
+                       else self.pending_permission())
+            permission_danger = dangerous_permission(verdict.command, pending, self.config.security.danger_patterns)
         if permission_danger:
             kind, danger = "blocked", permission_danger
             reasons.append(f"the tool waiting for permission matches a danger pattern ({permission_danger})")
@@ -127,7 +139,7 @@ class InboundProcessor:
         codes = [code.value for code in verdict.codes] + (["permission-danger"] if permission_danger else [])
         log_verdict(mail.uid, parsed.message_id, verdict.token, kind, codes)
         return ProcessedMail(recorded, kind, tuple(reasons), parsed.from_addr or parsed.from_display,
-                             parsed.subject, verdict.command, danger)
+                             parsed.subject, verdict.command, danger, ended)
 
     def _new_mail(self, mail: FetchedMail, parsed: ParsedMail, verdict: Verdict, kind: str,
                   reasons: list[str], danger: str | None, now: float) -> NewInboundMail:

@@ -29,6 +29,7 @@ from taskping_tui.mail.tokens import subject_tag
 NotificationKind = Literal[
     "turn_finished", "needs_permission", "api_error", "exited", "command_received", "command_expired",
     "permission_denied",
+    "session_ended",
 ]
 
 KIND_LABELS: dict[str, str] = {
@@ -39,6 +40,7 @@ KIND_LABELS: dict[str, str] = {
     "command_received": "Command received",
     "command_expired": "Command expired",
     "permission_denied": "Permission denied — waiting for you",
+    "session_ended": "This session has ended",
 }
 
 SESSION_HEADER = "X-TaskPing-Session"
@@ -63,6 +65,8 @@ class NotificationFacts:
     kind: NotificationKind
     summary: str
     session_id: str
+    # The taskping-tui session's name (shown in the subject); "" names it after the project dir.
+    session_name: str = ""
     cwd: str = ""
     prompt: str = ""
     last_assistant_message: str = ""
@@ -153,7 +157,7 @@ def compose_subject(facts: Sequence[NotificationFacts], token: str) -> str:
     happened = what_happened(newest)
     if len(facts) > 1:
         happened += f" (+{len(facts) - 1} earlier)"
-    project = _one_line(project_name(newest.cwd)) or "agent"
+    project = _one_line(newest.session_name) or _one_line(project_name(newest.cwd)) or "agent"
     prompt = next((each.prompt for each in facts if each.prompt.strip()), "")
     tail = f": {first_words(prompt)}" if prompt.strip() else ""
     return f"{subject_tag(token)} {happened} — {project}{tail}"

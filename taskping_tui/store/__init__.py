@@ -1,7 +1,7 @@
 """The SQLite store: session tokens, the outbox, seen mail, commands and the audit log.
 
 `Store` (in `database`) opens the file, migrates it (`schema`) and recovers after an unclean stop; it is
-made of one mixin per table (`tokens`, `outbox`, `inbound_mail`, `commands` with its edit history, `audit`), and `rows` holds
+made of one mixin per table (`tokens`, `outbox`, `inbound_mail`, `commands` with its edit history, `audit`, `sessions`), and `rows` holds
 the records they return. Import from here: `from taskping_tui.store import Store, CommandRow, …`.
 """
 
@@ -27,6 +27,7 @@ from taskping_tui.store.rows import (
     TokenStatus,
 )
 from taskping_tui.store.schema import MIGRATIONS, SCHEMA_VERSION, StoreError, migrate
+from taskping_tui.store.sessions import SessionRow, SessionState
 
 __all__ = [
     "COMMAND_STATES",
@@ -46,6 +47,8 @@ __all__ = [
     "OutboxState",
     "RecordedMail",
     "SentMessage",
+    "SessionRow",
+    "SessionState",
     "StartupRecovery",
     "Store",
     "StoreError",

@@ -29,6 +29,7 @@ from taskping_tui.store.inbound_mail import InboundMailTable
 from taskping_tui.store.outbox import OutboxTable
 from taskping_tui.store.rows import Clock, StartupRecovery
 from taskping_tui.store.schema import SCHEMA_VERSION, StoreError, migrate, transaction
+from taskping_tui.store.sessions import SessionsTable
 from taskping_tui.store.tokens import TokensTable
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ def _private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-class Store(TokensTable, OutboxTable, InboundMailTable, CommandsTable, AuditTable):
+class Store(TokensTable, OutboxTable, InboundMailTable, CommandsTable, AuditTable, SessionsTable):
     """All reads and writes of the app's state. Create with :meth:`Store.open`."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path, clock: Clock, recovery: StartupRecovery) -> None:

@@ -125,8 +125,30 @@ _SCHEMA_COMMAND_EDITS = (
     "CREATE INDEX command_edits_by_command ON command_edits(command_id, id)",
 )
 
+SESSION_STATES: tuple[str, ...] = ("open", "closed")
+
+# Durable sessions (see store/sessions.py): what tokens, threads, outbox mails and commands are filed under.
+SESSIONS_SCHEMA: tuple[str, ...] = (
+    f"""CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        number INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        argv TEXT NOT NULL,
+        cwd TEXT NOT NULL,
+        agent_session_id TEXT,
+        transcript_path TEXT,
+        state TEXT NOT NULL CHECK (state IN {SESSION_STATES!r}),
+        agent_state TEXT NOT NULL DEFAULT 'unknown',
+        state_since REAL NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        ended_at REAL
+    )""",
+    "CREATE INDEX sessions_by_state ON sessions(state, number)",
+)
+
 # One entry per schema version: MIGRATIONS[n] takes a database at version n to version n + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_COMMAND_EDITS)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_COMMAND_EDITS, SESSIONS_SCHEMA)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

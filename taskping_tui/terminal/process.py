@@ -139,7 +139,7 @@ class ChildProcess:
         on_exit: Callable[[ExitStatus], None],
         rows: int = 24,
         cols: int = 80,
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str | None] | None = None,
         cwd: str | os.PathLike[str] | None = None,
     ) -> None:
         if not argv:

@@ -103,7 +103,7 @@ class TerminalSession:
     def start(
         self,
         argv: Sequence[str],
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str | None] | None = None,
         cwd: str | os.PathLike[str] | None = None,
     ) -> int:
         """Start `argv` on a fresh screen; returns the pid. Raises CommandNotFoundError."""

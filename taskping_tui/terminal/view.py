@@ -187,7 +187,7 @@ class TerminalView(Widget, can_focus=True):
             on_exit=self._on_exit,
         )
         self._argv: list[str] | None = None
-        self._env: dict[str, str] | None = None
+        self._env: dict[str, str | None] | None = None
         self._cwd: str | None = None
         self._not_found_hint = ""
         self._waiting_for_restart = False
@@ -232,16 +232,24 @@ class TerminalView(Widget, can_focus=True):
     def start(
         self,
         argv: Sequence[str],
-        env: Mapping[str, str] | None = None,
+        env: Mapping[str, str | None] | None = None,
         cwd: str | os.PathLike[str] | None = None,
         not_found_hint: str = "",
+        initial_size: tuple[int, int] | None = None,
     ) -> int | None:
-        """Run `argv` in the pane. Returns the pid, or None if it could not start (shown in the pane)."""
+        """Run `argv` in the pane. Returns the pid, or None if it could not start (shown in the pane).
+
+        `initial_size` (rows, columns) lets a pane that is not laid out yet (hidden behind another one)
+        start at once at that size; without it the start waits until the pane has a size.
+        """
         self._argv = list(argv)
         self._env = dict(env) if env is not None else None
         self._cwd = os.fspath(cwd) if cwd is not None else None
         self._not_found_hint = not_found_hint
         width, height = self.size
+        if (width <= 0 or height <= 0) and initial_size is not None and min(initial_size) > 0:
+            self._session.resize(*initial_size)
+            return self._start_child()
         if width <= 0 or height <= 0:
             # Not laid out yet: start once the size is known, so the child never begins at a
             # made-up size (many programs read it only once).
@@ -340,8 +348,11 @@ class TerminalView(Widget, can_focus=True):
             self._session.resize(height, width)
 
     def on_resize(self, event: events.Resize) -> None:
+        screen = self.terminal_screen
+        unchanged = (self.size.height, self.size.width) == (screen.lines, screen.columns)
         self._fit_session_to_widget()
-        self._invalidate_all()
+        if not unchanged:  # shown again at the size it had when hidden: the rows already painted stand
+            self._invalidate_all()
         if self._start_when_sized and self.size.width > 0 and self.size.height > 0:
             self._start_when_sized = False
             self._start_child()

@@ -1,4 +1,4 @@
-"""The sidebar beside the terminal pane: the three panels stacked."""
+"""The sidebar beside the terminal pane: the Sessions panel on top, then the three mail panels."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from taskping_tui.widgets.commands_panel import CommandsPanel
 from taskping_tui.widgets.inbound_panel import InboundPanel
 from taskping_tui.widgets.notifications_panel import NotificationsPanel
 from taskping_tui.widgets.panel import Panel
+from taskping_tui.widgets.sessions_panel import SessionsPanel
 
 
 class Sidebar(Vertical):
@@ -34,6 +35,7 @@ class Sidebar(Vertical):
         panels[target].focus()
 
     def compose(self) -> ComposeResult:
+        yield SessionsPanel()
         yield NotificationsPanel(self._mail_enabled, self._config_hint)
         yield InboundPanel(self._mail_enabled, self._config_hint)
         yield CommandsPanel(self._mail_enabled)

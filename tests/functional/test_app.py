@@ -10,7 +10,8 @@ import pytest
 
 from taskping_tui.app import TaskPingApp
 from taskping_tui.config import Config, parse_config
-from taskping_tui.widgets.panel import Panel
+from taskping_tui.widgets.confirm_dialog import ConfirmDialog
+from taskping_tui.widgets.sessions_panel import SessionsPanel
 from taskping_tui.widgets.sidebar import Sidebar
 from tests.support.app_harness import AppDriver
 
@@ -24,7 +25,8 @@ async def test_f6_moves_focus_and_h_hides_the_sidebar(tmp_path: Path) -> None:
         await driver.until(lambda: "Ready" in driver.screen_text(), "the fake agent")
         assert app.pane.has_focus
         await pilot.press("f6")
-        assert isinstance(app.focused, Panel)
+        await pilot.pause()
+        assert app.query_one(SessionsPanel).has_focus_within
         await pilot.press("h")
         await pilot.pause()
         assert not app.query_one(Sidebar).display
@@ -33,7 +35,9 @@ async def test_f6_moves_focus_and_h_hides_the_sidebar(tmp_path: Path) -> None:
         await pilot.press("f6")
         await pilot.pause()
         assert app.query_one(Sidebar).display
-        assert isinstance(app.focused, Panel)
+        assert app.query_one(SessionsPanel).has_focus_within
+        await pilot.press("f6")
+        assert app.pane.has_focus
 
 
 async def test_keys_typed_in_the_pane_reach_the_child_even_app_keys(tmp_path: Path) -> None:
@@ -56,7 +60,7 @@ async def test_quit_from_the_sidebar_ends_the_child(tmp_path: Path) -> None:
         assert pid is not None
         await pilot.press("f6", "q")
         await pilot.pause()
-        assert app.screen.__class__.__name__ == "ConfirmDialog"  # the agent runs: asked first
+        assert isinstance(app.screen, ConfirmDialog)  # an agent runs: quitting asks first
         await pilot.press("y")
         await pilot.pause(0.5)
     assert not Path(f"/proc/{pid}").exists()
@@ -128,9 +132,9 @@ async def test_each_local_ring_can_be_turned_off(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         driver = AppDriver(app, pilot)
         await driver.until(lambda: app.agent_state == "idle", "idle after the banner")
-        tracker = app.tracker
-        assert tracker is not None
-        app._handle(tracker.on_exit(0))
+        session = app.main.focused_session
+        assert session is not None and session.link is not None
+        session.link.on_exit(0, None)
         await pilot.pause()
         assert [entry.kind for entry in app.notification_entries] == ["exited"]  # recorded...
         assert app.query_one("NotificationsPanel").count == 0  # ...but not listed

@@ -145,7 +145,13 @@ async def running_loop(
     )
     async with app.run_test(size=(160, 50)) as pilot:
         assert app.store is not None
-        token = app.store.create_session_token(app._session_id, 3600.0).token
+        for _ in range(100):  # the main screen opens its session as it mounts
+            if app.main.focused_session is not None:
+                break
+            await pilot.pause(0.05)
+        session = app.main.focused_session
+        assert session is not None
+        token = app.store.create_session_token(session.key, 3600.0).token
         loop = Loop(app, pilot, dovecot, user, smtp, tmp_path / "agent.log", tmp_path / "agent-env.json", token)
         await loop.until(
             lambda: app.watcher is not None and app.watcher.status.state.value == "idle", "the IMAP watcher to idle"
@@ -456,10 +462,10 @@ async def test_a_reply_delivered_while_earlier_mail_is_handled_is_on_screen_with
     """Item 12: ``burst`` mails delivered back to back; while the app handles the middle one, the reply lands.
     Every mail, the reply included, must be in the Inbound panel ≤ 2 s after its own delivery."""
     async with loop_factory() as loop:
-        app, processor = loop.app, loop.app._processor
-        assert processor is not None and app.store is not None
-        store = app.store
-        original_process, original_show = processor.process, app._show_processed
+        app, mail_link = loop.app, loop.app.main.mail
+        assert mail_link is not None and mail_link.processor is not None and app.store is not None
+        processor, store = mail_link.processor, app.store
+        original_process, original_show = processor.process, mail_link.show_processed
         delivered: dict[str, float] = {}
         shown: dict[str, float] = {}
         middle = f"<burst-{burst // 2}@example.com>"
@@ -480,7 +486,7 @@ async def test_a_reply_delivered_while_earlier_mail_is_handled_is_on_screen_with
             shown[row.message_id] = time.monotonic()
 
         processor.process = process  # type: ignore[method-assign]
-        app._show_processed = show  # type: ignore[method-assign]
+        mail_link.show_processed = show  # type: ignore[method-assign]
         for index in range(burst):  # a burst of other mail: a stranger's, rejected
             message_id = f"<burst-{index}@example.com>"
             await loop.deliver(
@@ -638,5 +644,5 @@ async def test_a_crash_after_the_password_is_resolved_prints_a_traceback_without
         async with app.run_test(size=(120, 36)) as pilot:
             await pilot.pause()
     printed = capsys.readouterr().err
-    assert "Traceback" in printed and "_start_mail" in printed  # Textual did print the frames and locals
+    assert "Traceback" in printed and "mail_link" in printed  # Textual did print the frames and locals
     assert MARKER not in printed

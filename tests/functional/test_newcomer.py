@@ -150,7 +150,7 @@ async def test_quitting_asks_first_while_the_agent_runs_or_commands_wait(tmp_pat
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
         body = str(app.screen.query_one("#dialog-body Static").render())
-        assert "is running: it will be ended" in body
+        assert "is running: it will be ended" in body  # the one session's agent
         assert "1 command from mail not typed yet, 1 waiting for your approval" in body
         await pilot.press("n")  # changed my mind
         await pilot.pause()
@@ -202,25 +202,27 @@ async def test_tab_cycles_the_panels_and_never_reaches_the_agent(tmp_path: Path)
     from taskping_tui.widgets.commands_panel import CommandsPanel
     from taskping_tui.widgets.notifications_panel import NotificationsPanel
     from taskping_tui.widgets.panel import Panel
+    from taskping_tui.widgets.sessions_panel import SessionsPanel
 
     app = TaskPingApp(parse_config("[notify]\ndesktop = false\n"), FAKE_AGENT, runtime_dir=tmp_path / "run")
     async with app.run_test(size=(170, 45)) as pilot:
         driver = AppDriver(app, pilot)
         await driver.until(lambda: "Ready" in driver.screen_text(), "the fake agent")
         await pilot.press("f6")
+        assert app.query_one(SessionsPanel).has_focus_within  # the command layer (its Tab: the last session)
+        app.query_one(NotificationsPanel).focus()
+        await pilot.pause()
         seen = []
         for _ in range(4):
             focused_panel = next(p for p in app.query(Panel) if p.has_focus_within)
             seen.append(type(focused_panel).__name__)
             await pilot.press("tab")
             await pilot.pause()
-        assert seen == ["NotificationsPanel", "InboundPanel", "CommandsPanel", "NotificationsPanel"]
+        assert seen == ["NotificationsPanel", "InboundPanel", "CommandsPanel", "SessionsPanel"]
         assert not app.pane.has_focus
         app.query_one(CommandsPanel).focus()
-        await pilot.press("shift+tab", "shift+tab", "shift+tab")
-        assert app.query_one(CommandsPanel).has_focus_within and not app.pane.has_focus
-        await pilot.press("tab")
-        assert app.query_one(NotificationsPanel).has_focus_within
+        await pilot.press("shift+tab", "shift+tab")
+        assert app.query_one(NotificationsPanel).has_focus_within and not app.pane.has_focus
         await pilot.press("f6", "x", "enter")
         await driver.until(lambda: "you said: x" in driver.screen_text(), "the echo")
         assert "\t" not in driver.screen_text()

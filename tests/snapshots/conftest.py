@@ -1,4 +1,4 @@
-"""Snapshot tests run in a fixed environment: UTC, a tmp working dir, empty XDG dirs (no user themes)."""
+"""Snapshot tests run in a fixed environment: UTC, a tmp working dir `my-project`, empty XDG dirs (no user themes)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ def fixed_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         monkeypatch.setenv(name, str(directory))
     monkeypatch.delenv("TASKPING_SNAPSHOT_PASSWORD_UNSET", raising=False)
     # The configs name a relative "~/.config/…" path (stable on screen): anything written there lands in tmp.
-    monkeypatch.chdir(tmp_path)
+    # A fixed name: the session in the pane is named after its directory.
+    project = tmp_path / "my-project"
+    project.mkdir()
+    monkeypatch.chdir(project)
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     yield

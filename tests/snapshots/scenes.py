@@ -27,6 +27,7 @@ from taskping_tui.store import NewInboundMail, Store
 from taskping_tui.widgets.commands_panel import CommandEntry
 from taskping_tui.widgets.inbound_panel import InboundEntry, InboundPanel
 from taskping_tui.widgets.notifications_panel import NotificationEntry, NotificationsPanel
+from taskping_tui.widgets.sessions_panel import SessionEntry
 
 FAKE_AGENT = Path(__file__).resolve().parent.parent / "data" / "fake_agent.py"
 # Shown in the "mail is off" hints; the same on every machine.
@@ -141,6 +142,19 @@ COMMANDS = [
                  updated_at=NOW - 10000),
     CommandEntry(9, CommandState.UNKNOWN, ME, "1d", "auth not checked", "run the migrations",
                  note="taskping-tui stopped while typing it", position=9, updated_at=NOW - 80000),
+]
+
+
+SESSIONS = [
+    SessionEntry("s1", 1, "api", "busy", "3m", replies_waiting=1),
+    SessionEntry("s2", 2, "web", "needs permission", "<1m", blocked=1, focused=True),
+    SessionEntry("s3", 3, "docs", "asks a question", "12m"),
+    SessionEntry("s4", 4, "infra", "finished, unread", "5m", replies_waiting=2),
+    SessionEntry("s5", 5, "mobile", "idle", "1h"),
+    SessionEntry("s6", 6, "scratch", "starting", "<1m"),
+    SessionEntry("s7", 7, "shell", "unknown", "2m"),
+    SessionEntry("s8", 8, "old-branch", "exited", "3h"),
+    SessionEntry("s9", 9, "release-2.0 (resumable after a restart)", "offline, resumable", "1d", replies_waiting=1),
 ]
 
 

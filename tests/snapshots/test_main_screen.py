@@ -8,10 +8,12 @@ import pytest
 from textual.pilot import Pilot
 
 from taskping_tui.app import TaskPingApp
+from taskping_tui.core.sessions import NewSession
 from taskping_tui.inbound.commands import CommandState
 from taskping_tui.store import NewInboundMail, Store
 from taskping_tui.themes import DEFAULT_THEME, load_themes_from, shipped_themes_dirs
 from tests.snapshots.scenes import (
+    FAKE_AGENT,
     ME,
     NOTIFICATIONS,
     SIZE,
@@ -143,3 +145,23 @@ def test_main_screen_toast_at_the_top(snap_compare, tmp_path: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(make_app(config(mail=True), tmp_path), terminal_size=(170, 45), run_before=toast)
+
+
+def test_main_screen_two_sessions_in_the_command_layer(snap_compare, tmp_path: Path) -> None:
+    """A second session opened in another directory, then F6: the Sessions panel lists both (the second
+    focused), its keys in the footer; notifications name their session."""
+    web = tmp_path / "web"
+    web.mkdir()
+
+    async def two_sessions(pilot: Pilot) -> None:
+        import sys
+
+        app = pilot.app
+        await settle_app(pilot)
+        await app.main.new_session(NewSession(str(web), [sys.executable, str(FAKE_AGENT)]))  # type: ignore[attr-defined]
+        await settle_app(pilot)
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: app.main.query_one("SessionsPanel").count == 2, "two session rows")  # type: ignore[attr-defined]
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(config(), tmp_path), terminal_size=SIZE, run_before=two_sessions)

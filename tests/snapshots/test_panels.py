@@ -6,12 +6,14 @@ from collections.abc import Callable, Sequence
 
 from textual.pilot import Pilot
 
+from taskping_tui.core.sessions import SessionStatus
 from taskping_tui.inbound.commands import CommandState
 from taskping_tui.widgets.commands_panel import CommandEntry, CommandsPanel
 from taskping_tui.widgets.inbound_panel import InboundEntry, InboundPanel
 from taskping_tui.widgets.notifications_panel import NotificationEntry, NotificationsPanel
 from taskping_tui.widgets.panel import Panel
-from tests.snapshots.scenes import COMMANDS, CONFIG_HINT_PATH, INBOUND, NOTIFICATIONS
+from taskping_tui.widgets.sessions_panel import SessionsPanel
+from tests.snapshots.scenes import COMMANDS, CONFIG_HINT_PATH, INBOUND, NOTIFICATIONS, SESSIONS
 from tests.support.panel_app import PanelApp
 
 WIDTH = 44
@@ -189,3 +191,16 @@ async def test_mail_off_hint_keeps_the_config_path_whole(monkeypatch) -> None:  
             lines = [line.text.rstrip() for line in panel.query_one(".panel-empty").render_lines(
                 panel.query_one(".panel-empty").region.reset_offset)]  # type: ignore[attr-defined]
             assert hint in [line.strip() for line in lines], lines
+
+
+def test_sessions_panel_every_state(snap_compare) -> None:
+    """Every session state with its number, time in that state and the queued / blocked badges."""
+    assert {entry.status for entry in SESSIONS} == {status.value for status in SessionStatus}
+
+    def fill(panel: Panel) -> None:
+        panel.styles.max_height = 100  # in the sidebar it scrolls after five sessions; here all are shown
+        panel.query_one(".panel-list").styles.max_height = 100
+        assert isinstance(panel, SessionsPanel)
+        panel.show_sessions(SESSIONS)
+
+    assert snap_compare(PanelApp(SessionsPanel(), fill), terminal_size=(WIDTH, 30))

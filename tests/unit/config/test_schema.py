@@ -141,3 +141,20 @@ def test_bad_allowed_sender_and_bad_danger_pattern_are_named() -> None:
     assert "security.allowed_senders[1]: 'not an address' is not a single mail address" in error_for(
         '[security]\nallowed_senders = ["me@example.com", "not an address"]')
     assert "security.danger_patterns" in error_for('[security]\ndanger_patterns = ["rm -rf (unclosed"]')
+
+
+def test_command_key_and_sessions_on_start() -> None:
+    config = parse_config('[ui]\ncommand_key = "f12"\n[sessions]\non_start = "ask"\n')
+    assert (config.ui.command_key, config.sessions.on_start) == ("f12", "ask")
+    assert (parse_config("").ui.command_key, parse_config("").sessions.on_start) == ("f6", "resume")
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ('[ui]\ncommand_key = "x"\n', "ui.command_key"),
+    ('[ui]\ncommand_key = ""\n', "ui.command_key"),
+    ('[sessions]\non_start = "always"\n', "sessions.on_start"),
+])
+def test_bad_session_settings_name_the_key(text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    assert key in str(caught.value)

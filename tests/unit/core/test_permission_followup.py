@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from taskping_tui.agent.state import AgentState
+from taskping_tui.core.permission_followup import DeniedPermissionFollowUp
 from taskping_tui.inbound.commands import CommandState
-from taskping_tui.permission_followup import DeniedPermissionFollowUp
 from taskping_tui.store import CommandRow
 
 
