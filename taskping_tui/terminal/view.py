@@ -4,6 +4,11 @@ Painting: the session parses output as it arrives; the view repaints at most ~60
 and only the rows the screen marked dirty plus the rows the cursor left and entered. Each row is
 rendered once into a cached Strip (cells merged into runs, rich Styles cached by attribute tuple).
 While the child holds synchronized output (?2026h) painting waits, for at most SYNC_HOLD_LIMIT.
+While the child floods the pane (more than FLOOD_BYTES parsed per frame: `cat` of a log, a long
+diff) frames come at most every FLOOD_FRAME_INTERVAL, so the loop's time goes to parsing instead of
+painting screens nobody can read; a key typed in the last KEY_ECHO_WINDOW seconds keeps the full
+frame rate (its echo shows at once), and the frame after the flood stops comes within one
+FRAME_INTERVAL.
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ from taskping_tui.terminal.session import DEFAULT_SCROLLBACK, ScreenFactory, Ter
 logger = logging.getLogger(__name__)
 
 FRAME_INTERVAL = 1 / 60
+FLOOD_FRAME_INTERVAL = 1 / 15
+FLOOD_BYTES = 16 * 1024  # parsed since the last frame: the child is flooding
+KEY_ECHO_WINDOW = 0.15  # the echo of a typed key comes well within this
 SYNC_HOLD_LIMIT = 0.15
 ACTIVITY_INTERVAL = 0.1  # well below any silence timeout the agent tracker uses
 WHEEL_LINES = 3
@@ -193,6 +201,8 @@ class TerminalView(Widget, can_focus=True):
         self._strips: dict[int, Strip] = {}
         self._paint_handle: asyncio.TimerHandle | None = None
         self._last_paint = 0.0
+        self._bytes_at_last_paint = 0
+        self._bytes_at_last_check = 0
         self._sync_since: float | None = None
         self._painted_cursor: tuple[int, int] | None = None
         self._scroll_offset = 0
@@ -407,16 +417,33 @@ class TerminalView(Widget, can_focus=True):
             return None
         return min(screen.cursor.x, screen.columns - 1), screen.cursor.y
 
+    def _hold_for_flood(self, now: float) -> float:
+        """Seconds to wait before the next frame because the child floods the pane; 0 to paint now.
+
+        Checked every FRAME_INTERVAL: as soon as one interval passes without new output (the flood
+        is over) or a key was typed, the frame is painted.
+        """
+        parsed = self._session.bytes_parsed
+        flooding = (parsed - self._bytes_at_last_paint >= FLOOD_BYTES
+                    and parsed != self._bytes_at_last_check
+                    and now - self.last_key_time >= KEY_ECHO_WINDOW)
+        self._bytes_at_last_check = parsed
+        if not flooding:
+            return 0.0
+        due = self._last_paint + FLOOD_FRAME_INTERVAL - now
+        return min(FRAME_INTERVAL, due) if due > 0 else 0.0
+
     def _paint(self) -> None:
         self._paint_handle = None
         if not self.is_mounted:
             return
         now = time.monotonic()
-        hold = self._hold_for_synchronized_output(now)
+        hold = self._hold_for_synchronized_output(now) or self._hold_for_flood(now)
         if hold > 0:
             self._paint_handle = asyncio.get_running_loop().call_later(hold, self._paint)
             return
         self._last_paint = now
+        self._bytes_at_last_paint = self._bytes_at_last_check = self._session.bytes_parsed
         screen = self.terminal_screen
         rows = set(screen.dirty)
         screen.dirty.clear()
