@@ -202,7 +202,7 @@ class TerminalView(Widget, can_focus=True):
         self._paint_handle: asyncio.TimerHandle | None = None
         self._last_paint = 0.0
         self._bytes_at_last_paint = 0
-        self._bytes_at_last_check = 0
+        self._flood_hold = False
         self._sync_since: float | None = None
         self._painted_cursor: tuple[int, int] | None = None
         self._scroll_offset = 0
@@ -380,6 +380,12 @@ class TerminalView(Widget, can_focus=True):
     def _on_screen_changed(self) -> None:
         now = time.monotonic()
         self._report_activity(now)
+        if self._flood_hold and self._paint_handle is not None and (
+                self._session.caught_up or now - self.last_key_time < KEY_ECHO_WINDOW):
+            # The flood paused or ended, or a key's echo is due: that frame is not held back.
+            self._paint_handle.cancel()
+            self._paint_handle = None
+            self._flood_hold = False
         if self._paint_handle is None and self.is_mounted:
             delay = max(0.0, self._last_paint + FRAME_INTERVAL - now)
             self._paint_handle = asyncio.get_running_loop().call_later(delay, self._paint)
@@ -420,30 +426,31 @@ class TerminalView(Widget, can_focus=True):
     def _hold_for_flood(self, now: float) -> float:
         """Seconds to wait before the next frame because the child floods the pane; 0 to paint now.
 
-        Checked every FRAME_INTERVAL: as soon as one interval passes without new output (the flood
-        is over) or a key was typed, the frame is painted.
+        A flood: at least FLOOD_BYTES parsed since the last frame, the child still writing (the
+        session has not caught up with it) and no key typed in the last KEY_ECHO_WINDOW.
         """
-        parsed = self._session.bytes_parsed
-        flooding = (parsed - self._bytes_at_last_paint >= FLOOD_BYTES
-                    and parsed != self._bytes_at_last_check
+        session = self._session
+        flooding = (session.bytes_parsed - self._bytes_at_last_paint >= FLOOD_BYTES
+                    and not session.caught_up
                     and now - self.last_key_time >= KEY_ECHO_WINDOW)
-        self._bytes_at_last_check = parsed
         if not flooding:
             return 0.0
-        due = self._last_paint + FLOOD_FRAME_INTERVAL - now
-        return min(FRAME_INTERVAL, due) if due > 0 else 0.0
+        return max(0.0, self._last_paint + FLOOD_FRAME_INTERVAL - now)
 
     def _paint(self) -> None:
         self._paint_handle = None
         if not self.is_mounted:
             return
         now = time.monotonic()
-        hold = self._hold_for_synchronized_output(now) or self._hold_for_flood(now)
+        hold = self._hold_for_synchronized_output(now)
+        flood_hold = 0.0 if hold else self._hold_for_flood(now)
+        self._flood_hold = flood_hold > 0
+        hold = hold or flood_hold
         if hold > 0:
             self._paint_handle = asyncio.get_running_loop().call_later(hold, self._paint)
             return
         self._last_paint = now
-        self._bytes_at_last_paint = self._bytes_at_last_check = self._session.bytes_parsed
+        self._bytes_at_last_paint = self._session.bytes_parsed
         screen = self.terminal_screen
         rows = set(screen.dirty)
         screen.dirty.clear()
