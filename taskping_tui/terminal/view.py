@@ -7,8 +7,8 @@ While the child holds synchronized output (?2026h) painting waits, for at most S
 While the child floods the pane (more than FLOOD_BYTES parsed per frame: `cat` of a log, a long
 diff) frames come at most every FLOOD_FRAME_INTERVAL, so the loop's time goes to parsing instead of
 painting screens nobody can read; a key typed in the last KEY_ECHO_WINDOW seconds keeps the full
-frame rate (its echo shows at once), and the frame after the flood stops comes within one
-FRAME_INTERVAL.
+frame rate (its echo shows at once), and the frame after the flood stops comes FLOOD_QUIET after
+its last byte was parsed (at the FRAME_INTERVAL pace).
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ logger = logging.getLogger(__name__)
 FRAME_INTERVAL = 1 / 60
 FLOOD_FRAME_INTERVAL = 1 / 15
 FLOOD_BYTES = 16 * 1024  # parsed since the last frame: the child is flooding
-KEY_ECHO_WINDOW = 0.15  # the echo of a typed key comes well within this
+KEY_ECHO_WINDOW = 0.05  # frames after a key press are not held: its echo shows at once
+FLOOD_QUIET = 0.004  # no output for this long after the child's writes were all parsed: the flood is over
 SYNC_HOLD_LIMIT = 0.15
 ACTIVITY_INTERVAL = 0.1  # well below any silence timeout the agent tracker uses
 WHEEL_LINES = 3
@@ -203,6 +204,7 @@ class TerminalView(Widget, can_focus=True):
         self._last_paint = 0.0
         self._bytes_at_last_paint = 0
         self._flood_hold = False
+        self._quiet_mark = -1  # bytes_parsed when the session last caught up with a flood
         self._sync_since: float | None = None
         self._painted_cursor: tuple[int, int] | None = None
         self._scroll_offset = 0
@@ -380,14 +382,21 @@ class TerminalView(Widget, can_focus=True):
     def _on_screen_changed(self) -> None:
         now = time.monotonic()
         self._report_activity(now)
-        if self._flood_hold and self._paint_handle is not None and (
-                self._session.caught_up or now - self.last_key_time < KEY_ECHO_WINDOW):
-            # The flood paused or ended, or a key's echo is due: that frame is not held back.
-            self._paint_handle.cancel()
-            self._paint_handle = None
-            self._flood_hold = False
+        echo_due = now - self.last_key_time < KEY_ECHO_WINDOW
+        # A key's echo goes to Textual at once (its own update timer still paces the frames).
+        delay = 0.0 if echo_due else max(0.0, self._last_paint + FRAME_INTERVAL - now)
+        if self._paint_handle is not None and (self._flood_hold or echo_due):
+            if echo_due:
+                self._paint_handle.cancel()
+                self._paint_handle = None
+            elif self._session.caught_up:
+                # Every byte the child wrote is parsed: paint soon unless more arrives meanwhile.
+                self._paint_handle.cancel()
+                self._quiet_mark = self._session.bytes_parsed
+                delay = max(delay, FLOOD_QUIET)
+                self._paint_handle = None
+            self._flood_hold = self._paint_handle is not None
         if self._paint_handle is None and self.is_mounted:
-            delay = max(0.0, self._last_paint + FRAME_INTERVAL - now)
             self._paint_handle = asyncio.get_running_loop().call_later(delay, self._paint)
 
     def _report_activity(self, now: float) -> None:
@@ -426,12 +435,12 @@ class TerminalView(Widget, can_focus=True):
     def _hold_for_flood(self, now: float) -> float:
         """Seconds to wait before the next frame because the child floods the pane; 0 to paint now.
 
-        A flood: at least FLOOD_BYTES parsed since the last frame, the child still writing (the
-        session has not caught up with it) and no key typed in the last KEY_ECHO_WINDOW.
+        A flood: at least FLOOD_BYTES parsed since the last frame, no key typed in the last
+        KEY_ECHO_WINDOW, and the child still writing -- not quiet since the session caught up.
         """
-        session = self._session
-        flooding = (session.bytes_parsed - self._bytes_at_last_paint >= FLOOD_BYTES
-                    and not session.caught_up
+        parsed = self._session.bytes_parsed
+        flooding = (parsed - self._bytes_at_last_paint >= FLOOD_BYTES
+                    and parsed != self._quiet_mark
                     and now - self.last_key_time >= KEY_ECHO_WINDOW)
         if not flooding:
             return 0.0
@@ -451,6 +460,7 @@ class TerminalView(Widget, can_focus=True):
             return
         self._last_paint = now
         self._bytes_at_last_paint = self._session.bytes_parsed
+        self._quiet_mark = -1
         screen = self.terminal_screen
         rows = set(screen.dirty)
         screen.dirty.clear()
