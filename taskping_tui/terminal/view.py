@@ -41,7 +41,7 @@ from taskping_tui.terminal.keys import (
 )
 from taskping_tui.terminal.palette import TerminalPalette, palette_for
 from taskping_tui.terminal.process import CommandNotFoundError, ExitStatus
-from taskping_tui.terminal.screen import TerminalScreen
+from taskping_tui.terminal.screen import Cell, TerminalScreen
 from taskping_tui.terminal.session import DEFAULT_SCROLLBACK, ScreenFactory, TerminalSession
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ FLOOD_QUIET = 0.004  # no output for this long after the child's writes were all
 SYNC_HOLD_LIMIT = 0.15
 ACTIVITY_INTERVAL = 0.1  # well below any silence timeout the agent tracker uses
 WHEEL_LINES = 3
+MOVED_ROWS_KEPT = 256  # Strips of recently painted rows, reused when a row only scrolled
 DEFAULT_SIZE = (24, 80)  # rows, cols until the widget has been laid out
 
 SCROLLBACK_UP_KEYS = frozenset({"shift+pageup"})
@@ -200,6 +201,7 @@ class TerminalView(Widget, can_focus=True):
         self._start_when_sized = False
         self._styles: CellStyles | None = None
         self._strips: dict[int, Strip] = {}
+        self._moved_rows: dict[int, tuple[list[Cell], Strip]] = {}  # id(row) -> (its cells, Strip)
         self._paint_handle: asyncio.TimerHandle | None = None
         self._last_paint = 0.0
         self._bytes_at_last_paint = 0
@@ -375,6 +377,7 @@ class TerminalView(Widget, can_focus=True):
 
     def _invalidate_all(self) -> None:
         self._strips.clear()
+        self._moved_rows.clear()
         self.terminal_screen.dirty.clear()
         self._painted_cursor = None
         self.refresh()
@@ -503,8 +506,28 @@ class TerminalView(Widget, can_focus=True):
             else:
                 cursor = self._painted_cursor
                 cursor_x = cursor[0] if cursor is not None and cursor[1] == y else None
-                strip = render_row(screen.buffer[y], width, styles, cursor_x)
+                strip = self._render_screen_row(screen.buffer[y], width, styles, cursor_x)
             self._strips[y] = strip
+        return strip
+
+    def _render_screen_row(self, row: list[Cell], width: int, styles: CellStyles, cursor_x: int | None) -> Strip:
+        """render_row, reusing the Strip of a row that only moved (scrolled) since it was rendered.
+
+        The screen moves row lists when it scrolls, so a row's Strip is looked up by the list's
+        id and used only if the row still holds the same cells (a reused id or an edited row
+        fails that check). No reference to the row itself is kept: the screen reuses rows that
+        nothing else refers to.
+        """
+        if cursor_x is not None:
+            return render_row(row, width, styles, cursor_x)
+        cache = self._moved_rows
+        cached = cache.get(id(row))
+        if cached is not None and cached[1].cell_length == width and cached[0] == row:
+            return cached[1]
+        strip = render_row(row, width, styles)
+        if len(cache) >= MOVED_ROWS_KEPT:
+            cache.clear()
+        cache[id(row)] = (list(row), strip)
         return strip
 
     def _render_scrolled_line(self, y: int, width: int, styles: CellStyles) -> Strip:
