@@ -47,7 +47,7 @@ from taskping_tui.terminal.session import DEFAULT_SCROLLBACK, ScreenFactory, Ter
 logger = logging.getLogger(__name__)
 
 FRAME_INTERVAL = 1 / 60
-FLOOD_FRAME_INTERVAL = 1 / 15
+FLOOD_FRAME_INTERVAL = 1 / 10
 FLOOD_BYTES = 16 * 1024  # parsed since the last frame: the child is flooding
 KEY_ECHO_WINDOW = 0.05  # frames after a key press are not held: its echo shows at once
 FLOOD_QUIET = 0.004  # no output for this long after the child's writes were all parsed: the flood is over
