@@ -24,6 +24,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections import deque
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +70,8 @@ class TmuxServer:
         self.env = env
         self.session = session
         self.proc: subprocess.Popen[bytes] | None = None
-        self._buffer = b""
+        self._buffer = b""  # the last, unfinished line
+        self._lines: deque[bytes] = deque()
         conf = socket.with_suffix(".conf")
         conf.write_text("".join(f"{option}\n" for option in (
             "set -g status off", "set -g history-limit 10000", "set -g escape-time 0",
@@ -94,7 +96,7 @@ class TmuxServer:
     def _readline(self, deadline: float, waiting_for: str) -> bytes:
         assert self.proc is not None and self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
-        while b"\n" not in self._buffer:
+        while not self._lines:  # lines split off once per read: linear in what tmux sends
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise HarnessError(f"tmux: no answer to {waiting_for} within {COMMAND_TIMEOUT:g} s")
@@ -103,9 +105,9 @@ class TmuxServer:
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     raise HarnessError(f"tmux: the control client ended while waiting for {waiting_for}")
-                self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line
+                *complete, self._buffer = (self._buffer + chunk).split(b"\n")
+                self._lines.extend(complete)
+        return self._lines.popleft()
 
     def _wait_until_attached(self) -> None:
         deadline = time.monotonic() + COMMAND_TIMEOUT
