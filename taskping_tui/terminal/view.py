@@ -6,9 +6,9 @@ rendered once into a cached Strip (cells merged into runs, rich Styles cached by
 While the child holds synchronized output (?2026h) painting waits, for at most SYNC_HOLD_LIMIT.
 While the child floods the pane (more than FLOOD_BYTES parsed per frame: `cat` of a log, a long
 diff) frames come at most every FLOOD_FRAME_INTERVAL, so the loop's time goes to parsing instead of
-painting screens nobody can read; a key typed in the last KEY_ECHO_WINDOW seconds keeps the full
-frame rate (its echo shows at once), and the frame after the flood stops comes FLOOD_QUIET after
-its last byte was parsed (at the FRAME_INTERVAL pace).
+painting screens nobody can read. A frame that may show the echo of a key typed in the last
+KEY_ECHO_WINDOW seconds (the cursor's row changed, or the cursor moved) is not held and goes to
+Textual at once; the frame after the flood stops comes FLOOD_QUIET after its last byte was parsed.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 FRAME_INTERVAL = 1 / 60
 FLOOD_FRAME_INTERVAL = 1 / 10
 FLOOD_BYTES = 16 * 1024  # parsed since the last frame: the child is flooding
-KEY_ECHO_WINDOW = 0.05  # frames after a key press are not held: its echo shows at once
+KEY_ECHO_WINDOW = 0.05  # after a key press, a frame that changes the cursor's row is not held
 FLOOD_QUIET = 0.004  # no output for this long after the child's writes were all parsed: the flood is over
 SYNC_HOLD_LIMIT = 0.15
 ACTIVITY_INTERVAL = 0.1  # well below any silence timeout the agent tracker uses
@@ -385,7 +385,7 @@ class TerminalView(Widget, can_focus=True):
     def _on_screen_changed(self) -> None:
         now = time.monotonic()
         self._report_activity(now)
-        echo_due = now - self.last_key_time < KEY_ECHO_WINDOW
+        echo_due = self._echo_due(now)
         # A key's echo goes to Textual at once (its own update timer still paces the frames).
         delay = 0.0 if echo_due else max(0.0, self._last_paint + FRAME_INTERVAL - now)
         if self._paint_handle is not None and (self._flood_hold or echo_due):
@@ -439,15 +439,27 @@ class TerminalView(Widget, can_focus=True):
         """Seconds to wait before the next frame because the child floods the pane; 0 to paint now.
 
         A flood: at least FLOOD_BYTES parsed since the last frame, no key typed in the last
-        KEY_ECHO_WINDOW, and the child still writing -- not quiet since the session caught up.
+        KEY_ECHO_WINDOW that may have echoed, and the child still writing -- not quiet since the
+        session caught up.
         """
         parsed = self._session.bytes_parsed
         flooding = (parsed - self._bytes_at_last_paint >= FLOOD_BYTES
                     and parsed != self._quiet_mark
-                    and now - self.last_key_time >= KEY_ECHO_WINDOW)
+                    and not self._echo_due(now))
         if not flooding:
             return 0.0
         return max(0.0, self._last_paint + FLOOD_FRAME_INTERVAL - now)
+
+    def _echo_due(self, now: float) -> bool:
+        """Whether the next frame may show the echo of a key typed just now.
+
+        Echoes land on the cursor's row or move the cursor; a flood elsewhere on the screen (an
+        agent redrawing its output above the prompt) does not count, so it stays paced.
+        """
+        if now - self.last_key_time >= KEY_ECHO_WINDOW:
+            return False
+        screen = self.terminal_screen
+        return screen.cursor.y in screen.dirty or self._cursor_cell() != self._painted_cursor
 
     def _paint(self) -> None:
         self._paint_handle = None

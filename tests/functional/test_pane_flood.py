@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from taskping_tui.terminal.screen import TerminalScreen
 from taskping_tui.terminal.view import TerminalView
 from tests.functional.test_pane import PaneApp, painted_text, pane_of
 from tests.terminal_pane_fixtures import wait_until
@@ -71,6 +72,7 @@ class FakeSession:
     def __init__(self) -> None:
         self.bytes_parsed = 0
         self.caught_up = False
+        self.screen = TerminalScreen(80, 24)
 
 
 def paced_view() -> tuple[TerminalView, FakeSession]:
@@ -86,8 +88,21 @@ def test_frames_are_held_while_the_child_floods_and_no_key_was_typed() -> None:
     session.bytes_parsed = 1_000_000
     assert view._hold_for_flood(100.02) > 0
     assert view._hold_for_flood(100.0 + 1.0) == 0  # a frame is never held longer than FLOOD_FRAME_INTERVAL
+
+
+def test_the_echo_of_a_key_typed_during_a_flood_is_not_held_back() -> None:
+    view, session = paced_view()
+    view._last_paint = 100.0
+    session.bytes_parsed = 1_000_000
     view.last_key_time = 100.0
-    assert view._hold_for_flood(100.02) == 0  # the echo of a key typed just now is not held back
+    screen = session.screen
+    screen.dirty.clear()
+    screen.dirty.update(range(10, 20))  # the flood redraws rows away from the cursor (row 0): still paced
+    assert view._hold_for_flood(100.02) > 0
+    screen.dirty.add(screen.cursor.y)  # the cursor's row changed: the echo may be there
+    assert view._hold_for_flood(100.02) == 0
+    view._last_paint = 100.45
+    assert view._hold_for_flood(100.5) > 0  # long after the key the flood is paced again
 
 
 def test_a_trickle_of_output_is_never_held() -> None:
