@@ -133,6 +133,13 @@ def run_app(config_path: Path | None, agent_argv: list[str], session_dirs: Seque
     # Everything imported so far lives for the whole run: keep it out of the collector's way, which
     # otherwise re-scans it while the terminal pane parses output (≈20 % of parse time).
     gc.freeze()
+    # A flooding pane allocates steadily (parsed runs, painted strips) over a heap dominated by the
+    # 10,000-row scrollback; the default 700-object gen-0 threshold makes full collections of it
+    # (tens of ms each, stalling parsing and echo) every few MB. Collect less often.
+    gc.set_threshold(20_000, 20, 20)
+    # Textual's input and writer threads need the GIL for a moment per key / per frame; while the
+    # pane floods, the loop thread holds it and would hand it over only every 5 ms (the default).
+    sys.setswitchinterval(0.001)
     app = TaskPingApp(config=config, agent_argv=agent_argv or None, session_dirs=list(session_dirs))
     app.run()
     return app.return_code or 0

@@ -162,6 +162,10 @@ class TerminalParser:
         The common cases -- SGR, CUP, CHA, CR LF and printable ASCII runs -- are applied inline
         here rather than through the screen's methods: per-item overhead is what bounds
         throughput. Each inline path does exactly what the method it stands for does.
+
+        Screen state the inline paths read is kept in locals: the size (fixed while parsing), and
+        the style, buffer, scroll region and modes, which only the inline SGR path and the
+        screen's methods (``_OP_CALL``, ``draw``) change -- the locals are reloaded after those.
         """
         screen = self._screen
         cursor = screen.cursor  # the screen keeps this object for its whole life
@@ -170,12 +174,20 @@ class TerminalParser:
         draw = screen.draw
         ops = self._ops
         op_for = self._op_for
+        columns = screen.columns
+        last_line = screen.lines - 1
         parts = _SPLIT.split(text)
         items = iter(parts)
         next(items)  # always ""
         # Rows of the scroll region a CR LF scrolled: marked dirty once, not once per line.
         scrolled_rows: frozenset[int] | None = None
         while True:
+            style = screen._style
+            buffer = screen.buffer
+            fast = screen._fast
+            wide_seen = screen._wide_seen
+            bottom = screen._bottom
+            origin = screen._origin
             try:
                 for run, item, _ in zip(items, items, items):
                     if run:
@@ -183,12 +195,11 @@ class TerminalParser:
                         x = cursor.x
                         size = len(run)
                         end = x + size
-                        if end <= screen.columns and screen._fast and run.isascii():
+                        if end <= columns and fast and run.isascii():
                             y = cursor.y
-                            cells_row = screen.buffer[y]
-                            if screen._wide_seen:
+                            cells_row = buffer[y]
+                            if wide_seen:
                                 screen._clear_split_wide(cells_row, x, end)
-                            style = screen._style
                             if size > MAX_CACHED_RUN:
                                 cells_row[x:end] = map(style.getcell, run)
                             else:
@@ -198,41 +209,48 @@ class TerminalParser:
                             cursor.x = end
                         else:
                             draw(run)
-                    style = screen._style
+                            wide_seen = screen._wide_seen
                     nxt = style.by_item.get(item)  # an SGR seen before in this style
                     if nxt is not None:
-                        screen._style = nxt
+                        screen._style = style = nxt
                         continue
                     op = ops.get(item) or op_for(item)
                     code = op[0]
                     if code == _OP_CRLF:  # carriage_return_linefeed()
                         cursor.x = 0
                         y = cursor.y
-                        if y == screen._bottom:
+                        if y == bottom:
                             region = screen._region_rows
                             if region is not scrolled_rows:
                                 if scrolled_rows is not None:
                                     dirty.update(scrolled_rows)
                                 scrolled_rows = region
                             screen._scroll_one(False)
-                        elif y < screen.lines - 1:
+                        elif y < last_line:
                             cursor.y = y + 1
                     elif code == _OP_CUP:
-                        if screen._origin:
+                        if origin:
                             self._apply_csi("H", op[3])
                         else:
                             row = op[1]
                             column = op[2]
-                            cursor.y = row if row < screen.lines else screen.lines - 1
-                            cursor.x = column if column < screen.columns else screen.columns - 1
+                            cursor.y = row if row <= last_line else last_line
+                            cursor.x = column if column < columns else columns - 1
                     elif code == _OP_SGR:
                         screen.sgr(op[1])
                         style.remember_item(item, screen._style)
+                        style = screen._style
                     elif code == _OP_CHA:
                         column = op[1]
-                        cursor.x = column if column < screen.columns else screen.columns - 1
+                        cursor.x = column if column < columns else columns - 1
                     elif code == _OP_CALL:
                         op[1](*op[2])
+                        style = screen._style
+                        buffer = screen.buffer
+                        fast = screen._fast
+                        wide_seen = screen._wide_seen
+                        bottom = screen._bottom
+                        origin = screen._origin
                     elif code == _OP_LONE_ESC:
                         # Everything from this ESC to the end: an unfinished sequence to keep?
                         rest = parts[len(parts) - items.__length_hint__() :]

@@ -158,6 +158,7 @@ class ChildProcess:
         self._reading = False
         self._read_paused = False
         self._eof = False
+        self._drained = True
         self._pending: deque[memoryview] = deque()
         self._writer_registered = False
         self.exit_status: ExitStatus | None = None
@@ -212,10 +213,12 @@ class ChildProcess:
         chunks: list[bytes] = []
         total = 0
         eof = False
+        self._drained = False
         while total < READ_CHUNK:
             try:
                 data = os.read(self._fd, READ_CHUNK - total)
             except BlockingIOError:
+                self._drained = True
                 break
             except OSError as error:
                 # EIO: every slave fd is closed (the child and its children are gone or detached).
@@ -260,6 +263,11 @@ class ChildProcess:
     @property
     def reading_paused(self) -> bool:
         return self._read_paused
+
+    @property
+    def drained(self) -> bool:
+        """Whether the last read emptied the kernel's buffer (the child wrote no more than that)."""
+        return self._drained or self._eof
 
     def _drain_output(self) -> None:
         """Deliver what the child wrote before it ended (bounded by the kernel's PTY buffer)."""

@@ -95,6 +95,12 @@ class TerminalSession:
         return self._backlog_bytes
 
     @property
+    def caught_up(self) -> bool:
+        """Everything the child wrote so far is parsed: a flood has paused or ended."""
+        process = self._process
+        return not self._backlog and (process is None or process.drained)
+
+    @property
     def size(self) -> tuple[int, int]:
         """(rows, cols) of both the screen and the PTY."""
         return self._rows, self._cols

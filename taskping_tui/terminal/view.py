@@ -4,6 +4,11 @@ Painting: the session parses output as it arrives; the view repaints at most ~60
 and only the rows the screen marked dirty plus the rows the cursor left and entered. Each row is
 rendered once into a cached Strip (cells merged into runs, rich Styles cached by attribute tuple).
 While the child holds synchronized output (?2026h) painting waits, for at most SYNC_HOLD_LIMIT.
+While the child floods the pane (more than FLOOD_BYTES parsed per frame: `cat` of a log, a long
+diff) frames come at most every FLOOD_FRAME_INTERVAL, so the loop's time goes to parsing instead of
+painting screens nobody can read. A frame that may show the echo of a key typed in the last
+KEY_ECHO_WINDOW seconds (the cursor's row changed, or the cursor moved) is not held and goes to
+Textual at once; the frame after the flood stops comes FLOOD_QUIET after its last byte was parsed.
 """
 
 from __future__ import annotations
@@ -37,15 +42,20 @@ from taskping_tui.terminal.keys import (
 )
 from taskping_tui.terminal.palette import TerminalPalette, palette_for
 from taskping_tui.terminal.process import CommandNotFoundError, ExitStatus
-from taskping_tui.terminal.screen import TerminalScreen
+from taskping_tui.terminal.screen import Cell, TerminalScreen
 from taskping_tui.terminal.session import DEFAULT_SCROLLBACK, ScreenFactory, TerminalSession
 
 logger = logging.getLogger(__name__)
 
 FRAME_INTERVAL = 1 / 60
+FLOOD_FRAME_INTERVAL = 1 / 10
+FLOOD_BYTES = 16 * 1024  # parsed since the last frame: the child is flooding
+KEY_ECHO_WINDOW = 0.05  # after a key press, a frame that changes the cursor's row is not held
+FLOOD_QUIET = 0.004  # no output for this long after the child's writes were all parsed: the flood is over
 SYNC_HOLD_LIMIT = 0.15
 ACTIVITY_INTERVAL = 0.1  # well below any silence timeout the agent tracker uses
 WHEEL_LINES = 3
+MOVED_ROWS_KEPT = 256  # Strips of recently painted rows, reused when a row only scrolled
 DEFAULT_SIZE = (24, 80)  # rows, cols until the widget has been laid out
 
 SCROLLBACK_UP_KEYS = frozenset({"shift+pageup"})
@@ -194,8 +204,12 @@ class TerminalView(Widget, can_focus=True):
         self._start_when_sized = False
         self._styles: CellStyles | None = None
         self._strips: dict[int, Strip] = {}
+        self._moved_rows: dict[int, tuple[list[Cell], Strip]] = {}  # id(row) -> (its cells, Strip)
         self._paint_handle: asyncio.TimerHandle | None = None
         self._last_paint = 0.0
+        self._bytes_at_last_paint = 0
+        self._flood_hold = False
+        self._quiet_mark = -1  # bytes_parsed when the session last caught up with a flood
         self._sync_since: float | None = None
         self._painted_cursor: tuple[int, int] | None = None
         self._scroll_offset = 0
@@ -379,6 +393,7 @@ class TerminalView(Widget, can_focus=True):
 
     def _invalidate_all(self) -> None:
         self._strips.clear()
+        self._moved_rows.clear()
         self.terminal_screen.dirty.clear()
         self._painted_cursor = None
         self.refresh()
@@ -386,8 +401,21 @@ class TerminalView(Widget, can_focus=True):
     def _on_screen_changed(self) -> None:
         now = time.monotonic()
         self._report_activity(now)
+        echo_due = self._echo_due(now)
+        # A key's echo goes to Textual at once (its own update timer still paces the frames).
+        delay = 0.0 if echo_due else max(0.0, self._last_paint + FRAME_INTERVAL - now)
+        if self._paint_handle is not None and (self._flood_hold or echo_due):
+            if echo_due:
+                self._paint_handle.cancel()
+                self._paint_handle = None
+            elif self._session.caught_up:
+                # Every byte the child wrote is parsed: paint soon unless more arrives meanwhile.
+                self._paint_handle.cancel()
+                self._quiet_mark = self._session.bytes_parsed
+                delay = max(delay, FLOOD_QUIET)
+                self._paint_handle = None
+            self._flood_hold = self._paint_handle is not None
         if self._paint_handle is None and self.is_mounted:
-            delay = max(0.0, self._last_paint + FRAME_INTERVAL - now)
             self._paint_handle = asyncio.get_running_loop().call_later(delay, self._paint)
 
     def _report_activity(self, now: float) -> None:
@@ -423,16 +451,47 @@ class TerminalView(Widget, can_focus=True):
             return None
         return min(screen.cursor.x, screen.columns - 1), screen.cursor.y
 
+    def _hold_for_flood(self, now: float) -> float:
+        """Seconds to wait before the next frame because the child floods the pane; 0 to paint now.
+
+        A flood: at least FLOOD_BYTES parsed since the last frame, no key typed in the last
+        KEY_ECHO_WINDOW that may have echoed, and the child still writing -- not quiet since the
+        session caught up.
+        """
+        parsed = self._session.bytes_parsed
+        flooding = (parsed - self._bytes_at_last_paint >= FLOOD_BYTES
+                    and parsed != self._quiet_mark
+                    and not self._echo_due(now))
+        if not flooding:
+            return 0.0
+        return max(0.0, self._last_paint + FLOOD_FRAME_INTERVAL - now)
+
+    def _echo_due(self, now: float) -> bool:
+        """Whether the next frame may show the echo of a key typed just now.
+
+        Echoes land on the cursor's row or move the cursor; a flood elsewhere on the screen (an
+        agent redrawing its output above the prompt) does not count, so it stays paced.
+        """
+        if now - self.last_key_time >= KEY_ECHO_WINDOW:
+            return False
+        screen = self.terminal_screen
+        return screen.cursor.y in screen.dirty or self._cursor_cell() != self._painted_cursor
+
     def _paint(self) -> None:
         self._paint_handle = None
         if not self.is_mounted:
             return
         now = time.monotonic()
         hold = self._hold_for_synchronized_output(now)
+        flood_hold = 0.0 if hold else self._hold_for_flood(now)
+        self._flood_hold = flood_hold > 0
+        hold = hold or flood_hold
         if hold > 0:
             self._paint_handle = asyncio.get_running_loop().call_later(hold, self._paint)
             return
         self._last_paint = now
+        self._bytes_at_last_paint = self._session.bytes_parsed
+        self._quiet_mark = -1
         screen = self.terminal_screen
         rows = set(screen.dirty)
         screen.dirty.clear()
@@ -475,8 +534,28 @@ class TerminalView(Widget, can_focus=True):
             else:
                 cursor = self._painted_cursor
                 cursor_x = cursor[0] if cursor is not None and cursor[1] == y else None
-                strip = render_row(screen.buffer[y], width, styles, cursor_x)
+                strip = self._render_screen_row(screen.buffer[y], width, styles, cursor_x)
             self._strips[y] = strip
+        return strip
+
+    def _render_screen_row(self, row: list[Cell], width: int, styles: CellStyles, cursor_x: int | None) -> Strip:
+        """render_row, reusing the Strip of a row that only moved (scrolled) since it was rendered.
+
+        The screen moves row lists when it scrolls, so a row's Strip is looked up by the list's
+        id and used only if the row still holds the same cells (a reused id or an edited row
+        fails that check). No reference to the row itself is kept: the screen reuses rows that
+        nothing else refers to.
+        """
+        if cursor_x is not None:
+            return render_row(row, width, styles, cursor_x)
+        cache = self._moved_rows
+        cached = cache.get(id(row))
+        if cached is not None and cached[1].cell_length == width and cached[0] == row:
+            return cached[1]
+        strip = render_row(row, width, styles)
+        if len(cache) >= MOVED_ROWS_KEPT:
+            cache.clear()
+        cache[id(row)] = (list(row), strip)
         return strip
 
     def _render_scrolled_line(self, y: int, width: int, styles: CellStyles) -> Strip:

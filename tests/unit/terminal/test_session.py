@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 
 from taskping_tui.terminal.process import ExitStatus
@@ -153,3 +154,62 @@ async def test_restart_gets_a_fresh_screen() -> None:
     await wait_until(lambda: len(statuses) == 2, what="second exit")
     assert "second run" in screen_text(session)
     assert "first run" not in screen_text(session)
+
+
+async def test_caught_up_only_once_everything_the_child_wrote_is_parsed() -> None:
+    exits: list[ExitStatus] = []
+    seen_behind = False
+    session: TerminalSession
+
+    def on_changed() -> None:
+        nonlocal seen_behind
+        seen_behind = seen_behind or not session.caught_up
+
+    session = TerminalSession(24, 80, on_screen_changed=on_changed, on_exit=exits.append)
+    # A burst far larger than the kernel's PTY buffer, then silence until told to go.
+    session.start([sys.executable, "-c",
+                   "import os, sys\nos.write(1, b'x' * 2_000_000 + b'\\r\\nburst-done\\r\\n')\nsys.stdin.read(1)\n"])
+    await wait_until(lambda: "burst-done" in screen_text(session), 20.0, what="the end of the burst")
+    assert seen_behind  # mid-burst the session knew the child had written more than it had parsed
+    await wait_until(lambda: session.caught_up, 5.0, what="caught up after the burst")
+    session.write(b"q\n")
+    await wait_until(lambda: bool(exits), 5.0, what="the child's exit")
+    assert session.caught_up
+
+
+def history_text(screen: TerminalScreen) -> list[str]:
+    return ["".join(cell.data for cell in row).rstrip() for row in screen.history]
+
+
+async def test_scrollback_holds_exactly_the_last_lines_of_a_long_flood() -> None:
+    exits: list[ExitStatus] = []
+    session = TerminalSession(24, 80, scrollback=10_000, on_exit=exits.append)
+    session.start(["seq", "1", "30000"])
+    await wait_until(lambda: bool(exits), 30.0, what="seq to end")
+    screen = session.screen
+    assert len(screen.history) == 10_000
+    shown = [screen.row_text(y).rstrip() for y in range(screen.lines)]
+    lines = history_text(screen) + [text for text in shown if text]
+    assert lines == [str(n) for n in range(30_001 - len(lines), 30_001)]
+
+
+async def test_scrollback_of_a_flood_with_a_new_colour_every_line_keeps_text_and_colours() -> None:
+    # A new truecolour on every line makes the style caches churn: rows go to history compacted.
+    script = (
+        "import sys\n"
+        "out = sys.stdout\n"
+        "for n in range(1, 15001):\n"
+        "    out.write(f'\\x1b[38;2;{n % 256};{n // 256 % 256};7mline {n}\\x1b[0m\\n')\n"
+    )
+    exits: list[ExitStatus] = []
+    session = TerminalSession(24, 80, scrollback=10_000, on_exit=exits.append)
+    session.start([sys.executable, "-c", script])
+    await wait_until(lambda: bool(exits), 30.0, what="the flood to end")
+    screen = session.screen
+    assert len(screen.history) == 10_000
+    texts = history_text(screen)
+    first = int(texts[0].split()[1])
+    assert texts == [f"line {n}" for n in range(first, first + 10_000)]
+    for row, n in ((screen.history[0], first), (screen.history[-1], first + 9_999)):
+        assert row[0].fg == f"{n % 256:02x}{n // 256 % 256:02x}07"
+        assert row[len(f"line {n}")].fg == "default"
