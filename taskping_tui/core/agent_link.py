@@ -95,6 +95,7 @@ class AgentLink:
         self._instance: InstanceDir | None = None
         self._hook_server: HookSocketServer | None = None
         self.plan: LaunchPlan | None = None
+        self._planned_ids: AgentIds | None = None
         self.tracker: AgentTracker | None = None
 
     @property
@@ -113,16 +114,22 @@ class AgentLink:
         self._hook_server = HookSocketServer(self._instance.socket_path, self.on_hook)
         await self._hook_server.start()
         plan = self.plan_launch(resume=resume)
+        self._take_planned_ids()
         self.new_tracker()
         return plan
+
+    def _take_planned_ids(self) -> None:
+        if self._planned_ids is not None:
+            self._set_ids(self._planned_ids)
+            self._planned_ids = None
 
     def plan_launch(self, *, resume: bool = False) -> LaunchPlan:
         """A new launch plan: a fresh ``--session-id`` for Claude Code, or ``--resume`` of the last one."""
         assert self._instance is not None, "open() first"
         argv = resume_argv(self.argv, self.ids.session_id, self.ids.transcript_path) if resume else self.argv
         self.plan = plan_agent_launch(argv, self._instance)
-        if self.plan.session_id:
-            self._set_ids(AgentIds(self.plan.session_id, None))
+        # A fresh --session-id replaces the known conversation only once that launch really starts.
+        self._planned_ids = AgentIds(self.plan.session_id, None) if self.plan.session_id else None
         return self.plan
 
     def new_tracker(self) -> AgentTracker:
@@ -163,18 +170,20 @@ class AgentLink:
             self._handle(self.tracker.on_output(nbytes))
 
     def on_started(self) -> None:
+        self._take_planned_ids()
         if self.tracker is None or self.tracker.state is AgentState.EXITED:
             self.new_tracker()
             self._state_changed(AgentState.EXITED, AgentState.STARTING)
 
-    def on_exit(self, status: int | None, signal: int | None) -> LaunchPlan | None:
-        """Record the exit; returns the plan for the next start (a new Claude Code session id) unless closing."""
+    def on_exit(self, status: int | None, signal: int | None, *, resume: bool = False) -> LaunchPlan | None:
+        """Record the exit; returns the plan for the next start (a new Claude Code session id, or ``resume``
+        the conversation) unless the link is closed."""
         if self.tracker is not None:
             code = status if status is not None else (-signal if signal is not None else None)
             self._handle(self.tracker.on_exit(code))
         if self._instance is None:
             return None
-        return self.plan_launch()
+        return self.plan_launch(resume=resume)
 
     def tick(self, pane: AgentPane) -> None:
         tracker = self.tracker

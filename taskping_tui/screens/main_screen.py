@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shlex
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -23,23 +22,15 @@ from textual.widgets import Footer
 
 from taskping_tui.agent.install_hints import install_hint_for
 from taskping_tui.agent.local_notify import TerminalNotifier
-from taskping_tui.agent.state import AgentState, Notification, TrackerSettings
-from taskping_tui.commands import CommandEvent
+from taskping_tui.agent.state import AgentState
 from taskping_tui.config import expand_env
-from taskping_tui.core.agent_link import AgentIds, AgentLink
-from taskping_tui.core.fanout import NotificationFanout, NotificationRecord, SessionFacts
-from taskping_tui.core.mail_link import MailLink, SessionPort
-from taskping_tui.core.sessions import (
-    FocusHistory,
-    NewSession,
-    SessionStatus,
-    default_session_name,
-    next_needing_you,
-    plan_start,
-    session_status,
-)
+from taskping_tui.core.fanout import NotificationFanout, NotificationRecord
+from taskping_tui.core.mail_link import MailLink
+from taskping_tui.core.session_host import HostedSession, SessionHost
+from taskping_tui.core.sessions import FocusHistory, NewSession, SessionStatus, next_needing_you, plan_start
 from taskping_tui.screens import presenters
 from taskping_tui.store import CommandRow, OutboxRow, SessionRow, Store
+from taskping_tui.terminal.keys import encode_key
 from taskping_tui.terminal.view import TerminalView
 from taskping_tui.widgets.commands_panel import CommandsPanel
 from taskping_tui.widgets.confirm_dialog import ConfirmDialog
@@ -67,34 +58,6 @@ class SessionPane(TerminalView):
         return super().post_message(message)
 
 
-@dataclass
-class HostedSession:
-    """One session as the screen hosts it: its durable row, its pane and (once opened) its agent link."""
-
-    row: SessionRow
-    pane: TerminalView
-    link: AgentLink | None = None
-    unread: bool = False
-    restarting: bool = False
-    opened: bool = False
-
-    @property
-    def key(self) -> str:
-        return self.row.id
-
-    @property
-    def running(self) -> bool:
-        return self.pane.running
-
-    def status(self) -> SessionStatus:
-        if self.link is None:
-            return SessionStatus.OFFLINE
-        pending = self.link.pending_permission
-        return session_status(self.link.state, running=self.running or self.link.state is AgentState.STARTING,
-                              unread=self.unread, tool_name=pending.tool_name if pending else None,
-                              is_claude=self.link.is_claude)
-
-
 class MainScreen(Screen[None]):
     """Sessions, their panes and the sidebar panels."""
 
@@ -102,7 +65,7 @@ class MainScreen(Screen[None]):
         super().__init__()
         self._cli_argv = cli_argv
         self._session_dirs = session_dirs
-        self.sessions: dict[str, HostedSession] = {}
+        self.host: SessionHost | None = None
         self.history = FocusHistory()
         self.store: Store | None = None
         self.mail: MailLink | None = None
@@ -139,7 +102,9 @@ class MainScreen(Screen[None]):
         recovery = self.store.recovery
         if self.config.mail.enabled:
             await self._start_mail(self.store)
-        await self._open_start_sessions()
+        self.host = SessionHost(self.config, self.store, self.fanout, self, mail=self.mail,
+                                runtime_dir=app.runtime_dir, on_state=self._on_agent_state)
+        await self._open_start_sessions(self.host)
         if self.mail is not None:
             self._show_history(self.mail)
             self.mail.run()
@@ -175,13 +140,20 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------------------------------- sessions
 
-    async def _open_start_sessions(self) -> None:
-        assert self.store is not None
-        open_rows = self.store.list_sessions()
+    @property
+    def sessions(self) -> dict[str, HostedSession]:
+        return self.host.sessions if self.host is not None else {}
+
+    @property
+    def ordered(self) -> list[HostedSession]:
+        return self.host.ordered if self.host is not None else []
+
+    async def _open_start_sessions(self, host: SessionHost) -> None:
+        open_rows = host.store.list_sessions()
         plan = plan_start(default_argv=self.tapp.default_argv, cli_argv=self._cli_argv, dirs=self._session_dirs,
                           on_start=self.config.sessions.on_start, has_open=bool(open_rows))
         for row in open_rows:  # listed as offline / resumable unless brought back below
-            self._host(row)
+            host.host(row)
         if plan.ask:
             self.app.push_screen(ConfirmDialog(
                 "Bring back the last run's sessions?",
@@ -189,76 +161,63 @@ class MainScreen(Screen[None]):
                 confirm_label="Resume all"), self._answer_resume_question)
             return
         if plan.resume_open:
-            for index, row in enumerate(open_rows):
-                await self.open_session(self.sessions[row.id], resume=True, focus=index == 0)
-        for index, new in enumerate(plan.new):
-            await self.new_session(new, focus=index == 0)
+            for row in open_rows:
+                await host.open(self.sessions[row.id], resume=True)
+        for new in plan.new:
+            await self.new_session(new, focus=False)
 
     async def _answer_resume_question(self, resume: bool | None) -> None:
-        assert self.store is not None
-        rows = [session.row for session in self.sessions.values() if not session.opened]
+        if self.host is None:
+            return
         if resume:
-            for index, row in enumerate(rows):
-                await self.open_session(self.sessions[row.id], resume=True, focus=index == 0)
+            for session in [s for s in self.ordered if not s.opened]:
+                await self.host.open(session, resume=True)
         else:
             await self.new_session(NewSession(os.getcwd(), list(self._cli_argv or self.tapp.default_argv)))
 
-    def _host(self, row: SessionRow) -> HostedSession:
+    async def new_session(self, new: NewSession, *, focus: bool = True) -> HostedSession:
+        assert self.host is not None
+        session = await self.host.new(new)
+        if focus:
+            self.focus_session(session.key)
+        return session
+
+    # HostView: what the host asks of the screen.
+
+    def new_pane(self, row: SessionRow) -> SessionPane:
         pane = SessionPane(id=f"pane-{next(self._pane_numbers)}", classes="agent-pane",
-                            scrollback=self.config.ui.scrollback_lines)
+                           scrollback=self.config.ui.scrollback_lines)
         pane.display = False
         pane.border_title = shlex.join(row.argv)
         pane.border_subtitle = SessionStatus.OFFLINE.value
-        session = HostedSession(row, pane)
-        self.sessions[row.id] = session
         self.query_one("#panes").mount(pane)
-        return session
+        return pane
 
-    async def new_session(self, new: NewSession, *, focus: bool = True) -> HostedSession:
-        assert self.store is not None
-        name = new.name or default_session_name(new.cwd, (s.row.name for s in self.sessions.values()))
-        row = self.store.create_session(name, new.argv, new.cwd)
-        session = self._host(row)
-        await self.open_session(session, resume=False, focus=focus or self.focused_session is None)
-        return session
-
-    async def open_session(self, session: HostedSession, *, resume: bool, focus: bool = False) -> None:
-        """Start the session's hook socket and agent (``resume``: continue its last conversation)."""
-        row = session.row
-        key = row.id
-        link = AgentLink(
-            row.argv, row.cwd,
-            settings=TrackerSettings(silence_seconds=self.config.agent.silence_seconds),
-            on_notes=lambda notes: self._on_notes(key, notes),
-            on_state_change=lambda _old, new: self._on_agent_state(key, new),
-            on_ids_change=lambda ids: self._on_agent_ids(key, ids),
-            runtime_dir=self.tapp.runtime_dir,
-            agent_ids=AgentIds(row.agent_session_id, row.transcript_path),
-        )
-        session.link = link
-        session.opened = True
-        plan = await link.open(resume=resume)
-        self._on_agent_state(key, AgentState.STARTING)
-        if self.mail is not None:
-            self.mail.attach(SessionPort(
-                key, write=session.pane.write,
-                view=lambda: link.agent_view(session.pane) if session.running else None,
-                pending_permission=lambda: link.pending_permission, name=lambda: session.row.name))
-        if focus or self.focused_session is None:
-            self.focus_session(key)
-        self._start_pane(session, plan.argv)
-        self.refresh_sessions()
-
-    def _start_pane(self, session: HostedSession, argv: list[str], *, waited: int = 0) -> None:
+    def start_pane(self, session: HostedSession, argv: list[str], *, waited: int = 0) -> None:
         """Start the agent in its pane; a hidden pane starts at the shown pane's size once that is known."""
+        if self.focused_session is None:
+            self.focus_session(session.key)
         size = self._pane_size()
         if not session.pane.display and size is None and waited < 5:
-            self.call_after_refresh(lambda: self._start_pane(session, argv, waited=waited + 1))
+            self.call_after_refresh(lambda: self.start_pane(session, argv, waited=waited + 1))
             return
         if not session.pane.display and size is None:
             size = self._estimated_pane_size()
         session.pane.start(argv, env=expand_env(self.config.agent.env), cwd=session.row.cwd,
                            not_found_hint=install_hint_for(session.row.argv), initial_size=size)
+
+    async def drop_pane(self, session: HostedSession) -> None:
+        self.history.forget(session.key)
+        await session.pane.remove()
+
+    def sessions_changed(self) -> None:
+        self.refresh_sessions()
+
+    def is_focused(self, session: HostedSession) -> bool:
+        return session is self.focused_session
+
+    def _on_agent_state(self, session: HostedSession, state: AgentState) -> None:
+        session.pane.border_subtitle = state.value
 
     def _pane_size(self) -> tuple[int, int] | None:
         """(rows, columns) of the shown pane's content, for a pane started while hidden."""
@@ -272,27 +231,25 @@ class MainScreen(Screen[None]):
         width = self.size.width - (sidebar.outer_size.width if sidebar.display else 0) - 2
         return max(2, self.size.height - 3), max(10, width)
 
+    # Focus and the Sessions panel.
+
     @property
     def focused_session(self) -> HostedSession | None:
         key = self.history.current
         return self.sessions.get(key) if key is not None else None
 
-    @property
-    def ordered(self) -> list[HostedSession]:
-        return sorted(self.sessions.values(), key=lambda s: (s.row.number, s.row.created_at))
-
     def focus_session(self, key: str, *, focus_pane: bool = True) -> None:
         session = self.sessions.get(key)
-        if session is None:
+        if session is None or self.host is None:
             return
         if not session.opened:  # an offline session comes back (resumed) when you go to it
-            self.run_worker(self.open_session(session, resume=True, focus=True), group="sessions")
-            return
-        previous = self.focused_session
+            session.opened = True
+            self.run_worker(self.host.open(session, resume=True), group="sessions")
         self.history.focus(key)
         session.unread = False
-        if previous is not None and previous is not session:
-            previous.pane.display = False
+        for other in self.sessions.values():
+            if other is not session and other.pane.display:
+                other.pane.display = False
         session.pane.display = True
         if focus_pane:
             session.pane.focus()
@@ -330,83 +287,40 @@ class MainScreen(Screen[None]):
             panel.show_sessions(entries)
 
     def statuses(self) -> dict[str, SessionStatus]:
-        return {session.key: session.status() for session in self.sessions.values()}
+        return self.host.statuses() if self.host is not None else {}
 
     # ------------------------------------------------------------------------------------------- agent signals
 
-    def _on_notes(self, key: str, notes: list[Notification]) -> None:
-        session = self.sessions.get(key)
-        if session is None or self.fanout is None or session.restarting:
-            return
-        if self.shutting_down:
-            return
-        for note in notes:
-            if note.kind.value in ("turn_finished", "api_error") and session is not self.focused_session:
-                session.unread = True
-            self.fanout.publish(note, SessionFacts(key, session.row.name, session.row.cwd))
-        self.refresh_sessions()
-
-    def _on_agent_state(self, key: str, state: AgentState) -> None:
-        session = self.sessions.get(key)
-        if session is None:
-            return
-        if self.store is not None and not self.shutting_down:
-            self.store.set_session_agent_state(key, state.value)
-            session.row = self.store.get_session(key) or session.row
-        session.pane.border_subtitle = state.value
-        self.refresh_sessions()
-
-    def _on_agent_ids(self, key: str, ids: AgentIds) -> None:
-        session = self.sessions.get(key)
-        if self.store is None or session is None:
-            return
-        session.row = self.store.update_session(key, agent_session_id=ids.session_id,
-                                                transcript_path=ids.transcript_path) or session.row
-
     def _tick_agents(self) -> None:
-        if self.shutting_down:
+        if self.shutting_down or self.host is None:
             return
-        for session in self.sessions.values():
-            if session.link is not None:
-                session.link.tick(session.pane)
+        self.host.tick()
         if self.mail is not None:
             self.mail.tick()
 
     def on_terminal_view_title_changed(self, message: TerminalView.TitleChanged) -> None:
         session = self._session_of(message)
-        if session is None:
-            return
-        session.pane.border_title = message.title or shlex.join(session.row.argv)
-        if session.link is not None:
-            session.link.on_title(message.title)
+        if session is not None and self.host is not None:
+            session.pane.border_title = message.title or shlex.join(session.row.argv)
+            self.host.on_title(session, message.title)
 
     def on_terminal_view_output_activity(self, message: TerminalView.OutputActivity) -> None:
         session = self._session_of(message)
-        if session is not None and session.link is not None:
-            session.link.on_output(message.nbytes)
+        if session is not None and self.host is not None:
+            self.host.on_output(session, message.nbytes)
 
     def on_terminal_view_started(self, message: TerminalView.Started) -> None:
         session = self._session_of(message)
-        if session is not None and session.link is not None:
-            session.restarting = False
-            session.link.on_started()
+        if session is not None and self.host is not None:
+            self.host.on_started(session)
 
     def on_terminal_view_bell(self, message: TerminalView.Bell) -> None:
         self.app.notify("The agent rang the bell.", title="Bell", timeout=3)
 
     def on_terminal_view_child_exited(self, message: TerminalView.ChildExited) -> None:
         session = self._session_of(message)
-        if session is None or session.link is None:
-            return
-        plan = session.link.on_exit(message.status, message.signal)
-        if plan is None or self.shutting_down:
-            return
-        if session.restarting:
-            plan = session.link.plan_launch(resume=True)
-            session.pane.argv = plan.argv
-            session.pane.restart()
-            return
-        session.pane.argv = plan.argv  # a restart (Enter in the pane) is a new Claude Code session
+        if session is not None and self.host is not None:
+            self.host.on_exited(session, message.status, message.signal)
 
     # ------------------------------------------------------------------------------------------- the command layer
 
@@ -452,9 +366,6 @@ class MainScreen(Screen[None]):
         self.focus_session(key)
 
     def on_sessions_panel_selected(self, message: SessionsPanel.Selected) -> None:
-        session = self.sessions.get(message.key)
-        if session is None:
-            return
         self.focus_session(message.key)
 
     def _highlighted_session(self) -> HostedSession | None:
@@ -475,75 +386,40 @@ class MainScreen(Screen[None]):
 
     def action_rename_session(self) -> None:
         session = self._highlighted_session()
-        if session is None:
+        host = self.host
+        if session is None or host is None:
             return
-
-        def rename(name: str | None) -> None:
-            if name and self.store is not None:
-                session.row = self.store.update_session(session.key, name=name) or session.row
-                self.refresh_sessions()
-        self.app.push_screen(RenameDialog(session.row.name), rename)
+        self.app.push_screen(RenameDialog(session.row.name),
+                             lambda name: host.rename(session, name) if name else None)
 
     def action_restart_session(self) -> None:
         session = self._highlighted_session()
-        if session is None:
+        if session is None or self.host is None:
             return
-        if session.link is None:
-            self.run_worker(self.open_session(session, resume=True, focus=True))
-        elif session.running:
-            session.restarting = True
-            self.run_worker(session.pane.stop())
-        else:
-            plan = session.link.plan_launch(resume=True)
-            session.pane.argv = plan.argv
-            session.pane.restart()
+        session.opened = True  # focusing it below must not open it a second time
+        self.run_worker(self.host.restart(session), group="sessions")
         self.focus_session(session.key)
 
     def action_close_session(self) -> None:
         session = self._highlighted_session()
-        if session is None or self.store is None:
+        if session is None or self.host is None:
             return
-        waiting = self.store.pending_commands(session.key)
-        lines = [f"Session {session.row.number} “{session.row.name}” in {session.row.cwd}."]
-        if session.running:
-            lines.append(f"Its agent ({shlex.join(session.row.argv)}, pid {session.pane.pid}) is ended.")
-        if waiting:
-            lines.append(f"{len(waiting)} command(s) waiting for it are rejected.")
-        lines.append("Replies to its mails are rejected from now on and answered with “this session has ended”.")
-        if len(self.sessions) == 1:
-            lines.append("It is the last session: taskping-tui quits.")
-        self.app.push_screen(ConfirmDialog("Close this session?", "\n\n".join(lines), confirm_label="Close",
-                                           danger=True),
+        self.app.push_screen(ConfirmDialog("Close this session?", "\n\n".join(self.host.closing_summary(session)),
+                                           confirm_label="Close", danger=True),
                              lambda yes: self.run_worker(self.close_session(session)) if yes else None)
 
     async def close_session(self, session: HostedSession) -> None:
-        assert self.store is not None
-        self.store.close_session(session.key)
-        for command in self.store.pending_commands(session.key):
-            updated = self.store.apply_command_event(command.id, CommandEvent.REJECT, note="its session was closed")
-            if updated is not None:
-                self.show_command(updated)
-        if self.mail is not None:
-            self.mail.detach(session.key)
-        session.restarting = True  # its exit is no news
-        await session.pane.stop()
-        if session.link is not None:
-            await session.link.close()
-        self.sessions.pop(session.key, None)
-        self.history.forget(session.key)
-        await session.pane.remove()
+        assert self.host is not None
+        for command in await self.host.close(session):
+            self.show_command(command)
         if not self.sessions:
             await self.tapp.action_quit(confirm=False)
             return
-        nxt = self.focused_session or self.ordered[0]
-        self.focus_session(nxt.key, focus_pane=False)
-        self.refresh_sessions()
+        self.focus_session((self.focused_session or self.ordered[0]).key, focus_pane=False)
 
     def action_send_command_key(self) -> None:
         session = self.focused_session
         if session is not None:
-            from taskping_tui.terminal.keys import encode_key
-
             data = encode_key(self.tapp.command_key, None, app_cursor_keys=False)
             if data:
                 session.pane.write(data)
@@ -653,7 +529,7 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------------------------------- shutdown
 
     def agents_running(self) -> list[HostedSession]:
-        return [session for session in self.sessions.values() if session.running]
+        return self.host.running() if self.host is not None else []
 
     async def shutdown(self) -> None:
         """End every agent and stop every background part; safe to call twice."""
@@ -662,13 +538,9 @@ class MainScreen(Screen[None]):
             self.fanout.muted = True
         if self.mail is not None:
             await self.mail.stop()
-        for session in list(self.sessions.values()):
-            await session.pane.stop()
-        if self.mail is not None:
             self.mail = None
-        for session in list(self.sessions.values()):
-            if session.link is not None:
-                await session.link.close()
+        if self.host is not None:
+            await self.host.shutdown()
         if self.store is not None:
             self.store.close()
             self.store = None
