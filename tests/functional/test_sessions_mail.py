@@ -225,3 +225,18 @@ async def test_a_reply_to_a_closed_session_is_rejected_and_answered(world: World
         inbound = store.list_inbound_mail()[0]
         assert inbound.verdict == "rejected" and "this session has ended" in inbound.reasons
         assert "are you still there" not in " ".join(world.mock.user_prompts())
+
+
+async def test_shift_r_restarts_claude_code_resuming_its_conversation(world: World) -> None:
+    async with world.app() as driver:
+        await driver.type_prompt("hello from api")
+        await world.next_mail(driver, 1, "the notification")
+        session = driver.session(1)
+        first_pid = session.pane.pid
+        await driver.pilot.press("f6", "R")
+        await driver.until(lambda: session.pane.pid not in (None, first_pid), "the restarted agent")
+        assert "--resume" in (session.pane.argv or [])
+        await driver.type_prompt("still there?")
+        await driver.until(lambda: conversation_prompts(world.mock, "hello from api")[-1:] == ["still there?"],
+                           "the prompt in the resumed conversation", timeout=60)
+        assert not any(e.kind == "exited" for e in driver.app.notification_entries)
