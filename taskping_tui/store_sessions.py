@@ -92,8 +92,9 @@ class SessionStoreMixin:
     def _session_now(self, now: float | None) -> float:
         return float(self.clock() if now is None else now)
 
-    def create_session(self, name: str, argv: Sequence[str], cwd: str, *, session_id: str | None = None,
-                       now: float | None = None) -> SessionRow:
+    def create_session(
+        self, name: str, argv: Sequence[str], cwd: str, *, session_id: str | None = None, now: float | None = None
+    ) -> SessionRow:
         """A new open session numbered with the lowest number no open session has."""
         now = self._session_now(now)
         session_id = session_id or str(uuid.uuid4())
@@ -119,16 +120,31 @@ class SessionStoreMixin:
 
     def list_sessions(self, *, include_closed: bool = False) -> list[SessionRow]:
         """Open sessions by number (then closed ones, newest first, when asked)."""
-        rows = [_session_row(row) for row in self._conn.execute(
-            f"SELECT {_COLUMNS} FROM sessions WHERE state = 'open' ORDER BY number, created_at")]
+        rows = [
+            _session_row(row)
+            for row in self._conn.execute(
+                f"SELECT {_COLUMNS} FROM sessions WHERE state = 'open' ORDER BY number, created_at"
+            )
+        ]
         if include_closed:
-            rows += [_session_row(row) for row in self._conn.execute(
-                f"SELECT {_COLUMNS} FROM sessions WHERE state = 'closed' ORDER BY ended_at DESC")]
+            rows += [
+                _session_row(row)
+                for row in self._conn.execute(
+                    f"SELECT {_COLUMNS} FROM sessions WHERE state = 'closed' ORDER BY ended_at DESC"
+                )
+            ]
         return rows
 
-    def update_session(self, session_id: str, *, name: str | None = None, argv: Sequence[str] | None = None,
-                       agent_session_id: str | None = None, transcript_path: str | None = None,
-                       now: float | None = None) -> SessionRow | None:
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        name: str | None = None,
+        argv: Sequence[str] | None = None,
+        agent_session_id: str | None = None,
+        transcript_path: str | None = None,
+        now: float | None = None,
+    ) -> SessionRow | None:
         """Change the given fields (None keeps a field); None when there is no such session."""
         now = self._session_now(now)
         with self._session_write() as conn:
@@ -136,8 +152,14 @@ class SessionStoreMixin:
                 "UPDATE sessions SET name = COALESCE(?, name), argv = COALESCE(?, argv), "
                 "agent_session_id = COALESCE(?, agent_session_id), transcript_path = COALESCE(?, transcript_path), "
                 "updated_at = ? WHERE id = ?",
-                (name, json.dumps(list(argv)) if argv is not None else None, agent_session_id, transcript_path,
-                 now, session_id),
+                (
+                    name,
+                    json.dumps(list(argv)) if argv is not None else None,
+                    agent_session_id,
+                    transcript_path,
+                    now,
+                    session_id,
+                ),
             )
         return self.get_session(session_id) if cursor.rowcount == 1 else None
 
@@ -169,7 +191,11 @@ class SessionStoreMixin:
 
     def session_command_counts(self, session_id: str) -> tuple[int, int]:
         """(approved commands waiting to be typed, commands waiting for the keyboard) of one session."""
-        rows = dict(self._conn.execute(
-            "SELECT state, COUNT(*) FROM commands WHERE session_id = ? AND state IN "
-            "('approved', 'queued', 'blocked') GROUP BY state", (session_id,)).fetchall())
+        rows = dict(
+            self._conn.execute(
+                "SELECT state, COUNT(*) FROM commands WHERE session_id = ? AND state IN "
+                "('approved', 'queued', 'blocked') GROUP BY state",
+                (session_id,),
+            ).fetchall()
+        )
         return int(rows.get("approved", 0)), int(rows.get("queued", 0)) + int(rows.get("blocked", 0))

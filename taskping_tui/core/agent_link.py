@@ -154,8 +154,10 @@ class AgentLink:
     # -- signals from the agent and its pane -------------------------------------------------------------
 
     def on_hook(self, event: HookEvent) -> None:
-        if event.session_id and (event.session_id != self.ids.session_id or
-                                 (event.transcript_path and event.transcript_path != self.ids.transcript_path)):
+        if event.session_id and (
+            event.session_id != self.ids.session_id
+            or (event.transcript_path and event.transcript_path != self.ids.transcript_path)
+        ):
             # SessionStart after startup / resume / clear / compact: the conversation Claude Code now writes.
             self._set_ids(AgentIds(event.session_id, event.transcript_path or self.ids.transcript_path))
         if self.tracker is not None:
@@ -201,8 +203,7 @@ class AgentLink:
             lines = lines or screen_lines(pane)
             at_prompt = cursor_at_prompt(lines, screen.cursor.y, screen.cursor.x)
             excerpt = "\n".join(line.rstrip() for line in lines if line.strip())[-2000:]
-        self._handle(tracker.tick(cursor_at_prompt=at_prompt, screen_excerpt=excerpt,
-                                  permission_dialog_visible=dialog))
+        self._handle(tracker.tick(cursor_at_prompt=at_prompt, screen_excerpt=excerpt, permission_dialog_visible=dialog))
 
     def agent_view(self, pane: AgentPane) -> AgentView:
         """What the injector needs to know about this agent right now, read from its pane."""

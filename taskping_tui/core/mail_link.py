@@ -44,8 +44,9 @@ class MailView(Protocol):
 
     def outbox_changed(self, row: OutboxRow) -> None: ...
 
-    def toast(self, message: str, *, title: str = "", severity: str = "information",
-              timeout: float | None = None) -> None: ...
+    def toast(
+        self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None
+    ) -> None: ...
 
 
 @dataclass
@@ -65,11 +66,18 @@ Spawn = Callable[[Coroutine[Any, Any, None]], None]
 class MailLink:
     """Build with :meth:`start`; call :meth:`tick` often and :meth:`stop` once."""
 
-    def __init__(self, config: Config, store: Store, view: MailView, *, spawn: Spawn,
-                 session_ended: Callable[[str], bool] = lambda _session: False,
-                 smtp_ssl_context: ssl.SSLContext | None = None,
-                 imap_ssl_context: ssl.SSLContext | None = None,
-                 watcher_timings: WatcherTimings | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        view: MailView,
+        *,
+        spawn: Spawn,
+        session_ended: Callable[[str], bool] = lambda _session: False,
+        smtp_ssl_context: ssl.SSLContext | None = None,
+        imap_ssl_context: ssl.SSLContext | None = None,
+        watcher_timings: WatcherTimings | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.view = view
@@ -95,19 +103,33 @@ class MailLink:
         except PasswordError as error:
             self.view.toast(str(error), title="Mail password", severity="error", timeout=15)
             password = None
-        sender = SmtpSender(self.config.mail, ssl_context=self._smtp_ssl_context,
-                            password_resolver=(lambda _mail: password) if password is not None else resolve_password)
+        sender = SmtpSender(
+            self.config.mail,
+            ssl_context=self._smtp_ssl_context,
+            password_resolver=(lambda _mail: password) if password is not None else resolve_password,
+        )
         self.outbox = Outbox(self.store, self.config.mail, sender=sender)
         self.outbox.add_listener(self.view.outbox_changed)
-        self.processor = InboundProcessor(self.store, self.config, pending_permission=lambda: None,
-                                          permission_for_session=self._pending_permission,
-                                          session_ended=self._session_ended)
+        self.processor = InboundProcessor(
+            self.store,
+            self.config,
+            pending_permission=lambda: None,
+            permission_for_session=self._pending_permission,
+            session_ended=self._session_ended,
+        )
         if password is None:
             self.view.set_inbound_status("not watching: no mail password")
         else:
-            self.watcher = MailWatcher(self.config.mail.imap, self.config.mail.login, password, self.store,
-                                       self.on_mail, on_status=self._on_watcher_status,
-                                       timings=self._watcher_timings, ssl_context=self._imap_ssl_context)
+            self.watcher = MailWatcher(
+                self.config.mail.imap,
+                self.config.mail.login,
+                password,
+                self.store,
+                self.on_mail,
+                on_status=self._on_watcher_status,
+                timings=self._watcher_timings,
+                ssl_context=self._imap_ssl_context,
+            )
 
     def run(self) -> None:
         """Start sending and watching (after the panels show the history)."""
@@ -138,8 +160,7 @@ class MailLink:
     def attach(self, port: SessionPort) -> None:
         """Type this session's approved commands into it from now on."""
         self._ports[port.session_id] = port
-        self._injectors[port.session_id] = Injector(self.store, port.write,
-                                                    sessions=lambda sid=port.session_id: {sid})
+        self._injectors[port.session_id] = Injector(self.store, port.write, sessions=lambda sid=port.session_id: {sid})
 
     def detach(self, session_id: str) -> None:
         self._ports.pop(session_id, None)
@@ -182,19 +203,32 @@ class MailLink:
         if command.state == "approved":
             self.tick()  # don't wait for the next tick
         if command.state in ("blocked", "queued"):
-            self.view.toast(f"{command.sender}: {command.text}", title="Command waits for your approval",
-                            severity="warning", timeout=8)
+            self.view.toast(
+                f"{command.sender}: {command.text}",
+                title="Command waits for your approval",
+                severity="warning",
+                timeout=8,
+            )
 
     def _answer_ended_session(self, processed: ProcessedMail) -> None:
         session_id = processed.ended_session
         assert session_id is not None
-        self.view.toast(f"{processed.sender}: {processed.command}", title="Reply to a closed session rejected",
-                        severity="warning", timeout=8)
+        self.view.toast(
+            f"{processed.sender}: {processed.command}",
+            title="Reply to a closed session rejected",
+            severity="warning",
+            timeout=8,
+        )
         if self.outbox is not None:
-            self.outbox.enqueue(NotificationFacts(
-                kind="session_ended", session_id=session_id, session_name=self._session_name(session_id),
-                summary=f"Not typed: {SESSION_ENDED_REASON}. Open a new session to give an agent work.",
-                prompt=processed.command))
+            self.outbox.enqueue(
+                NotificationFacts(
+                    kind="session_ended",
+                    session_id=session_id,
+                    session_name=self._session_name(session_id),
+                    summary=f"Not typed: {SESSION_ENDED_REASON}. Open a new session to give an agent work.",
+                    prompt=processed.command,
+                )
+            )
 
     def _on_watcher_status(self, status: WatcherStatus) -> None:
         self.view.set_inbound_status(status.text)
@@ -239,18 +273,29 @@ class MailLink:
     def _after_injection(self, command: CommandRow) -> None:
         self.view.toast(command.text, title="Command typed into the agent", timeout=4)
         if self.outbox is not None and self.config.mail.send_confirmation and command.session_id:
-            self.outbox.enqueue(NotificationFacts(
-                kind="command_received", summary=f"Received: {command.text}", session_id=command.session_id,
-                session_name=self._session_name(command.session_id), prompt=command.text))
+            self.outbox.enqueue(
+                NotificationFacts(
+                    kind="command_received",
+                    summary=f"Received: {command.text}",
+                    session_id=command.session_id,
+                    session_name=self._session_name(command.session_id),
+                    prompt=command.text,
+                )
+            )
 
     def expire_commands(self) -> None:
         for command in self.store.expire_commands(self.config.security.command_ttl_minutes * 60):
             self.view.show_command(command)
             if self.outbox is not None and command.session_id:
-                self.outbox.enqueue(NotificationFacts(
-                    kind="command_expired", summary=f"Expired without being typed: {command.text}",
-                    session_id=command.session_id, session_name=self._session_name(command.session_id),
-                    prompt=command.text))
+                self.outbox.enqueue(
+                    NotificationFacts(
+                        kind="command_expired",
+                        summary=f"Expired without being typed: {command.text}",
+                        session_id=command.session_id,
+                        session_name=self._session_name(command.session_id),
+                        prompt=command.text,
+                    )
+                )
 
     # -- command actions (the Commands panel) ---------------------------------------------------------
 
@@ -261,8 +306,9 @@ class MailLink:
     def needs_confirmation(command: CommandRow) -> bool:
         return needs_confirmation(command.state)
 
-    def apply(self, command: CommandRow, event: CommandEvent, *, text: str | None = None,
-              note: str) -> CommandRow | None:
+    def apply(
+        self, command: CommandRow, event: CommandEvent, *, text: str | None = None, note: str
+    ) -> CommandRow | None:
         """Apply a keyboard decision; None (after a notice) when the command is elsewhere by now."""
         updated = self.store.apply_command_event(command.id, event, text=text, note=note)
         if updated is None:

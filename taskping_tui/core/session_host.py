@@ -76,9 +76,13 @@ class HostedSession:
         if self.link is None:
             return SessionStatus.OFFLINE
         pending = self.link.pending_permission
-        return session_status(self.link.state, running=self.running or self.link.state is AgentState.STARTING,
-                              unread=self.unread, tool_name=pending.tool_name if pending else None,
-                              is_claude=self.link.is_claude)
+        return session_status(
+            self.link.state,
+            running=self.running or self.link.state is AgentState.STARTING,
+            unread=self.unread,
+            tool_name=pending.tool_name if pending else None,
+            is_claude=self.link.is_claude,
+        )
 
 
 class HostView(Protocol):
@@ -98,9 +102,17 @@ class HostView(Protocol):
 class SessionHost:
     """All sessions of this app, in the store and on screen."""
 
-    def __init__(self, config: Config, store: Store, fanout: NotificationFanout, view: HostView, *,
-                 mail: MailLink | None = None, runtime_dir: Path | None = None,
-                 on_state: Callable[[HostedSession, AgentState], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        fanout: NotificationFanout,
+        view: HostView,
+        *,
+        mail: MailLink | None = None,
+        runtime_dir: Path | None = None,
+        on_state: Callable[[HostedSession, AgentState], None] | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.fanout = fanout
@@ -139,7 +151,8 @@ class SessionHost:
         """Start the session's hook socket and agent (``resume``: continue its last conversation)."""
         row, key = session.row, session.row.id
         link = AgentLink(
-            row.argv, row.cwd,
+            row.argv,
+            row.cwd,
             settings=TrackerSettings(silence_seconds=self.config.agent.silence_seconds),
             on_notes=lambda notes: self._on_notes(key, notes),
             on_state_change=lambda _old, new: self._on_agent_state(key, new),
@@ -152,10 +165,15 @@ class SessionHost:
         plan = await link.open(resume=resume)
         self._on_agent_state(key, AgentState.STARTING)
         if self.mail is not None:
-            self.mail.attach(SessionPort(
-                key, write=session.pane.write,
-                view=lambda: link.agent_view(session.pane) if session.running else None,
-                pending_permission=lambda: link.pending_permission, name=lambda: session.row.name))
+            self.mail.attach(
+                SessionPort(
+                    key,
+                    write=session.pane.write,
+                    view=lambda: link.agent_view(session.pane) if session.running else None,
+                    pending_permission=lambda: link.pending_permission,
+                    name=lambda: session.row.name,
+                )
+            )
         self.view.start_pane(session, plan.argv)
         self.view.sessions_changed()
 
@@ -276,5 +294,7 @@ class SessionHost:
     def _on_agent_ids(self, key: str, ids: AgentIds) -> None:
         session = self.sessions.get(key)
         if session is not None:
-            session.row = self.store.update_session(key, agent_session_id=ids.session_id,
-                                                    transcript_path=ids.transcript_path) or session.row
+            session.row = (
+                self.store.update_session(key, agent_session_id=ids.session_id, transcript_path=ids.transcript_path)
+                or session.row
+            )

@@ -95,23 +95,35 @@ class MainScreen(Screen[None]):
         app = self.tapp
         desktop = TerminalNotifier(app)
         self.fanout = NotificationFanout(
-            self.config.notify, toast=lambda message, title, severity: app.notify(
-                message, title=title, severity=severity),  # type: ignore[arg-type]
-            desktop=desktop.notify, show=self._show_record)
+            self.config.notify,
+            toast=lambda message, title, severity: app.notify(message, title=title, severity=severity),  # type: ignore[arg-type]
+            desktop=desktop.notify,
+            show=self._show_record,
+        )
         self.store = Store.open(app.store_path)
         recovery = self.store.recovery
         if self.config.mail.enabled:
             await self._start_mail(self.store)
-        self.host = SessionHost(self.config, self.store, self.fanout, self, mail=self.mail,
-                                runtime_dir=app.runtime_dir, on_state=self._on_agent_state)
+        self.host = SessionHost(
+            self.config,
+            self.store,
+            self.fanout,
+            self,
+            mail=self.mail,
+            runtime_dir=app.runtime_dir,
+            on_state=self._on_agent_state,
+        )
         await self._open_start_sessions(self.host)
         if self.mail is not None:
             self._show_history(self.mail)
             self.mail.run()
             if recovery.commands_unknown:
-                app.notify(f"{len(recovery.commands_unknown)} command(s) were being typed when taskping-tui "
-                           "stopped. They are marked unknown: check the agent, then approve or reject them.",
-                           severity="warning", timeout=15)
+                app.notify(
+                    f"{len(recovery.commands_unknown)} command(s) were being typed when taskping-tui "
+                    "stopped. They are marked unknown: check the agent, then approve or reject them.",
+                    severity="warning",
+                    timeout=15,
+                )
             self.set_interval(self.mail.expiry_interval, self.mail.expire_commands)
         self.set_interval(AGENT_TICK_SECONDS, self._tick_agents)
         self.set_interval(SESSIONS_REFRESH_SECONDS, self.refresh_sessions)
@@ -119,12 +131,23 @@ class MainScreen(Screen[None]):
     async def _start_mail(self, store: Store) -> None:
         recovery = store.recovery
         if recovery.outbox_resent:
-            self.tapp.notify(f"{len(recovery.outbox_resent)} mail(s) were being sent when taskping-tui stopped; "
-                             "they are sent again (a recipient may get one twice).", severity="warning", timeout=10)
+            self.tapp.notify(
+                f"{len(recovery.outbox_resent)} mail(s) were being sent when taskping-tui stopped; "
+                "they are sent again (a recipient may get one twice).",
+                severity="warning",
+                timeout=10,
+            )
         app = self.tapp
-        self.mail = MailLink(self.config, store, self, spawn=lambda coro: self.run_worker(coro, group="inject"),
-                             session_ended=store.session_is_closed, smtp_ssl_context=app.smtp_ssl_context,
-                             imap_ssl_context=app.imap_ssl_context, watcher_timings=app.watcher_timings)
+        self.mail = MailLink(
+            self.config,
+            store,
+            self,
+            spawn=lambda coro: self.run_worker(coro, group="inject"),
+            session_ended=store.session_is_closed,
+            smtp_ssl_context=app.smtp_ssl_context,
+            imap_ssl_context=app.imap_ssl_context,
+            watcher_timings=app.watcher_timings,
+        )
         await self.mail.start(app.resolve_password)
         assert self.fanout is not None
         self.fanout.enqueue = self.mail.enqueue
@@ -150,15 +173,24 @@ class MainScreen(Screen[None]):
 
     async def _open_start_sessions(self, host: SessionHost) -> None:
         open_rows = host.store.list_sessions()
-        plan = plan_start(default_argv=self.tapp.default_argv, cli_argv=self._cli_argv, dirs=self._session_dirs,
-                          on_start=self.config.sessions.on_start, has_open=bool(open_rows))
+        plan = plan_start(
+            default_argv=self.tapp.default_argv,
+            cli_argv=self._cli_argv,
+            dirs=self._session_dirs,
+            on_start=self.config.sessions.on_start,
+            has_open=bool(open_rows),
+        )
         for row in open_rows:  # listed as offline / resumable unless brought back below
             host.host(row)
         if plan.ask:
-            self.app.push_screen(ConfirmDialog(
-                "Bring back the last run's sessions?",
-                "\n".join(f"{row.number}  {row.name}  ({row.cwd})" for row in open_rows),
-                confirm_label="Resume all"), self._answer_resume_question)
+            self.app.push_screen(
+                ConfirmDialog(
+                    "Bring back the last run's sessions?",
+                    "\n".join(f"{row.number}  {row.name}  ({row.cwd})" for row in open_rows),
+                    confirm_label="Resume all",
+                ),
+                self._answer_resume_question,
+            )
             return
         if plan.resume_open:
             for row in open_rows:
@@ -185,8 +217,9 @@ class MainScreen(Screen[None]):
     # HostView: what the host asks of the screen.
 
     def new_pane(self, row: SessionRow) -> SessionPane:
-        pane = SessionPane(id=f"pane-{next(self._pane_numbers)}", classes="agent-pane",
-                           scrollback=self.config.ui.scrollback_lines)
+        pane = SessionPane(
+            id=f"pane-{next(self._pane_numbers)}", classes="agent-pane", scrollback=self.config.ui.scrollback_lines
+        )
         pane.display = False
         pane.border_title = shlex.join(row.argv)
         pane.border_subtitle = SessionStatus.OFFLINE.value
@@ -203,8 +236,13 @@ class MainScreen(Screen[None]):
             return
         if not session.pane.display and size is None:
             size = self._estimated_pane_size()
-        session.pane.start(argv, env=expand_env(self.config.agent.env), cwd=session.row.cwd,
-                           not_found_hint=install_hint_for(session.row.argv), initial_size=size)
+        session.pane.start(
+            argv,
+            env=expand_env(self.config.agent.env),
+            cwd=session.row.cwd,
+            not_found_hint=install_hint_for(session.row.argv),
+            initial_size=size,
+        )
 
     async def drop_pane(self, session: HostedSession) -> None:
         self.history.forget(session.key)
@@ -280,9 +318,18 @@ class MainScreen(Screen[None]):
         for session in self.ordered:
             status = session.status()
             waiting, blocked = self.store.session_command_counts(session.key) if self.store else (0, 0)
-            entries.append(SessionEntry(session.key, session.row.number, session.row.name, status.value,
-                                        presenters.since(now - session.row.state_since), waiting, blocked,
-                                        session is self.focused_session))
+            entries.append(
+                SessionEntry(
+                    session.key,
+                    session.row.number,
+                    session.row.name,
+                    status.value,
+                    presenters.since(now - session.row.state_since),
+                    waiting,
+                    blocked,
+                    session is self.focused_session,
+                )
+            )
         for panel in self.query(SessionsPanel):
             panel.show_sessions(entries)
 
@@ -389,8 +436,7 @@ class MainScreen(Screen[None]):
         host = self.host
         if session is None or host is None:
             return
-        self.app.push_screen(RenameDialog(session.row.name),
-                             lambda name: host.rename(session, name) if name else None)
+        self.app.push_screen(RenameDialog(session.row.name), lambda name: host.rename(session, name) if name else None)
 
     def action_restart_session(self) -> None:
         session = self._highlighted_session()
@@ -404,9 +450,15 @@ class MainScreen(Screen[None]):
         session = self._highlighted_session()
         if session is None or self.host is None:
             return
-        self.app.push_screen(ConfirmDialog("Close this session?", "\n\n".join(self.host.closing_summary(session)),
-                                           confirm_label="Close", danger=True),
-                             lambda yes: self.run_worker(self.close_session(session)) if yes else None)
+        self.app.push_screen(
+            ConfirmDialog(
+                "Close this session?",
+                "\n\n".join(self.host.closing_summary(session)),
+                confirm_label="Close",
+                danger=True,
+            ),
+            lambda yes: self.run_worker(self.close_session(session)) if yes else None,
+        )
 
     async def close_session(self, session: HostedSession) -> None:
         assert self.host is not None
@@ -432,9 +484,7 @@ class MainScreen(Screen[None]):
         if self.mail is not None and outbox_id is not None:
             self.mail.resend(outbox_id)
 
-    def on_notifications_panel_revoke_token_requested(
-        self, message: NotificationsPanel.RevokeTokenRequested
-    ) -> None:
+    def on_notifications_panel_revoke_token_requested(self, message: NotificationsPanel.RevokeTokenRequested) -> None:
         outbox_id = self.fanout.outbox_id_for(message.key) if self.fanout else None
         if self.mail is not None and outbox_id is not None:
             self.mail.revoke_token_of(outbox_id)
@@ -450,21 +500,30 @@ class MainScreen(Screen[None]):
         elif message.action == "reject":
             mail.reject(command)
         elif message.action == "edit":
-            self.app.push_screen(EditDialog(f"Edit the command from {command.sender}", command.text),
-                                 lambda text: self._approve(mail, command, text) if text else None)
+            self.app.push_screen(
+                EditDialog(f"Edit the command from {command.sender}", command.text),
+                lambda text: self._approve(mail, command, text) if text else None,
+            )
         elif message.action in ("move_up", "move_down"):
             mail.move(command, -1 if message.action == "move_up" else 1)
         elif message.action == "view":
-            self.app.push_screen(DetailsDialog(f"Command #{command.id}", presenters.command_details(
-                command, self.session_label(command.session_id))))
+            self.app.push_screen(
+                DetailsDialog(
+                    f"Command #{command.id}",
+                    presenters.command_details(command, self.session_label(command.session_id)),
+                )
+            )
 
     def _approve(self, mail: MailLink, command: CommandRow, text: str | None = None) -> None:
         if mail.needs_confirmation(command):
-            body = (f"It matched the danger pattern {command.danger_pattern!r}.\n\n"
-                    f"It will be typed into the agent exactly as:\n\n{text or command.text}")
-            self.app.push_screen(ConfirmDialog("Approve a dangerous command?", body, confirm_label="Approve",
-                                               danger=True),
-                                 lambda yes: mail.approve(command, text) if yes else None)
+            body = (
+                f"It matched the danger pattern {command.danger_pattern!r}.\n\n"
+                f"It will be typed into the agent exactly as:\n\n{text or command.text}"
+            )
+            self.app.push_screen(
+                ConfirmDialog("Approve a dangerous command?", body, confirm_label="Approve", danger=True),
+                lambda yes: mail.approve(command, text) if yes else None,
+            )
         else:
             mail.approve(command, text)
 
@@ -472,8 +531,9 @@ class MainScreen(Screen[None]):
         mail_id = presenters.id_from_key(message.key, "m")
         row = self.store.get_inbound_mail(mail_id) if self.store is not None and mail_id is not None else None
         if row is not None:
-            self.app.push_screen(DetailsDialog(f"Mail from {row.sender or '(unknown)'}",
-                                               presenters.inbound_details(row)))
+            self.app.push_screen(
+                DetailsDialog(f"Mail from {row.sender or '(unknown)'}", presenters.inbound_details(row))
+            )
 
     # ------------------------------------------------------------------------------------------- views
 
@@ -522,8 +582,9 @@ class MainScreen(Screen[None]):
         if self.fanout is not None:
             self.fanout.outbox_changed(row)
 
-    def toast(self, message: str, *, title: str = "", severity: str = "information",
-              timeout: float | None = None) -> None:
+    def toast(
+        self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None
+    ) -> None:
         self.app.notify(message, title=title, severity=severity, timeout=timeout)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------------------------------- shutdown

@@ -49,13 +49,20 @@ def with_session(label: str, text: str) -> str:
 
 def notification_entry(record: NotificationRecord, session_label: str = "") -> NotificationEntry:
     state, detail = mail_status(record.outbox) if record.outbox is not None else ("", "")
-    return NotificationEntry(record.key, record.time, record.kind, with_session(session_label, record.summary),
-                             state, detail)
+    return NotificationEntry(
+        record.key, record.time, record.kind, with_session(session_label, record.summary), state, detail
+    )
 
 
 def inbound_entry(row: InboundMailRow, session_label: str = "") -> InboundEntry:
-    return InboundEntry(f"m{row.id}", datetime.fromtimestamp(row.received_at), row.sender or "(unknown sender)",
-                        with_session(session_label, row.subject), str(row.verdict), "; ".join(row.reasons))
+    return InboundEntry(
+        f"m{row.id}",
+        datetime.fromtimestamp(row.received_at),
+        row.sender or "(unknown sender)",
+        with_session(session_label, row.subject),
+        str(row.verdict),
+        "; ".join(row.reasons),
+    )
 
 
 def inbound_details(row: InboundMailRow) -> list[tuple[str, str]]:
@@ -71,22 +78,36 @@ def inbound_details(row: InboundMailRow) -> list[tuple[str, str]]:
     ]
 
 
-def command_entry(command: CommandRow, token_row: TokenRow | None, waiting_note: str = "",
-                  session_label: str = "", now: float | None = None) -> CommandEntry:
+def command_entry(
+    command: CommandRow,
+    token_row: TokenRow | None,
+    waiting_note: str = "",
+    session_label: str = "",
+    now: float | None = None,
+) -> CommandEntry:
     now = time.time() if now is None else now
     token_age = age(now - token_row.created_at) if token_row else "—"
     note = waiting_note if command.state == "approved" else command.note
-    return CommandEntry(f"c{command.id}", str(command.state), command.sender, token_age,
-                        command.auth_result or "auth not checked", with_session(session_label, command.text),
-                        command.danger_pattern or "", note)
+    return CommandEntry(
+        f"c{command.id}",
+        str(command.state),
+        command.sender,
+        token_age,
+        command.auth_result or "auth not checked",
+        with_session(session_label, command.text),
+        command.danger_pattern or "",
+        note,
+    )
 
 
 def command_details(command: CommandRow, session_label: str = "") -> list[tuple[str, str]]:
     sections = [
         ("State", f"{command.state} — {command.note}" if command.note else str(command.state)),
-        ("From", command.sender), ("Token", command.token or "(none)"),
+        ("From", command.sender),
+        ("Token", command.token or "(none)"),
         ("Authentication", command.auth_result or "not checked"),
-        ("Danger pattern", command.danger_pattern or "none"), ("Command", command.text),
+        ("Danger pattern", command.danger_pattern or "none"),
+        ("Command", command.text),
     ]
     if session_label:
         sections.insert(1, ("Session", session_label))
@@ -99,6 +120,6 @@ def command_key(command_id: int) -> str:
 
 def id_from_key(key: str, prefix: str) -> int | None:
     """The number in a panel entry key such as ``c12`` / ``m3``; None when the key is of another kind."""
-    if not key.startswith(prefix) or not key[len(prefix):].isdigit():
+    if not key.startswith(prefix) or not key[len(prefix) :].isdigit():
         return None
-    return int(key[len(prefix):])
+    return int(key[len(prefix) :])

@@ -27,8 +27,15 @@ STATUS_STYLES = {
     "unknown": "$foreground-muted",
 }
 STATUS_MARKS = {
-    "starting": "…", "busy": "●", "needs permission": "?", "asks a question": "?", "finished, unread": "✔",
-    "idle": "○", "exited": "■", "offline, resumable": "◌", "unknown": "·",
+    "starting": "…",
+    "busy": "●",
+    "needs permission": "?",
+    "asks a question": "?",
+    "finished, unread": "✔",
+    "idle": "○",
+    "exited": "■",
+    "offline, resumable": "◌",
+    "unknown": "·",
 }
 
 
@@ -96,7 +103,7 @@ class SessionsPanel(Panel):
         old, self._entries = self._entries, list(entries)
         if [entry.key for entry in old] == [entry.key for entry in entries]:
             # Same sessions in the same order (a state, a badge or the focus moved): change those rows only.
-            for before, after in zip(old, entries):
+            for before, after in zip(old, entries, strict=True):
                 if before != after:
                     self.entries.replace_option_prompt(after.key, render_session(after))
             return

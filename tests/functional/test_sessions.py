@@ -40,8 +40,7 @@ class Sessions(AppDriver):
         return session
 
     async def ready(self, number: int) -> HostedSession:
-        await self.until(lambda: any(s.row.number == number for s in self.main.sessions.values()),
-                         f"session {number}")
+        await self.until(lambda: any(s.row.number == number for s in self.main.sessions.values()), f"session {number}")
         session = self.session(number)
         await self.until(lambda: "Ready" in text_of(session), f"session {number}'s prompt")
         return session
@@ -67,8 +66,13 @@ def two_dirs(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def make_app(tmp_path: Path, dirs: tuple[Path, ...]) -> TaskPingApp:
-    return TaskPingApp(CONFIG, FAKE_AGENT, session_dirs=[str(d) for d in dirs], store_path=tmp_path / "s.sqlite3",
-                       runtime_dir=tmp_path / "run")
+    return TaskPingApp(
+        CONFIG,
+        FAKE_AGENT,
+        session_dirs=[str(d) for d in dirs],
+        store_path=tmp_path / "s.sqlite3",
+        runtime_dir=tmp_path / "run",
+    )
 
 
 async def test_dash_s_opens_one_session_per_directory_numbered_in_order(tmp_path: Path, two_dirs) -> None:  # type: ignore[no-untyped-def]
@@ -77,7 +81,11 @@ async def test_dash_s_opens_one_session_per_directory_numbered_in_order(tmp_path
         driver = Sessions(app, pilot)
         one, two = await driver.ready(1), await driver.ready(2)  # the hidden one starts too
         assert (one.row.cwd, one.row.name, two.row.cwd, two.row.name) == (
-            str(two_dirs[0]), "api", str(two_dirs[1]), "web")
+            str(two_dirs[0]),
+            "api",
+            str(two_dirs[1]),
+            "web",
+        )
         assert driver.focused is one and one.pane.display and not two.pane.display
         assert two.pane.terminal_screen.columns == one.pane.size.width  # started at the shown pane's size
         assert [row.name for row in app.store.list_sessions()] == ["api", "web"]  # type: ignore[union-attr]
@@ -148,8 +156,13 @@ async def test_space_goes_to_the_session_that_needs_you(tmp_path: Path, two_dirs
     async with app.run_test(size=(120, 36)) as pilot:
         driver = Sessions(app, pilot)
         one, two, three = await driver.ready(1), await driver.ready(2), await driver.ready(3)
-        await driver.until(lambda: all(s.link.state and s.link.state.value == "idle"  # type: ignore[union-attr]
-                                       for s in (one, two, three)), "all idle")
+        await driver.until(
+            lambda: all(
+                s.link.state and s.link.state.value == "idle"  # type: ignore[union-attr]
+                for s in (one, two, three)
+            ),
+            "all idle",
+        )
         three.unread = True
         assert two.link is not None
         two.link.on_hook(HookEvent("PermissionRequest", tool_name="Bash", tool_input={"command": "ls"}))
@@ -203,8 +216,10 @@ async def test_r_renames_and_the_name_is_stored(tmp_path: Path, two_dirs) -> Non
         await pilot.pause()
         assert one.row.name == "billing api"
         assert app.store.get_session(one.key).name == "billing api"  # type: ignore[union-attr]
-        await driver.until(lambda: "billing api" in str(app.query_one(SessionsPanel).entries.get_option_at_index(0).prompt),
-                           "the new name in the panel")
+        await driver.until(
+            lambda: "billing api" in str(app.query_one(SessionsPanel).entries.get_option_at_index(0).prompt),
+            "the new name in the panel",
+        )
 
 
 async def test_shift_r_restarts_the_agent(tmp_path: Path, two_dirs) -> None:  # type: ignore[no-untyped-def]
@@ -216,7 +231,9 @@ async def test_shift_r_restarts_the_agent(tmp_path: Path, two_dirs) -> None:  # 
         await driver.layer()
         await pilot.press("R")
         await driver.until(lambda: one.pane.pid not in (None, first_pid), "a new agent process")
-        assert not Path(f"/proc/{first_pid}").exists() or Path(f"/proc/{first_pid}/status").read_text().find("zombie") >= 0
+        assert (
+            not Path(f"/proc/{first_pid}").exists() or Path(f"/proc/{first_pid}/status").read_text().find("zombie") >= 0
+        )
         assert app.notification_entries == []  # a restart asked for is no "agent exited" news
 
 
@@ -281,9 +298,14 @@ async def test_no_arguments_bring_back_the_open_sessions(tmp_path: Path, two_dir
         driver = Sessions(app, pilot)
         await driver.ready(1)
         await driver.ready(2)
-    again = TaskPingApp(parse_config(f"[agent]\ncommand = {FAKE_AGENT[0]!r}\nargs = [{FAKE_AGENT[1]!r}]\n"
-                                     "[notify]\ntoast = false\ndesktop = false\n"),
-                        store_path=tmp_path / "s.sqlite3", runtime_dir=tmp_path / "run")
+    again = TaskPingApp(
+        parse_config(
+            f"[agent]\ncommand = {FAKE_AGENT[0]!r}\nargs = [{FAKE_AGENT[1]!r}]\n"
+            "[notify]\ntoast = false\ndesktop = false\n"
+        ),
+        store_path=tmp_path / "s.sqlite3",
+        runtime_dir=tmp_path / "run",
+    )
     async with again.run_test(size=(120, 36)) as pilot:
         driver = Sessions(again, pilot)
         one, two = await driver.ready(1), await driver.ready(2)
@@ -292,8 +314,10 @@ async def test_no_arguments_bring_back_the_open_sessions(tmp_path: Path, two_dir
 
 def plain_app(tmp_path: Path, on_start: str) -> TaskPingApp:
     """`taskping-tui` with no arguments, its agent command from the config."""
-    config = parse_config(f"[agent]\ncommand = {FAKE_AGENT[0]!r}\nargs = [{FAKE_AGENT[1]!r}]\n"
-                          f"[notify]\ntoast = false\ndesktop = false\n[sessions]\non_start = {on_start!r}\n")
+    config = parse_config(
+        f"[agent]\ncommand = {FAKE_AGENT[0]!r}\nargs = [{FAKE_AGENT[1]!r}]\n"
+        f"[notify]\ntoast = false\ndesktop = false\n[sessions]\non_start = {on_start!r}\n"
+    )
     return TaskPingApp(config, store_path=tmp_path / "s.sqlite3", runtime_dir=tmp_path / "run")
 
 

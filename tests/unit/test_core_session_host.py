@@ -127,9 +127,10 @@ async def test_restart_resumes_the_conversation_when_its_transcript_exists(tmp_p
 async def test_closing_rejects_its_waiting_commands_and_frees_everything(tmp_path: Path) -> None:
     host, screen, _shown = make_host(tmp_path)
     session = await host.new(NewSession(str(tmp_path), ["bash"]))
-    host.store.record_inbound_mail(NewInboundMail(verdict="accepted", received_at=1.0, command="ls",
-                                                  session_id=session.key, message_id="<a@x>"),
-                                   command_state="approved")
+    host.store.record_inbound_mail(
+        NewInboundMail(verdict="accepted", received_at=1.0, command="ls", session_id=session.key, message_id="<a@x>"),
+        command_state="approved",
+    )
     summary = "\n".join(host.closing_summary(session))
     assert "1 command(s) waiting for it are rejected" in summary and "last session" in summary
     rejected = await host.close(session)
