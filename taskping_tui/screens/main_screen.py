@@ -32,7 +32,7 @@ from taskping_tui.screens import presenters
 from taskping_tui.store import CommandRow, OutboxRow, SessionRow, Store
 from taskping_tui.terminal.keys import encode_key
 from taskping_tui.terminal.view import TerminalView
-from taskping_tui.widgets.commands_panel import CommandsPanel
+from taskping_tui.widgets.commands_panel import CommandEntry, CommandsPanel
 from taskping_tui.widgets.confirm_dialog import ConfirmDialog
 from taskping_tui.widgets.details_dialog import DetailsDialog
 from taskping_tui.widgets.edit_dialog import EditDialog
@@ -558,10 +558,13 @@ class MainScreen(Screen[None]):
         for panel in self.query(InboundPanel):
             panel.show(presenters.inbound_entry(row, self.session_label(row.session_id)))
 
-    def _command_entry(self, command: CommandRow):  # type: ignore[no-untyped-def]
+    def _command_entry(self, command: CommandRow) -> CommandEntry:
         assert self.store is not None
         token_row = self.store.get_token(command.token) if command.token else None
         note = self.mail.waiting_notes.get(command.id, "") if self.mail is not None else ""
+        session = self.sessions.get(command.session_id or "")
+        if command.state == "approved" and session is not None and not session.running:
+            note = f"waiting: session {session.row.number} is not running ({self.tapp.command_key.upper()}, then R)"
         return presenters.command_entry(command, token_row, note, self.session_label(command.session_id))
 
     def show_command(self, command: CommandRow) -> None:

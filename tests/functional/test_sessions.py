@@ -370,3 +370,39 @@ async def test_panel_entries_name_their_session_once_there_are_two(tmp_path: Pat
         assert "Agent exited (code 0)" in first_entry() and "[1 api]" not in first_entry()
         await driver.open_second(two_dirs[1])
         await driver.until(lambda: "[1 api] Agent exited" in first_entry(), "the entry to name its session")
+
+
+async def test_a_command_for_a_session_that_is_not_running_says_how_to_bring_it_back(  # type: ignore[no-untyped-def]
+    tmp_path: Path, two_dirs, monkeypatch
+) -> None:
+    from taskping_tui.store import NewInboundMail, Store
+
+    async with make_app(tmp_path, two_dirs).run_test(size=(120, 36)) as pilot:
+        await Sessions(pilot.app, pilot).ready(2)  # type: ignore[arg-type]
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        web = store.list_sessions()[1]
+        store.record_inbound_mail(
+            NewInboundMail(
+                verdict="accepted", received_at=1.0, command="restyle it", session_id=web.id, message_id="<w@x>"
+            ),
+            command_state="approved",
+        )
+    monkeypatch.chdir(two_dirs[0])
+    config = parse_config(
+        f"[agent]\ncommand = {FAKE_AGENT[0]!r}\nargs = [{FAKE_AGENT[1]!r}]\n[notify]\ntoast = false\n"
+        'desktop = false\n[sessions]\non_start = "none"\n[mail]\nenabled = true\naddress = "b@example.com"\n'
+        'password_env = "TASKPING_TEST_UNSET"\nrecipients = ["me@example.com"]\n'
+        'smtp = { host = "127.0.0.1", port = 9, security = "none" }\n'
+        'imap = { host = "127.0.0.1", port = 9, security = "none" }\n'
+        '[security]\nallowed_senders = ["me@example.com"]\n'
+    )
+    app = TaskPingApp(config, store_path=tmp_path / "s.sqlite3", runtime_dir=tmp_path / "run")
+    async with app.run_test(size=(120, 36)) as pilot:
+        driver = Sessions(app, pilot)
+        await driver.ready(3)
+        from taskping_tui.widgets.commands_panel import CommandsPanel
+
+        panel = app.query_one(CommandsPanel)
+        await driver.until(lambda: panel.count == 1, "the held command")
+        row = next(iter(panel._rows.values()))
+        assert row.note == "waiting: session 2 is not running (F6, then R)"
