@@ -11,6 +11,7 @@ are rejected and answered). ``agent_state`` is the last state the tracker saw, f
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -35,7 +36,8 @@ SESSIONS_SCHEMA: tuple[str, ...] = (
         state_since REAL NOT NULL,
         created_at REAL NOT NULL,
         updated_at REAL NOT NULL,
-        ended_at REAL
+        ended_at REAL,
+        host_pid INTEGER
     )""",
     "CREATE INDEX sessions_by_state ON sessions(state, number)",
 )
@@ -56,6 +58,8 @@ class SessionRow:
     created_at: float
     updated_at: float
     ended_at: float | None
+    # The taskping-tui process hosting it right now (None: nobody; a dead pid counts as nobody).
+    host_pid: int | None = None
     # Derived: the Message-ID of its first notification, which every later one threads to.
     thread_root: str | None = None
 
@@ -66,7 +70,7 @@ class SessionRow:
 
 _COLUMNS = (
     "id, number, name, argv, cwd, agent_session_id, transcript_path, state, agent_state, state_since, "
-    "created_at, updated_at, ended_at, "
+    "created_at, updated_at, ended_at, host_pid, "
     "(SELECT message_id FROM sent_messages m WHERE m.session_id = sessions.id ORDER BY created_at, rowid LIMIT 1)"
 )
 
@@ -75,6 +79,21 @@ def _session_row(row: Sequence[Any]) -> SessionRow:
     values = list(row)
     values[3] = tuple(json.loads(values[3]))
     return SessionRow(*values)
+
+
+def _pid_alive(pid: int) -> bool:
+    """A live taskping-tui process (after a crash and a reboot the pid may belong to something else)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False  # another user's process: not one of ours
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return b"taskping" in handle.read()
+    except OSError:
+        return True  # no /proc (macOS): trust the pid
 
 
 class SessionStoreMixin:
@@ -183,6 +202,20 @@ class SessionStoreMixin:
                 (now, now, now, session_id),
             )
         return self.get_session(session_id) if cursor.rowcount == 1 else None
+
+    def claim_session(self, session_id: str, pid: int) -> int | None:
+        """Mark ``pid`` as the process hosting the session; the other live host's pid if one has it."""
+        with self._session_write() as conn:
+            row = conn.execute("SELECT host_pid FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            holder = row[0] if row else None
+            if holder is not None and holder != pid and _pid_alive(holder):
+                return int(holder)
+            conn.execute("UPDATE sessions SET host_pid = ? WHERE id = ?", (pid, session_id))
+        return None
+
+    def release_session(self, session_id: str, pid: int) -> None:
+        with self._session_write() as conn:
+            conn.execute("UPDATE sessions SET host_pid = NULL WHERE id = ? AND host_pid = ?", (session_id, pid))
 
     def session_is_closed(self, session_id: str) -> bool:
         """True only for a session the user closed (an unknown id is not "closed")."""

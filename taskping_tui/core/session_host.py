@@ -8,6 +8,7 @@ redraws the Sessions panel, and a unit test gives it fakes.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,8 @@ class HostView(Protocol):
 
     def is_focused(self, session: HostedSession) -> bool: ...
 
+    def refused(self, session: HostedSession, reason: str) -> None: ...
+
 
 class SessionHost:
     """All sessions of this app, in the store and on screen."""
@@ -147,9 +150,17 @@ class SessionHost:
         await self.open(session, resume=False)
         return session
 
-    async def open(self, session: HostedSession, *, resume: bool) -> None:
-        """Start the session's hook socket and agent (``resume``: continue its last conversation)."""
+    async def open(self, session: HostedSession, *, resume: bool) -> bool:
+        """Start the session's hook socket and agent (``resume``: continue its last conversation).
+
+        False (and it stays offline) when another running taskping-tui hosts it: one conversation, one agent.
+        """
         row, key = session.row, session.row.id
+        holder = self.store.claim_session(key, os.getpid())
+        if holder is not None:
+            session.opened = False
+            self.view.refused(session, f"session {row.number} “{row.name}” runs in another taskping-tui (pid {holder})")
+            return False
         link = AgentLink(
             row.argv,
             row.cwd,
@@ -176,6 +187,7 @@ class SessionHost:
             )
         self.view.start_pane(session, plan.argv)
         self.view.sessions_changed()
+        return True
 
     async def restart(self, session: HostedSession) -> None:
         """End the agent (if it runs) and start it again, resuming its conversation where it can."""
@@ -211,6 +223,7 @@ class SessionHost:
     async def close(self, session: HostedSession) -> list[Any]:
         """Close for good: the row (first, so replies are refused), its commands, its agent, its pane."""
         self.store.close_session(session.key)
+        self.store.release_session(session.key, os.getpid())
         rejected = []
         for command in self.store.pending_commands(session.key):
             updated = self.store.apply_command_event(command.id, CommandEvent.REJECT, note="its session was closed")
@@ -227,6 +240,9 @@ class SessionHost:
         return rejected
 
     async def shutdown(self) -> None:
+        """End every agent and give the sessions up for the next run (once; later calls do nothing)."""
+        if self.shutting_down:
+            return
         self.shutting_down = True
         self.fanout.muted = True
         for session in list(self.sessions.values()):
@@ -234,6 +250,7 @@ class SessionHost:
         for session in list(self.sessions.values()):
             if session.link is not None:
                 await session.link.close()
+                self.store.release_session(session.key, os.getpid())
 
     # -- signals --------------------------------------------------------------------------------------
 

@@ -254,6 +254,9 @@ class MainScreen(Screen[None]):
     def is_focused(self, session: HostedSession) -> bool:
         return session is self.focused_session
 
+    def refused(self, session: HostedSession, reason: str) -> None:
+        self.app.notify(f"Not opened: {reason}.", title="Session in use", severity="warning", timeout=8)
+
     def _on_agent_state(self, session: HostedSession, state: AgentState) -> None:
         session.pane.border_subtitle = state.value
 

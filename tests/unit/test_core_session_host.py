@@ -39,6 +39,7 @@ class FakePane:
 class FakeScreen:
     def __init__(self) -> None:
         self.dropped: list[str] = []
+        self.refusals: list[str] = []
         self.focused: HostedSession | None = None
 
     def new_pane(self, row: SessionRow) -> FakePane:
@@ -56,6 +57,9 @@ class FakeScreen:
 
     def is_focused(self, session: HostedSession) -> bool:
         return session is self.focused
+
+    def refused(self, session: HostedSession, reason: str) -> None:
+        self.refusals.append(reason)
 
 
 def make_host(tmp_path: Path) -> tuple[SessionHost, FakeScreen, list[NotificationRecord]]:
@@ -138,3 +142,24 @@ async def test_closing_rejects_its_waiting_commands_and_frees_everything(tmp_pat
     assert host.store.session_is_closed(session.key) and host.sessions == {}
     assert screen.dropped == [session.key] and not session.pane.running
     await host.shutdown()
+
+
+async def test_a_session_another_live_taskping_tui_hosts_is_not_opened_twice(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    host, screen, _shown = make_host(tmp_path)
+    row = host.store.create_session("api", ["bash"], str(tmp_path))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "taskping-tui"])
+    try:
+        assert host.store.claim_session(row.id, other.pid) is None
+        session = host.host(host.store.get_session(row.id))  # type: ignore[arg-type]
+        assert await host.open(session, resume=True) is False
+        assert session.link is None and f"pid {other.pid}" in screen.refusals[0]
+    finally:
+        other.kill()
+        other.wait()
+    assert await host.open(session, resume=True) is True  # its host is gone: the stale claim does not count
+    assert host.store.get_session(row.id).host_pid is not None  # type: ignore[union-attr]
+    await host.shutdown()
+    assert host.store.get_session(row.id).host_pid is None  # type: ignore[union-attr]
