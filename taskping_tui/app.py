@@ -114,7 +114,8 @@ class TaskPingApp(App[int]):
         session = self.main.focused_session
         if session is None:
             raise LookupError("no session is open")
-        return session.pane
+        pane: TerminalView = session.pane  # the host keeps it as its SessionPane protocol
+        return pane
 
     @property
     def tracker(self) -> AgentTracker | None:

@@ -101,6 +101,7 @@ class AgentLink:
         self._instance: InstanceDir | None = None
         self._hook_server: HookSocketServer | None = None
         self.plan: LaunchPlan | None = None
+        self._planned_ids: AgentIds | None = None
         self.tracker: AgentTracker | None = None
 
     @property
@@ -119,16 +120,22 @@ class AgentLink:
         self._hook_server = HookSocketServer(self._instance.socket_path, self.on_hook)
         await self._hook_server.start()
         plan = self.plan_launch(resume=resume)
+        self._take_planned_ids()
         self.new_tracker()
         return plan
+
+    def _take_planned_ids(self) -> None:
+        if self._planned_ids is not None:
+            self._set_ids(self._planned_ids)
+            self._planned_ids = None
 
     def plan_launch(self, *, resume: bool = False) -> LaunchPlan:
         """A new launch plan: a fresh ``--session-id`` for Claude Code, or ``--resume`` of the last one."""
         assert self._instance is not None, "open() first"
         argv = resume_argv(self.argv, self.ids.session_id, self.ids.transcript_path) if resume else self.argv
         self.plan = plan_agent_launch(argv, self._instance)
-        if self.plan.session_id:
-            self._set_ids(AgentIds(self.plan.session_id, None))
+        # A fresh --session-id replaces the known conversation only once that launch really starts.
+        self._planned_ids = AgentIds(self.plan.session_id, None) if self.plan.session_id else None
         return self.plan
 
     def new_tracker(self) -> AgentTracker:
@@ -153,8 +160,10 @@ class AgentLink:
     # -- signals from the agent and its pane -------------------------------------------------------------
 
     def on_hook(self, event: HookEvent) -> None:
-        if event.session_id and (event.session_id != self.ids.session_id or
-                                 (event.transcript_path and event.transcript_path != self.ids.transcript_path)):
+        if event.session_id and (
+            event.session_id != self.ids.session_id
+            or (event.transcript_path and event.transcript_path != self.ids.transcript_path)
+        ):
             # SessionStart after startup / resume / clear / compact: the conversation Claude Code now writes.
             self._set_ids(AgentIds(event.session_id, event.transcript_path or self.ids.transcript_path))
         self._notice(self.mode_watch.on_hook(event))
@@ -170,6 +179,7 @@ class AgentLink:
             self._handle(self.tracker.on_output(nbytes))
 
     def on_started(self) -> None:
+        self._take_planned_ids()
         if self.tracker is None or self.tracker.state is AgentState.EXITED:
             self.new_tracker()
             self._state_changed(AgentState.EXITED, AgentState.STARTING)
@@ -179,8 +189,11 @@ class AgentLink:
         if self.tracker is not None:
             self.tracker.expect_exit()
 
-    def on_exit(self, status: int | None, signal: int | None, *, user_typed_last: bool = False) -> LaunchPlan | None:
-        """Record the exit; returns the plan for the next start (a new Claude Code session id) unless closing.
+    def on_exit(
+        self, status: int | None, signal: int | None, *, resume: bool = False, user_typed_last: bool = False
+    ) -> LaunchPlan | None:
+        """Record the exit; returns the plan for the next start (a new Claude Code session id, or ``resume``
+        the conversation) unless the link is closed.
 
         ``user_typed_last``: a key in the pane came just before a clean exit (``exit``, Ctrl+D): on purpose.
         """
@@ -189,7 +202,7 @@ class AgentLink:
             self._handle(self.tracker.on_exit(code, user_typed_last=user_typed_last))
         if self._instance is None:
             return None
-        return self.plan_launch()
+        return self.plan_launch(resume=resume)
 
     def tick(self, pane: AgentPane) -> None:
         tracker = self.tracker

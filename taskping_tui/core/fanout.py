@@ -101,15 +101,20 @@ class NotificationFanout:
         if self.notify.desktop:
             self._desktop(f"taskping-tui: {title}", note.summary)
         outbox = self.enqueue(facts_from(note, session)) if self.enqueue is not None else None
-        record = NotificationRecord(f"n{next(self._ids)}", note.when, kind, note.summary, session.session_id,
-                                    outbox)
+        record = NotificationRecord(f"n{next(self._ids)}", note.when, kind, note.summary, session.session_id, outbox)
         self._keep(record)
         return record
 
     def add_left_over(self, row: OutboxRow) -> NotificationRecord:
         """A mail the last run left unsent, listed with the rest (it goes out now)."""
-        record = NotificationRecord(f"o{row.id}", datetime.fromtimestamp(row.created_at), row.kind,
-                                    f"(from the last run) {row.subject}", row.session_id, row)
+        record = NotificationRecord(
+            f"o{row.id}",
+            datetime.fromtimestamp(row.created_at),
+            row.kind,
+            f"(from the last run) {row.subject}",
+            row.session_id,
+            row,
+        )
         self._keep(record)
         return record
 

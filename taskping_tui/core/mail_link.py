@@ -51,8 +51,9 @@ class MailView(Protocol):
 
     def outbox_changed(self, row: OutboxRow) -> None: ...
 
-    def toast(self, message: str, *, title: str = "", severity: str = "information",
-              timeout: float | None = None) -> None: ...
+    def toast(
+        self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None
+    ) -> None: ...
 
 
 @dataclass
@@ -74,11 +75,18 @@ Spawn = Callable[[Coroutine[Any, Any, None]], object]
 class MailLink:
     """Build with :meth:`start`; call :meth:`tick` often and :meth:`stop` once."""
 
-    def __init__(self, config: Config, store: Store, view: MailView, *, spawn: Spawn,
-                 session_ended: Callable[[str], bool] = lambda _session: False,
-                 smtp_ssl_context: ssl.SSLContext | None = None,
-                 imap_ssl_context: ssl.SSLContext | None = None,
-                 watcher_timings: WatcherTimings | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        view: MailView,
+        *,
+        spawn: Spawn,
+        session_ended: Callable[[str], bool] = lambda _session: False,
+        smtp_ssl_context: ssl.SSLContext | None = None,
+        imap_ssl_context: ssl.SSLContext | None = None,
+        watcher_timings: WatcherTimings | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.view = view
@@ -197,19 +205,32 @@ class MailLink:
         if command.state == "approved":
             self.tick()  # don't wait for the next tick
         if command.state in ("blocked", "queued"):
-            self.view.toast(f"{command.sender}: {command.text}", title="Command waits for your approval",
-                            severity="warning", timeout=8)
+            self.view.toast(
+                f"{command.sender}: {command.text}",
+                title="Command waits for your approval",
+                severity="warning",
+                timeout=8,
+            )
 
     def _answer_ended_session(self, processed: ProcessedMail) -> None:
         session_id = processed.ended_session
         assert session_id is not None
-        self.view.toast(f"{processed.sender}: {processed.command}", title="Reply to a closed session rejected",
-                        severity="warning", timeout=8)
+        self.view.toast(
+            f"{processed.sender}: {processed.command}",
+            title="Reply to a closed session rejected",
+            severity="warning",
+            timeout=8,
+        )
         if self.outbox is not None:
-            self.outbox.enqueue(NotificationFacts(
-                kind="session_ended", session_id=session_id, session_name=self._session_name(session_id),
-                summary=f"Not typed: {SESSION_ENDED_REASON}. Open a new session to give an agent work.",
-                prompt=processed.command))
+            self.outbox.enqueue(
+                NotificationFacts(
+                    kind="session_ended",
+                    session_id=session_id,
+                    session_name=self._session_name(session_id),
+                    summary=f"Not typed: {SESSION_ENDED_REASON}. Open a new session to give an agent work.",
+                    prompt=processed.command,
+                )
+            )
 
     def _on_watcher_status(self, status: WatcherStatus) -> None:
         """The watcher's state in the Inbound title; a problem it cannot get past (a refused login) in the
@@ -278,18 +299,29 @@ class MailLink:
     def _after_injection(self, command: CommandRow) -> None:
         self.view.toast(command.text, title="Command typed into the agent", timeout=4)
         if self.outbox is not None and self.config.mail.send_confirmation and command.session_id:
-            self.outbox.enqueue(NotificationFacts(
-                kind="command_received", summary=f"Received: {command.text}", session_id=command.session_id,
-                session_name=self._session_name(command.session_id), prompt=command.text))
+            self.outbox.enqueue(
+                NotificationFacts(
+                    kind="command_received",
+                    summary=f"Received: {command.text}",
+                    session_id=command.session_id,
+                    session_name=self._session_name(command.session_id),
+                    prompt=command.text,
+                )
+            )
 
     def expire_commands(self) -> None:
         for command in self.store.expire_commands(self.config.security.command_ttl_minutes * 60):
             self.view.show_command(command)
             if self.outbox is not None and command.session_id:
-                self.outbox.enqueue(NotificationFacts(
-                    kind="command_expired", summary=f"Expired without being typed: {command.text}",
-                    session_id=command.session_id, session_name=self._session_name(command.session_id),
-                    prompt=command.text))
+                self.outbox.enqueue(
+                    NotificationFacts(
+                        kind="command_expired",
+                        summary=f"Expired without being typed: {command.text}",
+                        session_id=command.session_id,
+                        session_name=self._session_name(command.session_id),
+                        prompt=command.text,
+                    )
+                )
 
     # -- command actions (the Commands panel) ---------------------------------------------------------
 
@@ -303,8 +335,9 @@ class MailLink:
         return plan_approval(command.state, command.text, command.danger_pattern, text, patterns,
                              lambda edited: dangerous_permission(edited, pending, patterns))
 
-    def apply(self, command: CommandRow, event: CommandEvent, *, text: str | None = None,
-              note: str) -> CommandRow | None:
+    def apply(
+        self, command: CommandRow, event: CommandEvent, *, text: str | None = None, note: str
+    ) -> CommandRow | None:
         """Apply a keyboard decision; None (after a notice) when the command is elsewhere by now."""
         updated = self.store.apply_command_event(command.id, event, text=text, note=note)
         if updated is None:

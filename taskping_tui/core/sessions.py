@@ -32,8 +32,14 @@ NEEDS_YOU = (SessionStatus.PERMISSION, SessionStatus.QUESTION, SessionStatus.UNR
 QUESTION_TOOLS = frozenset({"AskUserQuestion"})
 
 
-def session_status(agent_state: AgentState | None, *, running: bool, unread: bool = False,
-                   tool_name: str | None = None, is_claude: bool = True) -> SessionStatus:
+def session_status(
+    agent_state: AgentState | None,
+    *,
+    running: bool,
+    unread: bool = False,
+    tool_name: str | None = None,
+    is_claude: bool = True,
+) -> SessionStatus:
     """What the Sessions panel says about one session; ``unknown`` rather than a wrong guess."""
     if agent_state is None:
         return SessionStatus.OFFLINE
@@ -112,8 +118,15 @@ class StartPlan:
     ask: bool = False
 
 
-def plan_start(*, default_argv: Sequence[str], cli_argv: Sequence[str] | None, dirs: Sequence[str] = (),
-               on_start: str = "resume", cwd: str | None = None, has_open: bool = False) -> StartPlan:
+def plan_start(
+    *,
+    default_argv: Sequence[str],
+    cli_argv: Sequence[str] | None,
+    dirs: Sequence[str] = (),
+    on_start: str = "resume",
+    cwd: str | None = None,
+    has_open: bool = False,
+) -> StartPlan:
     """``-s DIR…`` → one new session per dir; ``-- CMD`` → one new session here; neither → bring back the
     open sessions (``[sessions] on_start``), or one new session here when there is none to bring back."""
     here = cwd or os.getcwd()

@@ -12,7 +12,6 @@ import os
 import shlex
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
@@ -24,30 +23,21 @@ from textual.widgets import Footer
 from taskping_tui.agent.environment import agent_environment
 from taskping_tui.agent.install_hints import install_hint_for
 from taskping_tui.agent.local_notify import TerminalNotifier
-from taskping_tui.agent.state import AgentState, Notification, TrackerSettings
+from taskping_tui.agent.state import AgentState
 from taskping_tui.config import expand_env
-from taskping_tui.core.agent_link import AgentIds, AgentLink
-from taskping_tui.core.fanout import NotificationFanout, NotificationRecord, SessionFacts
-from taskping_tui.core.mail_link import MailLink, SessionPort
-from taskping_tui.core.sessions import (
-    FocusHistory,
-    NewSession,
-    SessionStatus,
-    default_session_name,
-    next_needing_you,
-    plan_start,
-    session_status,
-)
+from taskping_tui.core.fanout import NotificationFanout, NotificationRecord
+from taskping_tui.core.mail_link import MailLink
+from taskping_tui.core.session_host import HostedSession, SessionHost
+from taskping_tui.core.sessions import FocusHistory, NewSession, SessionStatus, next_needing_you, plan_start
 from taskping_tui.errors import TaskPingError, describe_error
-from taskping_tui.inbound.command_edit import ApprovalPlan
-from taskping_tui.inbound.commands import CommandEvent
 from taskping_tui.mail.watcher_problem import WatcherProblem
 from taskping_tui.screens import presenters
 from taskping_tui.screens.pane_label import pane_subtitle
 from taskping_tui.startup import open_mail_store
 from taskping_tui.store import CommandRow, OutboxRow, SessionRow, Store
+from taskping_tui.terminal.keys import encode_key
 from taskping_tui.terminal.view import TerminalView
-from taskping_tui.widgets.commands_panel import CommandsPanel
+from taskping_tui.widgets.commands_panel import CommandEntry, CommandsPanel
 from taskping_tui.widgets.confirm_dialog import ConfirmDialog
 from taskping_tui.widgets.details_dialog import DetailsDialog
 from taskping_tui.widgets.edit_dialog import EditDialog
@@ -62,8 +52,6 @@ if TYPE_CHECKING:
     from taskping_tui.app import TaskPingApp
 
 AGENT_TICK_SECONDS = 0.25
-# A non-Claude agent that exits (code 0) this soon after a key in its pane was left on purpose (exit, Ctrl+D).
-USER_EXIT_SECONDS = 3.0
 SESSIONS_REFRESH_SECONDS = 1.0
 
 
@@ -75,40 +63,6 @@ class SessionPane(TerminalView):
         return super().post_message(message)
 
 
-@dataclass
-class HostedSession:
-    """One session as the screen hosts it: its durable row, its pane and (once opened) its agent link."""
-
-    row: SessionRow
-    pane: TerminalView
-    link: AgentLink | None = None
-    unread: bool = False
-    restarting: bool = False
-    opened: bool = False
-    start_problem: str = ""  # why the agent is not running ("command not found"), for the pane's label
-    scrolled_back: int = 0  # lines the pane is scrolled back, for the pane's label
-
-    def show_label(self, state: str) -> None:
-        self.pane.border_subtitle = pane_subtitle(state, start_problem=self.start_problem,
-                                                  scroll_offset=self.scrolled_back)
-
-    @property
-    def key(self) -> str:
-        return self.row.id
-
-    @property
-    def running(self) -> bool:
-        return self.pane.running
-
-    def status(self) -> SessionStatus:
-        if self.link is None:
-            return SessionStatus.OFFLINE
-        pending = self.link.pending_permission
-        return session_status(self.link.state, running=self.running or self.link.state is AgentState.STARTING,
-                              unread=self.unread, tool_name=pending.tool_name if pending else None,
-                              is_claude=self.link.is_claude)
-
-
 class MainScreen(Screen[None]):
     """Sessions, their panes and the sidebar panels."""
 
@@ -116,7 +70,7 @@ class MainScreen(Screen[None]):
         super().__init__()
         self._cli_argv = cli_argv
         self._session_dirs = session_dirs
-        self.sessions: dict[str, HostedSession] = {}
+        self.host: SessionHost | None = None
         self.history = FocusHistory()
         self.store: Store | None = None
         self.mail: MailLink | None = None
@@ -146,29 +100,39 @@ class MainScreen(Screen[None]):
         app = self.tapp
         desktop = TerminalNotifier(app)
         self.fanout = NotificationFanout(
-            self.config.notify, toast=lambda message, title, severity: app.notify(
-                message, title=title, severity=severity),  # type: ignore[arg-type]
-            desktop=desktop.notify, show=self._show_record)
+            self.config.notify,
+            toast=lambda message, title, severity: app.notify(message, title=title, severity=severity),  # type: ignore[arg-type]
+            desktop=desktop.notify,
+            show=self._show_record,
+        )
         try:
             self.store = open_mail_store(app.store_path)
+            recovery = self.store.recovery
+            if self.config.mail.enabled:
+                await self._start_mail(self.store)
         except TaskPingError as error:  # one clean message and exit 2, never a traceback with locals
             app.exit(return_code=2, message=describe_error(error))
             return
-        recovery = self.store.recovery
-        if self.config.mail.enabled:
-            try:
-                await self._start_mail(self.store)
-            except TaskPingError as error:
-                app.exit(return_code=2, message=describe_error(error))
-                return
-        await self._open_start_sessions()
+        self.host = SessionHost(
+            self.config,
+            self.store,
+            self.fanout,
+            self,
+            mail=self.mail,
+            runtime_dir=app.runtime_dir,
+            on_state=self._on_agent_state,
+        )
+        await self._open_start_sessions(self.host)
         if self.mail is not None:
             self._show_history(self.mail)
             self.mail.run()
             if recovery.commands_unknown:
-                app.notify(f"{len(recovery.commands_unknown)} command(s) were being typed when taskping-tui "
-                           "stopped. They are marked unknown: check the agent, then approve or reject them.",
-                           severity="warning", timeout=15)
+                app.notify(
+                    f"{len(recovery.commands_unknown)} command(s) were being typed when taskping-tui "
+                    "stopped. They are marked unknown: check the agent, then approve or reject them.",
+                    severity="warning",
+                    timeout=15,
+                )
             self.set_interval(self.mail.expiry_interval, self.mail.expire_commands)
         self.set_interval(AGENT_TICK_SECONDS, self._tick_agents)
         self.set_interval(SESSIONS_REFRESH_SECONDS, self.refresh_sessions)
@@ -176,12 +140,23 @@ class MainScreen(Screen[None]):
     async def _start_mail(self, store: Store) -> None:
         recovery = store.recovery
         if recovery.outbox_resent:
-            self.tapp.notify(f"{len(recovery.outbox_resent)} mail(s) were being sent when taskping-tui stopped; "
-                             "they are sent again (a recipient may get one twice).", severity="warning", timeout=10)
+            self.tapp.notify(
+                f"{len(recovery.outbox_resent)} mail(s) were being sent when taskping-tui stopped; "
+                "they are sent again (a recipient may get one twice).",
+                severity="warning",
+                timeout=10,
+            )
         app = self.tapp
-        self.mail = MailLink(self.config, store, self, spawn=lambda coro: self.run_worker(coro, group="inject"),
-                             session_ended=store.session_is_closed, smtp_ssl_context=app.smtp_ssl_context,
-                             imap_ssl_context=app.imap_ssl_context, watcher_timings=app.watcher_timings)
+        self.mail = MailLink(
+            self.config,
+            store,
+            self,
+            spawn=lambda coro: self.run_worker(coro, group="inject"),
+            session_ended=store.session_is_closed,
+            smtp_ssl_context=app.smtp_ssl_context,
+            imap_ssl_context=app.imap_ssl_context,
+            watcher_timings=app.watcher_timings,
+        )
         await self.mail.start(app.resolve_password)
         assert self.fanout is not None
         self.fanout.enqueue = self.mail.enqueue
@@ -197,96 +172,110 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------------------------------- sessions
 
-    async def _open_start_sessions(self) -> None:
-        assert self.store is not None
-        open_rows = self.store.list_sessions()
-        plan = plan_start(default_argv=self.tapp.default_argv, cli_argv=self._cli_argv, dirs=self._session_dirs,
-                          on_start=self.config.sessions.on_start, has_open=bool(open_rows))
+    @property
+    def sessions(self) -> dict[str, HostedSession]:
+        return self.host.sessions if self.host is not None else {}
+
+    @property
+    def ordered(self) -> list[HostedSession]:
+        return self.host.ordered if self.host is not None else []
+
+    async def _open_start_sessions(self, host: SessionHost) -> None:
+        open_rows = host.store.list_sessions()
+        plan = plan_start(
+            default_argv=self.tapp.default_argv,
+            cli_argv=self._cli_argv,
+            dirs=self._session_dirs,
+            on_start=self.config.sessions.on_start,
+            has_open=bool(open_rows),
+        )
         for row in open_rows:  # listed as offline / resumable unless brought back below
-            self._host(row)
+            host.host(row)
         if plan.ask:
-            self.app.push_screen(ConfirmDialog(
-                "Bring back the last run's sessions?",
-                "\n".join(f"{row.number}  {row.name}  ({row.cwd})" for row in open_rows),
-                confirm_label="Resume all"), self._answer_resume_question)
+            self.app.push_screen(
+                ConfirmDialog(
+                    "Bring back the last run's sessions?",
+                    "\n".join(f"{row.number}  {row.name}  ({row.cwd})" for row in open_rows),
+                    confirm_label="Resume all",
+                ),
+                self._answer_resume_question,
+            )
             return
         if plan.resume_open:
-            for index, row in enumerate(open_rows):
-                await self.open_session(self.sessions[row.id], resume=True, focus=index == 0)
-        for index, new in enumerate(plan.new):
-            await self.new_session(new, focus=index == 0)
+            for row in open_rows:
+                await host.open(self.sessions[row.id], resume=True)
+        for new in plan.new:
+            await self.new_session(new, focus=False)
 
     async def _answer_resume_question(self, resume: bool | None) -> None:
-        assert self.store is not None
-        rows = [session.row for session in self.sessions.values() if not session.opened]
+        if self.host is None:
+            return
         if resume:
-            for index, row in enumerate(rows):
-                await self.open_session(self.sessions[row.id], resume=True, focus=index == 0)
+            for session in [s for s in self.ordered if not s.opened]:
+                await self.host.open(session, resume=True)
         else:
             await self.new_session(NewSession(os.getcwd(), list(self._cli_argv or self.tapp.default_argv)))
 
-    def _host(self, row: SessionRow) -> HostedSession:
-        pane = SessionPane(id=f"pane-{next(self._pane_numbers)}", classes="agent-pane",
-                            scrollback=self.config.ui.scrollback_lines)
+    async def new_session(self, new: NewSession, *, focus: bool = True) -> HostedSession:
+        assert self.host is not None
+        session = await self.host.new(new)
+        if focus:
+            self.focus_session(session.key)
+        return session
+
+    # HostView: what the host asks of the screen.
+
+    def new_pane(self, row: SessionRow) -> SessionPane:
+        pane = SessionPane(
+            id=f"pane-{next(self._pane_numbers)}", classes="agent-pane", scrollback=self.config.ui.scrollback_lines
+        )
         pane.display = False
         pane.border_title = shlex.join(row.argv)
         pane.border_subtitle = SessionStatus.OFFLINE.value
-        session = HostedSession(row, pane)
-        self.sessions[row.id] = session
         self.query_one("#panes").mount(pane)
-        return session
+        return pane
 
-    async def new_session(self, new: NewSession, *, focus: bool = True) -> HostedSession:
-        assert self.store is not None
-        name = new.name or default_session_name(new.cwd, (s.row.name for s in self.sessions.values()))
-        row = self.store.create_session(name, new.argv, new.cwd)
-        session = self._host(row)
-        await self.open_session(session, resume=False, focus=focus or self.focused_session is None)
-        return session
-
-    async def open_session(self, session: HostedSession, *, resume: bool, focus: bool = False) -> None:
-        """Start the session's hook socket and agent (``resume``: continue its last conversation)."""
-        row = session.row
-        key = row.id
-        link = AgentLink(
-            row.argv, row.cwd,
-            settings=TrackerSettings(silence_seconds=self.config.agent.silence_seconds),
-            on_notes=lambda notes: self._on_notes(key, notes),
-            on_state_change=lambda _old, new: self._on_agent_state(key, new),
-            on_ids_change=lambda ids: self._on_agent_ids(key, ids),
-            on_notice=lambda notice: self.app.notify(self._in_session(session, notice), title="No permission mails",
-                                                     severity="warning", timeout=20),
-            runtime_dir=self.tapp.runtime_dir,
-            agent_ids=AgentIds(row.agent_session_id, row.transcript_path),
-        )
-        session.link = link
-        session.opened = True
-        plan = await link.open(resume=resume)
-        self._on_agent_state(key, AgentState.STARTING)
-        if self.mail is not None:
-            self.mail.attach(SessionPort(
-                key, write=session.pane.write,
-                view=lambda: link.agent_view(session.pane) if session.running else None,
-                pending_permission=lambda: link.pending_permission, name=lambda: session.row.name,
-                context=lambda: link.context))
-        if focus or self.focused_session is None:
-            self.focus_session(key)
-        self._start_pane(session, plan.argv)
-        self.refresh_sessions()
-
-    def _start_pane(self, session: HostedSession, argv: list[str], *, waited: int = 0) -> None:
+    def start_pane(self, session: HostedSession, argv: list[str], *, waited: int = 0) -> None:
         """Start the agent in its pane; a hidden pane starts at the shown pane's size once that is known."""
+        if self.focused_session is None:
+            self.focus_session(session.key)
         size = self._pane_size()
         if not session.pane.display and size is None and waited < 5:
-            self.call_after_refresh(lambda: self._start_pane(session, argv, waited=waited + 1))
+            self.call_after_refresh(lambda: self.start_pane(session, argv, waited=waited + 1))
             return
         if not session.pane.display and size is None:
             size = self._estimated_pane_size()
         # The agent gets the user's environment without any secret the app read (the mail password).
         env = agent_environment(os.environ, expand_env(self.config.agent.env), self.config.mail,
                                 self.mail.secret if self.mail is not None else None)
-        session.pane.start(argv, env=env, cwd=session.row.cwd,
-                           not_found_hint=install_hint_for(list(session.row.argv)), initial_size=size)
+        session.pane.start(argv, env=env, cwd=session.row.cwd, not_found_hint=install_hint_for(list(session.row.argv)),
+                           initial_size=size)
+
+    async def drop_pane(self, session: HostedSession) -> None:
+        self.history.forget(session.key)
+        await session.pane.remove()
+
+    def sessions_changed(self) -> None:
+        self.refresh_sessions()
+
+    def is_focused(self, session: HostedSession) -> bool:
+        return session is self.focused_session
+
+    def refused(self, session: HostedSession, reason: str) -> None:
+        self.app.notify(f"Not opened: {reason}.", title="Session in use", severity="warning", timeout=8)
+
+    def notice(self, session: HostedSession, text: str) -> None:
+        """A one-time notice about a session's agent (it runs in a mode that never asks, for one)."""
+        named = f"{session.row.number} {session.row.name}: {text}" if len(self.sessions) > 1 else text
+        self.app.notify(named, title="No permission mails", severity="warning", timeout=20)
+
+    def _on_agent_state(self, session: HostedSession, state: AgentState) -> None:
+        self._show_label(session, state.value)
+
+    @staticmethod
+    def _show_label(session: HostedSession, state: str) -> None:
+        session.pane.border_subtitle = pane_subtitle(state, start_problem=session.start_problem,
+                                                     scroll_offset=session.scrolled_back)
 
     def _pane_size(self) -> tuple[int, int] | None:
         """(rows, columns) of the shown pane's content, for a pane started while hidden."""
@@ -300,27 +289,25 @@ class MainScreen(Screen[None]):
         width = self.size.width - (sidebar.outer_size.width if sidebar.display else 0) - 2
         return max(2, self.size.height - 3), max(10, width)
 
+    # Focus and the Sessions panel.
+
     @property
     def focused_session(self) -> HostedSession | None:
         key = self.history.current
         return self.sessions.get(key) if key is not None else None
 
-    @property
-    def ordered(self) -> list[HostedSession]:
-        return sorted(self.sessions.values(), key=lambda s: (s.row.number, s.row.created_at))
-
     def focus_session(self, key: str, *, focus_pane: bool = True) -> None:
         session = self.sessions.get(key)
-        if session is None:
+        if session is None or self.host is None:
             return
         if not session.opened:  # an offline session comes back (resumed) when you go to it
-            self.run_worker(self.open_session(session, resume=True, focus=True), group="sessions")
-            return
-        previous = self.focused_session
+            session.opened = True
+            self.run_worker(self.host.open(session, resume=True), group="sessions")
         self.history.focus(key)
         session.unread = False
-        if previous is not None and previous is not session:
-            previous.pane.display = False
+        for other in self.sessions.values():
+            if other is not session and other.pane.display:
+                other.pane.display = False
         session.pane.display = True
         if focus_pane:
             session.pane.focus()
@@ -329,10 +316,6 @@ class MainScreen(Screen[None]):
     def _session_of(self, message: Any) -> HostedSession | None:
         pane = getattr(message, "pane", None)
         return next((s for s in self.sessions.values() if s.pane is pane), None)
-
-    def _in_session(self, session: HostedSession, text: str) -> str:
-        """``text`` naming its session, once more than one session is hosted."""
-        return f"{session.row.number} {session.row.name}: {text}" if len(self.sessions) > 1 else text
 
     def session_label(self, session_id: str | None) -> str:
         """How panel entries name their session: only once more than one session is listed."""
@@ -355,103 +338,67 @@ class MainScreen(Screen[None]):
         for session in self.ordered:
             status = session.status()
             waiting, blocked = self.store.session_command_counts(session.key) if self.store else (0, 0)
-            entries.append(SessionEntry(session.key, session.row.number, session.row.name, status.value,
-                                        presenters.since(now - session.row.state_since), waiting, blocked,
-                                        session is self.focused_session))
+            entries.append(
+                SessionEntry(
+                    session.key,
+                    session.row.number,
+                    session.row.name,
+                    status.value,
+                    presenters.since(now - session.row.state_since),
+                    waiting,
+                    blocked,
+                    session is self.focused_session,
+                )
+            )
         for panel in self.query(SessionsPanel):
             panel.show_sessions(entries)
 
     def statuses(self) -> dict[str, SessionStatus]:
-        return {session.key: session.status() for session in self.sessions.values()}
+        return self.host.statuses() if self.host is not None else {}
 
     # ------------------------------------------------------------------------------------------- agent signals
 
-    def _on_notes(self, key: str, notes: list[Notification]) -> None:
-        session = self.sessions.get(key)
-        if session is None or self.fanout is None or session.restarting:
-            return
-        if self.shutting_down:
-            return
-        for note in notes:
-            if note.kind.value in ("turn_finished", "api_error") and session is not self.focused_session:
-                session.unread = True
-            self.fanout.publish(note, SessionFacts(key, session.row.name, session.row.cwd))
-        self.refresh_sessions()
-
-    def _on_agent_state(self, key: str, state: AgentState) -> None:
-        session = self.sessions.get(key)
-        if session is None:
-            return
-        if self.store is not None and not self.shutting_down:
-            self.store.set_session_agent_state(key, state.value)
-            session.row = self.store.get_session(key) or session.row
-        session.show_label(state.value)
-        if self.mail is not None:
-            self.mail.on_agent_state(key, state)
-        self.refresh_sessions()
-
-    def _on_agent_ids(self, key: str, ids: AgentIds) -> None:
-        session = self.sessions.get(key)
-        if self.store is None or session is None:
-            return
-        session.row = self.store.update_session(key, agent_session_id=ids.session_id,
-                                                transcript_path=ids.transcript_path) or session.row
-
     def _tick_agents(self) -> None:
-        if self.shutting_down:
+        if self.shutting_down or self.host is None:
             return
-        for session in self.sessions.values():
-            if session.link is not None:
-                session.link.tick(session.pane)
+        self.host.tick()
+        for session in self.host.sessions.values():
             if session.pane.scroll_offset != session.scrolled_back:
                 session.scrolled_back = session.pane.scroll_offset
-                session.show_label(session.link.state.value if session.link and session.link.state else "starting")
+                state = session.link.state if session.link is not None else None
+                self._show_label(session, state.value if state is not None else SessionStatus.OFFLINE.value)
         if self.mail is not None:
             self.mail.tick()
 
     def on_terminal_view_title_changed(self, message: TerminalView.TitleChanged) -> None:
         session = self._session_of(message)
-        if session is None:
-            return
-        session.pane.border_title = message.title or shlex.join(session.row.argv)
-        if session.link is not None:
-            session.link.on_title(message.title)
+        if session is not None and self.host is not None:
+            session.pane.border_title = message.title or shlex.join(session.row.argv)
+            self.host.on_title(session, message.title)
 
     def on_terminal_view_output_activity(self, message: TerminalView.OutputActivity) -> None:
         session = self._session_of(message)
-        if session is not None and session.link is not None:
-            session.link.on_output(message.nbytes)
+        if session is not None and self.host is not None:
+            self.host.on_output(session, message.nbytes)
 
     def on_terminal_view_started(self, message: TerminalView.Started) -> None:
         session = self._session_of(message)
-        if session is not None and session.link is not None:
-            session.restarting = False
-            session.start_problem = ""
-            session.link.on_started()
+        if session is not None and self.host is not None:
+            self.host.on_started(session)
 
     def on_terminal_view_start_failed(self, message: TerminalView.StartFailed) -> None:
         session = self._session_of(message)
         if session is not None:
             session.start_problem = message.reason
-            session.show_label(message.reason)
+            self._show_label(session, message.reason)
 
     def on_terminal_view_bell(self, message: TerminalView.Bell) -> None:
         self.app.notify("The agent rang the bell.", title="Bell", timeout=3)
 
     def on_terminal_view_child_exited(self, message: TerminalView.ChildExited) -> None:
         session = self._session_of(message)
-        if session is None or session.link is None:
-            return
-        typed_last = time.monotonic() - session.pane.last_key_time < USER_EXIT_SECONDS
-        plan = session.link.on_exit(message.status, message.signal, user_typed_last=typed_last)
-        if plan is None or self.shutting_down:
-            return
-        if session.restarting:
-            plan = session.link.plan_launch(resume=True)
-            session.pane.argv = plan.argv
-            session.pane.restart()
-            return
-        session.pane.argv = plan.argv  # a restart (Enter in the pane) is a new Claude Code session
+        if session is not None and self.host is not None:
+            self.host.on_exited(session, message.status, message.signal)
 
     # ------------------------------------------------------------------------------------------- the command layer
 
@@ -497,9 +444,6 @@ class MainScreen(Screen[None]):
         self.focus_session(key)
 
     def on_sessions_panel_selected(self, message: SessionsPanel.Selected) -> None:
-        session = self.sessions.get(message.key)
-        if session is None:
-            return
         self.focus_session(message.key)
 
     def _highlighted_session(self) -> HostedSession | None:
@@ -519,84 +463,57 @@ class MainScreen(Screen[None]):
 
     def action_rename_session(self) -> None:
         session = self._highlighted_session()
-        if session is None:
+        host = self.host
+        if session is None or host is None:
             return
 
         def rename(name: str | None) -> None:
-            if name and self.store is not None:
-                session.row = self.store.update_session(session.key, name=name) or session.row
-                self.refresh_sessions()
+            if name:
+                host.rename(session, name)
+
         self.app.push_screen(RenameDialog(session.row.name), rename)
 
     def action_restart_session(self) -> None:
         session = self._highlighted_session()
-        if session is None:
+        if session is None or self.host is None:
             return
-        if session.link is None:
-            self.run_worker(self.open_session(session, resume=True, focus=True))
-        elif session.running:
-            session.restarting = True
-            session.link.expect_exit()  # ended on purpose: no "Agent exited" mail
-            self.run_worker(session.pane.stop())
-        else:
-            plan = session.link.plan_launch(resume=True)
-            session.pane.argv = plan.argv
-            session.pane.restart()
+        session.opened = True  # focusing it below must not open it a second time
+        self.run_worker(self.host.restart(session), group="sessions")
         self.focus_session(session.key)
 
     def action_close_session(self) -> None:
         session = self._highlighted_session()
-        if session is None or self.store is None:
+        if session is None or self.host is None:
             return
-        waiting = self.store.pending_commands(session.key)
-        lines = [f"Session {session.row.number} “{session.row.name}” in {session.row.cwd}."]
-        if session.running:
-            lines.append(f"Its agent ({shlex.join(session.row.argv)}, pid {session.pane.pid}) is ended.")
-        if waiting:
-            lines.append(f"{len(waiting)} command(s) waiting for it are rejected.")
-        lines.append("Replies to its mails are rejected from now on and answered with “this session has ended”.")
-        if len(self.sessions) == 1:
-            lines.append("It is the last session: taskping-tui quits.")
-        self.app.push_screen(ConfirmDialog("Close this session?", "\n\n".join(lines), confirm_label="Close",
-                                           danger=True),
-                             self._close_if_confirmed(session))
+        self.app.push_screen(
+            ConfirmDialog(
+                "Close this session?",
+                "\n\n".join(self.host.closing_summary(session)),
+                confirm_label="Close",
+                danger=True,
+            ),
+            self._close_if_confirmed(session),
+        )
 
     def _close_if_confirmed(self, session: HostedSession) -> Callable[[bool | None], Awaitable[None]]:
         async def close(yes: bool | None) -> None:
             if yes:
                 await self.close_session(session)
+
         return close
 
     async def close_session(self, session: HostedSession) -> None:
-        assert self.store is not None
-        self.store.close_session(session.key)
-        for command in self.store.pending_commands(session.key):
-            updated = self.store.apply_command_event(command.id, CommandEvent.REJECT, note="its session was closed")
-            if updated is not None:
-                self.show_command(updated)
-        if self.mail is not None:
-            self.mail.detach(session.key)
-        session.restarting = True  # its exit is no news
-        if session.link is not None:
-            session.link.expect_exit()
-        await session.pane.stop()
-        if session.link is not None:
-            await session.link.close()
-        self.sessions.pop(session.key, None)
-        self.history.forget(session.key)
-        await session.pane.remove()
+        assert self.host is not None
+        for command in await self.host.close(session):
+            self.show_command(command)
         if not self.sessions:
             await self.tapp.action_quit(confirm=False)
             return
-        nxt = self.focused_session or self.ordered[0]
-        self.focus_session(nxt.key, focus_pane=False)
-        self.refresh_sessions()
+        self.focus_session((self.focused_session or self.ordered[0]).key, focus_pane=False)
 
     def action_send_command_key(self) -> None:
         session = self.focused_session
         if session is not None:
-            from taskping_tui.terminal.keys import encode_key
-
             data = encode_key(self.tapp.command_key, None, app_cursor_keys=False)
             if data:
                 session.pane.write(data)
@@ -608,9 +525,7 @@ class MainScreen(Screen[None]):
         if self.mail is not None:
             self.mail.resend(message.outbox_id)
 
-    def on_notifications_panel_revoke_token_requested(
-        self, message: NotificationsPanel.RevokeTokenRequested
-    ) -> None:
+    def on_notifications_panel_revoke_token_requested(self, message: NotificationsPanel.RevokeTokenRequested) -> None:
         if self.mail is not None:
             self.mail.revoke_token_of(message.outbox_id)
 
@@ -629,10 +544,15 @@ class MainScreen(Screen[None]):
             mail.reject(command)
 
     def on_commands_panel_edit_requested(self, message: CommandsPanel.EditRequested) -> None:
-        if (found := self._command(message.command_id)) is not None:
-            mail, command = found
-            self.app.push_screen(EditDialog(f"Edit the command from {command.sender}", command.text),
-                                 lambda text: self._approve(mail, command, text) if text else None)
+        if (found := self._command(message.command_id)) is None:
+            return
+        mail, command = found
+
+        def approve_edited(text: str | None) -> None:
+            if text:
+                self._approve(mail, command, text)
+
+        self.app.push_screen(EditDialog(f"Edit the command from {command.sender}", command.text), approve_edited)
 
     def on_commands_panel_move_requested(self, message: CommandsPanel.MoveRequested) -> None:
         if (found := self._command(message.command_id)) is not None:
@@ -642,23 +562,23 @@ class MainScreen(Screen[None]):
     def on_commands_panel_view_requested(self, message: CommandsPanel.ViewRequested) -> None:
         if (found := self._command(message.command_id)) is not None:
             mail, command = found
-            self.app.push_screen(DetailsDialog(f"Command #{command.id}", presenters.command_details(
-                command, self.session_label(command.session_id), mail.store.command_edits(command.id))))
+            sections = presenters.command_details(command, self.session_label(command.session_id),
+                                                  mail.store.command_edits(command.id))
+            self.app.push_screen(DetailsDialog(f"Command #{command.id}", sections))
 
     def _approve(self, mail: MailLink, command: CommandRow, text: str | None = None) -> None:
         """Approve at once, or after a confirmation when the command (or what it was edited into) is dangerous."""
         plan = mail.plan_approval(command, text)
-        if plan.needs_confirmation:
-            self.app.push_screen(ConfirmDialog("Approve a dangerous command?", plan.confirmation_body(),
-                                               confirm_label="Approve", danger=True),
-                                 lambda yes: self._approve_confirmed(mail, command, plan, yes))
-        else:
+        if not plan.needs_confirmation:
             mail.approve(command, plan)
+            return
 
-    @staticmethod
-    def _approve_confirmed(mail: MailLink, command: CommandRow, plan: ApprovalPlan, yes: bool | None) -> None:
-        if yes:
-            mail.approve(command, plan)
+        def approve_confirmed(yes: bool | None) -> None:
+            if yes:
+                mail.approve(command, plan)
+
+        self.app.push_screen(ConfirmDialog("Approve a dangerous command?", plan.confirmation_body(),
+                                           confirm_label="Approve", danger=True), approve_confirmed)
 
     def on_inbound_panel_open_requested(self, message: InboundPanel.OpenRequested) -> None:
         row = self.store.get_inbound_mail(message.mail_id) if self.store is not None else None
@@ -689,10 +609,13 @@ class MainScreen(Screen[None]):
         for panel in self.query(InboundPanel):
             panel.show(presenters.inbound_entry(row, self.session_label(row.session_id)))
 
-    def _command_entry(self, command: CommandRow):  # type: ignore[no-untyped-def]
+    def _command_entry(self, command: CommandRow) -> CommandEntry:
         assert self.store is not None
         token_row = self.store.get_token(command.token) if command.token else None
         note = self.mail.waiting_notes.get(command.id, "") if self.mail is not None else ""
+        session = self.sessions.get(command.session_id or "")
+        if command.state == "approved" and session is not None and not session.running:
+            note = f"waiting: session {session.row.number} is not running ({self.tapp.command_key.upper()}, then R)"
         return presenters.command_entry(command, token_row, note, self.session_label(command.session_id))
 
     def show_command(self, command: CommandRow) -> None:
@@ -720,14 +643,15 @@ class MainScreen(Screen[None]):
         if self.fanout is not None:
             self.fanout.outbox_changed(row)
 
-    def toast(self, message: str, *, title: str = "", severity: str = "information",
-              timeout: float | None = None) -> None:
+    def toast(
+        self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None
+    ) -> None:
         self.app.notify(message, title=title, severity=severity, timeout=timeout)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------------------------------- shutdown
 
     def agents_running(self) -> list[HostedSession]:
-        return [session for session in self.sessions.values() if session.running]
+        return self.host.running() if self.host is not None else []
 
     async def shutdown(self) -> None:
         """End every agent and stop every background part; safe to call twice."""
@@ -736,13 +660,9 @@ class MainScreen(Screen[None]):
             self.fanout.muted = True
         if self.mail is not None:
             await self.mail.stop()
-        for session in list(self.sessions.values()):
-            await session.pane.stop()
-        if self.mail is not None:
             self.mail = None
-        for session in list(self.sessions.values()):
-            if session.link is not None:
-                await session.link.close()
+        if self.host is not None:
+            await self.host.shutdown()
         if self.store is not None:
             self.store.close()
             self.store = None

@@ -73,8 +73,13 @@ def inbound_details(row: InboundMailRow) -> list[tuple[str, str]]:
     ]
 
 
-def command_entry(command: CommandRow, token_row: TokenRow | None, waiting_note: str = "",
-                  session_label: str = "", now: float | None = None) -> CommandEntry:
+def command_entry(
+    command: CommandRow,
+    token_row: TokenRow | None,
+    waiting_note: str = "",
+    session_label: str = "",
+    now: float | None = None,
+) -> CommandEntry:
     now = time.time() if now is None else now
     token_age = age(now - token_row.created_at) if token_row else "—"
     note = waiting_note if command.state == "approved" else command.note
@@ -87,9 +92,11 @@ def command_details(command: CommandRow, session_label: str = "",
                     edits: Sequence[CommandEdit] = ()) -> list[tuple[str, str]]:
     sections = [
         ("State", f"{command.state} — {command.note}" if command.note else str(command.state)),
-        ("From", command.sender), ("Token", command.token or "(none)"),
+        ("From", command.sender),
+        ("Token", command.token or "(none)"),
         ("Authentication", command.auth_result or "not checked"),
-        ("Danger pattern", command.danger_pattern or "none"), ("Command", command.text),
+        ("Danger pattern", command.danger_pattern or "none"),
+        ("Command", command.text),
     ]
     if session_label:
         sections.insert(1, ("Session", session_label))

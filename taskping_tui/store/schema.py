@@ -142,7 +142,8 @@ SESSIONS_SCHEMA: tuple[str, ...] = (
         state_since REAL NOT NULL,
         created_at REAL NOT NULL,
         updated_at REAL NOT NULL,
-        ended_at REAL
+        ended_at REAL,
+        host_pid INTEGER
     )""",
     "CREATE INDEX sessions_by_state ON sessions(state, number)",
 )

@@ -76,9 +76,11 @@ class SessionDialog(Dialog[SessionRequest | None]):
             self.dismiss(None)
 
     def _submit(self) -> None:
-        result = parse_session_form(self.query_one("#session-dir", Input).value,
-                                    self.query_one("#session-command", Input).value,
-                                    self.query_one("#session-name", Input).value)
+        result = parse_session_form(
+            self.query_one("#session-dir", Input).value,
+            self.query_one("#session-command", Input).value,
+            self.query_one("#session-name", Input).value,
+        )
         if isinstance(result, str):
             self.query_one("#session-error", Label).update(result)
             return

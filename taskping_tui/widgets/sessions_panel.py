@@ -27,8 +27,15 @@ STATUS_STYLES = {
     "unknown": "$foreground-muted",
 }
 STATUS_MARKS = {
-    "starting": "…", "busy": "●", "needs permission": "?", "asks a question": "?", "finished, unread": "✔",
-    "idle": "○", "exited": "■", "offline, resumable": "◌", "unknown": "·",
+    "starting": "…",
+    "busy": "●",
+    "needs permission": "?",
+    "asks a question": "?",
+    "finished, unread": "✔",
+    "idle": "○",
+    "exited": "■",
+    "offline, resumable": "◌",
+    "unknown": "·",
 }
 
 

@@ -7,7 +7,7 @@ import sys
 from taskping_tui.terminal.screen import TerminalScreen
 from taskping_tui.terminal.view import TerminalView
 from tests.functional.test_pane import PaneApp, painted_text, pane_of
-from tests.terminal_pane_fixtures import wait_until
+from tests.support.terminal_pane_fixtures import wait_until
 
 # Writes numbered, coloured lines as fast as the pane takes them, then a last line, then waits.
 FLOOD_THEN_WAIT = (

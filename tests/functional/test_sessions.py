@@ -40,8 +40,7 @@ class Sessions(AppDriver):
         return session
 
     async def ready(self, number: int) -> HostedSession:
-        await self.until(lambda: any(s.row.number == number for s in self.main.sessions.values()),
-                         f"session {number}")
+        await self.until(lambda: any(s.row.number == number for s in self.main.sessions.values()), f"session {number}")
         session = self.session(number)
         await self.until(lambda: "Ready" in text_of(session), f"session {number}'s prompt")
         return session
@@ -67,8 +66,13 @@ def two_dirs(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def make_app(tmp_path: Path, dirs: tuple[Path, ...]) -> TaskPingApp:
-    return TaskPingApp(CONFIG, FAKE_AGENT, session_dirs=[str(d) for d in dirs], store_path=tmp_path / "s.sqlite3",
-                       runtime_dir=tmp_path / "run")
+    return TaskPingApp(
+        CONFIG,
+        FAKE_AGENT,
+        session_dirs=[str(d) for d in dirs],
+        store_path=tmp_path / "s.sqlite3",
+        runtime_dir=tmp_path / "run",
+    )
 
 
 async def test_dash_s_opens_one_session_per_directory_numbered_in_order(tmp_path: Path, two_dirs) -> None:  # type: ignore[no-untyped-def]
@@ -77,7 +81,11 @@ async def test_dash_s_opens_one_session_per_directory_numbered_in_order(tmp_path
         driver = Sessions(app, pilot)
         one, two = await driver.ready(1), await driver.ready(2)  # the hidden one starts too
         assert (one.row.cwd, one.row.name, two.row.cwd, two.row.name) == (
-            str(two_dirs[0]), "api", str(two_dirs[1]), "web")
+            str(two_dirs[0]),
+            "api",
+            str(two_dirs[1]),
+            "web",
+        )
         assert driver.focused is one and one.pane.display and not two.pane.display
         assert two.pane.terminal_screen.columns == one.pane.size.width  # started at the shown pane's size
         assert [row.name for row in app.store.list_sessions()] == ["api", "web"]  # type: ignore[union-attr]
@@ -148,8 +156,13 @@ async def test_space_goes_to_the_session_that_needs_you(tmp_path: Path, two_dirs
     async with app.run_test(size=(120, 36)) as pilot:
         driver = Sessions(app, pilot)
         one, two, three = await driver.ready(1), await driver.ready(2), await driver.ready(3)
-        await driver.until(lambda: all(s.link.state and s.link.state.value == "idle"  # type: ignore[union-attr]
-                                       for s in (one, two, three)), "all idle")
+        await driver.until(
+            lambda: all(
+                s.link.state and s.link.state.value == "idle"  # type: ignore[union-attr]
+                for s in (one, two, three)
+            ),
+            "all idle",
+        )
         three.unread = True
         assert two.link is not None
         two.link.on_hook(HookEvent("PermissionRequest", tool_name="Bash", tool_input={"command": "ls"}))
@@ -216,7 +229,9 @@ async def test_shift_r_restarts_the_agent(tmp_path: Path, two_dirs) -> None:  # 
         await driver.layer()
         await pilot.press("R")
         await driver.until(lambda: one.pane.pid not in (None, first_pid), "a new agent process")
-        assert not Path(f"/proc/{first_pid}").exists() or Path(f"/proc/{first_pid}/status").read_text().find("zombie") >= 0
+        assert (
+            not Path(f"/proc/{first_pid}").exists() or Path(f"/proc/{first_pid}/status").read_text().find("zombie") >= 0
+        )
         assert app.notification_entries == []  # a restart asked for is no "agent exited" news
 
 
@@ -281,9 +296,14 @@ async def test_no_arguments_bring_back_the_open_sessions(tmp_path: Path, two_dir
         driver = Sessions(app, pilot)
         await driver.ready(1)
         await driver.ready(2)
-    again = TaskPingApp(parse_config(f"[agent]\ncommand = {FAKE_AGENT[0]!r}\nargs = [{FAKE_AGENT[1]!r}]\n"
-                                     "[notify]\ntoast = false\ndesktop = false\n"),
-                        store_path=tmp_path / "s.sqlite3", runtime_dir=tmp_path / "run")
+    again = TaskPingApp(
+        parse_config(
+            f"[agent]\ncommand = {FAKE_AGENT[0]!r}\nargs = [{FAKE_AGENT[1]!r}]\n"
+            "[notify]\ntoast = false\ndesktop = false\n"
+        ),
+        store_path=tmp_path / "s.sqlite3",
+        runtime_dir=tmp_path / "run",
+    )
     async with again.run_test(size=(120, 36)) as pilot:
         driver = Sessions(again, pilot)
         one, two = await driver.ready(1), await driver.ready(2)
@@ -292,8 +312,10 @@ async def test_no_arguments_bring_back_the_open_sessions(tmp_path: Path, two_dir
 
 def plain_app(tmp_path: Path, on_start: str) -> TaskPingApp:
     """`taskping-tui` with no arguments, its agent command from the config."""
-    config = parse_config(f"[agent]\ncommand = {FAKE_AGENT[0]!r}\nargs = [{FAKE_AGENT[1]!r}]\n"
-                          f"[notify]\ntoast = false\ndesktop = false\n[sessions]\non_start = {on_start!r}\n")
+    config = parse_config(
+        f"[agent]\ncommand = {FAKE_AGENT[0]!r}\nargs = [{FAKE_AGENT[1]!r}]\n"
+        f"[notify]\ntoast = false\ndesktop = false\n[sessions]\non_start = {on_start!r}\n"
+    )
     return TaskPingApp(config, store_path=tmp_path / "s.sqlite3", runtime_dir=tmp_path / "run")
 
 
@@ -346,3 +368,39 @@ async def test_panel_entries_name_their_session_once_there_are_two(tmp_path: Pat
         assert "Agent exited (code 0)" in first_entry() and "[1 api]" not in first_entry()
         await driver.open_second(two_dirs[1])
         await driver.until(lambda: "[1 api] Agent exited" in first_entry(), "the entry to name its session")
+
+
+async def test_a_command_for_a_session_that_is_not_running_says_how_to_bring_it_back(  # type: ignore[no-untyped-def]
+    tmp_path: Path, two_dirs, monkeypatch
+) -> None:
+    from taskping_tui.store import NewInboundMail, Store
+
+    async with make_app(tmp_path, two_dirs).run_test(size=(120, 36)) as pilot:
+        await Sessions(pilot.app, pilot).ready(2)  # type: ignore[arg-type]
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        web = store.list_sessions()[1]
+        store.record_inbound_mail(
+            NewInboundMail(
+                verdict="accepted", received_at=1.0, command="restyle it", session_id=web.id, message_id="<w@x>"
+            ),
+            command_state="approved",
+        )
+    monkeypatch.chdir(two_dirs[0])
+    config = parse_config(
+        f"[agent]\ncommand = {FAKE_AGENT[0]!r}\nargs = [{FAKE_AGENT[1]!r}]\n[notify]\ntoast = false\n"
+        'desktop = false\n[sessions]\non_start = "none"\n[mail]\nenabled = true\naddress = "b@example.com"\n'
+        'password_env = "TASKPING_TEST_UNSET"\nrecipients = ["me@example.com"]\n'
+        'smtp = { host = "127.0.0.1", port = 9, security = "none" }\n'
+        'imap = { host = "127.0.0.1", port = 9, security = "none" }\n'
+        '[security]\nallowed_senders = ["me@example.com"]\n'
+    )
+    app = TaskPingApp(config, store_path=tmp_path / "s.sqlite3", runtime_dir=tmp_path / "run")
+    async with app.run_test(size=(120, 36)) as pilot:
+        driver = Sessions(app, pilot)
+        await driver.ready(3)
+        from taskping_tui.widgets.commands_panel import CommandsPanel
+
+        panel = app.query_one(CommandsPanel)
+        await driver.until(lambda: panel.count == 1, "the held command")
+        row = next(iter(panel._entries.values()))
+        assert row.note == "waiting: session 2 is not running (F6, then R)"

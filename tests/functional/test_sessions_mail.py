@@ -36,8 +36,11 @@ def conversation_prompts(mock: MockAnthropic, first_prompt: str) -> list[str]:
     prompts: list[str] = []
     for request in mock.main_requests():
         body = request.body or {}
-        texts = [typed_prompt_of({"messages": [message]}) or "" for message in body.get("messages", [])
-                 if isinstance(message, dict) and message.get("role") == "user"]
+        texts = [
+            typed_prompt_of({"messages": [message]}) or ""
+            for message in body.get("messages", [])
+            if isinstance(message, dict) and message.get("role") == "user"
+        ]
         if any(first_prompt in text for text in texts):
             prompt = typed_prompt_of(body)
             if prompt and (not prompts or prompts[-1] != prompt):
@@ -82,14 +85,19 @@ allowed_senders = ["{ME}"]
 
     @contextlib.asynccontextmanager
     async def app(self, *, dirs: bool = True) -> AsyncIterator[Driver]:
-        app = TaskPingApp(parse_config(self.config_text()), None,
-                          session_dirs=[str(d) for d in self.dirs] if dirs else None,
-                          store_path=self.store_path, runtime_dir=self.runtime,
-                          watcher_timings=WatcherTimings(backoff_initial_seconds=0.2, backoff_max_seconds=1.0))
+        app = TaskPingApp(
+            parse_config(self.config_text()),
+            None,
+            session_dirs=[str(d) for d in self.dirs] if dirs else None,
+            store_path=self.store_path,
+            runtime_dir=self.runtime,
+            watcher_timings=WatcherTimings(backoff_initial_seconds=0.2, backoff_max_seconds=1.0),
+        )
         async with app.run_test(size=(150, 45)) as pilot:
             driver = Driver(app, pilot, self)
-            await driver.until(lambda: app.watcher is not None and app.watcher.status.state.value == "idle",
-                               "the IMAP watcher to idle")
+            await driver.until(
+                lambda: app.watcher is not None and app.watcher.status.state.value == "idle", "the IMAP watcher to idle"
+            )
             yield driver
 
     async def next_mail(self, driver: AppDriver, count: int, what: str) -> EmailMessage:
@@ -121,8 +129,14 @@ def claude_version() -> str:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claude_version: str, mock_anthropic: MockAnthropic,
-          smtp_server_factory: SmtpServerFactory, dovecot: DovecotServer) -> World:
+def world(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    claude_version: str,
+    mock_anthropic: MockAnthropic,
+    smtp_server_factory: SmtpServerFactory,
+    dovecot: DovecotServer,
+) -> World:
     api, web = tmp_path / "api", tmp_path / "web"
     api.mkdir()
     web.mkdir()
@@ -135,8 +149,17 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claude_version: str, 
     smtp.start()
     monkeypatch.setenv(PASSWORD_ENV, user.password)
     monkeypatch.chdir(tmp_path)
-    return World(mock_anthropic, smtp, dovecot, user, (api, web), claude_cli_path(claude_version),
-                 offline_claude_env(home, mock_anthropic.base_url), tmp_path / "store.sqlite3", tmp_path / "run")
+    return World(
+        mock_anthropic,
+        smtp,
+        dovecot,
+        user,
+        (api, web),
+        claude_cli_path(claude_version),
+        offline_claude_env(home, mock_anthropic.base_url),
+        tmp_path / "store.sqlite3",
+        tmp_path / "run",
+    )
 
 
 async def prompt_each(driver: Driver, world: World) -> tuple[EmailMessage, EmailMessage]:
@@ -162,9 +185,14 @@ async def test_two_sessions_two_threads_and_each_reply_reaches_its_own_session(w
         # Session 2 is focused: both replies must still go where they belong.
         await world.dovecot.adeliver_lmtp(world.user, gmail_reply(first, "run the api tests"))
         await world.dovecot.adeliver_lmtp(world.user, gmail_reply(second, "run the web tests"))
-        await driver.until(lambda: conversation_prompts(world.mock, "hello from api")[-1:] == ["run the api tests"]
-                           and conversation_prompts(world.mock, "hello from web")[-1:] == ["run the web tests"],
-                           "each reply in its own conversation", timeout=60)
+        await driver.until(
+            lambda: (
+                conversation_prompts(world.mock, "hello from api")[-1:] == ["run the api tests"]
+                and conversation_prompts(world.mock, "hello from web")[-1:] == ["run the web tests"]
+            ),
+            "each reply in its own conversation",
+            timeout=60,
+        )
         await asyncio.sleep(1.5)
         assert conversation_prompts(world.mock, "hello from api") == ["hello from api", "run the api tests"]
         assert conversation_prompts(world.mock, "hello from web") == ["hello from web", "run the web tests"]
@@ -183,8 +211,10 @@ async def test_restart_resumes_both_sessions_and_types_held_commands_once(world:
         await world.dovecot.adeliver_lmtp(world.user, gmail_reply(first, "continue with api"))
         # Held while the user types in session 1: the app stops with it queued.
         driver.session(1).pane.last_key_time = 1e12
-        await driver.until(lambda: [c.state for c in store.list_commands(session_id=session_1)] == ["approved"],
-                           "the command for session 1 to be queued")
+        await driver.until(
+            lambda: [c.state for c in store.list_commands(session_id=session_1)] == ["approved"],
+            "the command for session 1 to be queued",
+        )
     # The app is down: a reply for session 2 arrives now.
     await world.dovecot.adeliver_lmtp(world.user, gmail_reply(second, "continue with web"))
     with Store.open(world.store_path) as closed:
@@ -196,9 +226,14 @@ async def test_restart_resumes_both_sessions_and_types_held_commands_once(world:
         assert (one.key, two.key) == (session_1, session_2)
         for session in (one, two):
             assert "--resume" in (session.pane.argv or []) and rows[session.key].agent_session_id in session.pane.argv
-        await driver.until(lambda: conversation_prompts(world.mock, "hello from api")[-1:] == ["continue with api"]
-                           and conversation_prompts(world.mock, "hello from web")[-1:] == ["continue with web"],
-                           "both held commands typed after --resume", timeout=90)
+        await driver.until(
+            lambda: (
+                conversation_prompts(world.mock, "hello from api")[-1:] == ["continue with api"]
+                and conversation_prompts(world.mock, "hello from web")[-1:] == ["continue with web"]
+            ),
+            "both held commands typed after --resume",
+            timeout=90,
+        )
         await asyncio.sleep(2.0)
         assert conversation_prompts(world.mock, "hello from api") == ["hello from api", "continue with api"]
         assert conversation_prompts(world.mock, "hello from web") == ["hello from web", "continue with web"]
@@ -225,3 +260,21 @@ async def test_a_reply_to_a_closed_session_is_rejected_and_answered(world: World
         inbound = store.list_inbound_mail()[0]
         assert inbound.verdict == "rejected" and "this session has ended" in inbound.reasons
         assert "are you still there" not in " ".join(world.mock.user_prompts())
+
+
+async def test_shift_r_restarts_claude_code_resuming_its_conversation(world: World) -> None:
+    async with world.app() as driver:
+        await driver.type_prompt("hello from api")
+        await world.next_mail(driver, 1, "the notification")
+        session = driver.session(1)
+        first_pid = session.pane.pid
+        await driver.pilot.press("f6", "R")
+        await driver.until(lambda: session.pane.pid not in (None, first_pid), "the restarted agent")
+        assert "--resume" in (session.pane.argv or [])
+        await driver.type_prompt("still there?")
+        await driver.until(
+            lambda: conversation_prompts(world.mock, "hello from api")[-1:] == ["still there?"],
+            "the prompt in the resumed conversation",
+            timeout=60,
+        )
+        assert not any(e.kind == "exited" for e in driver.app.notification_entries)

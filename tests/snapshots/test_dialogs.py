@@ -97,7 +97,7 @@ def test_details_dialog_of_an_edited_command(snap_compare, tmp_path: Path) -> No
         app = pilot.app
         assert app.store is not None  # type: ignore[attr-defined]
         app.store.edit_command(2, "rm -rf build/", "rm -rf", now=at(9, 41).timestamp())  # type: ignore[attr-defined]
-        app._reorder_commands()  # type: ignore[attr-defined]
+        app.main.show_commands(app.store.list_commands())  # type: ignore[attr-defined]
         await pilot.pause()
         await highlight(pilot, CommandsPanel, 2)
         await pilot.press("v")

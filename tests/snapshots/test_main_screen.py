@@ -95,7 +95,7 @@ def test_main_screen_new_blocked_command_in_view_at_170x45(snap_compare, tmp_pat
         assert recorded.command_id is not None
         command = app.store.get_command(recorded.command_id)
         assert command is not None
-        app._show_command(command)
+        app.main.show_command(command)
         await pilot.pause()
         await pilot.pause()
 

@@ -29,8 +29,9 @@ def test_no_arguments_mean_no_new_session_and_no_command(calls: list[tuple[objec
     assert calls == [(None, [], [])]
 
 
-def test_a_missing_directory_is_refused_before_anything_starts(tmp_path: Path, calls: list[tuple[object, ...]],
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_directory_is_refused_before_anything_starts(
+    tmp_path: Path, calls: list[tuple[object, ...]], capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit):
         cli.main(["-s", str(tmp_path / "nope")])
     assert "not a directory" in capsys.readouterr().err

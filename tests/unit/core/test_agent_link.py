@@ -26,9 +26,15 @@ def make_link(tmp_path: Path, ids: list[AgentIds], states: list[AgentState]) -> 
     fake_claude = tmp_path / "claude"
     fake_claude.write_text("#!/bin/sh\n")
     fake_claude.chmod(0o755)
-    return AgentLink([str(fake_claude)], str(tmp_path), settings=TrackerSettings(), on_notes=lambda notes: None,
-                     on_state_change=lambda _old, new: states.append(new), on_ids_change=ids.append,
-                     runtime_dir=tmp_path / "run")
+    return AgentLink(
+        [str(fake_claude)],
+        str(tmp_path),
+        settings=TrackerSettings(),
+        on_notes=lambda notes: None,
+        on_state_change=lambda _old, new: states.append(new),
+        on_ids_change=ids.append,
+        runtime_dir=tmp_path / "run",
+    )
 
 
 async def send(path: str, payload: dict[str, object]) -> None:
@@ -49,8 +55,16 @@ async def test_two_links_two_private_sockets_and_events_stay_apart(tmp_path: Pat
             assert stat.S_IMODE(os.stat(Path(path).parent).st_mode) == 0o700
         assert plan_a.session_id and plan_b.session_id and plan_a.session_id != plan_b.session_id
         transcript = tmp_path / "t.jsonl"
-        await send(socket_b, {"hook_event_name": "SessionStart", "session_id": "cc-b2", "source": "clear",
-                              "transcript_path": str(transcript), "cwd": str(tmp_path)})
+        await send(
+            socket_b,
+            {
+                "hook_event_name": "SessionStart",
+                "session_id": "cc-b2",
+                "source": "clear",
+                "transcript_path": str(transcript),
+                "cwd": str(tmp_path),
+            },
+        )
         for _ in range(100):
             if ids_b and ids_b[-1].session_id == "cc-b2":
                 break

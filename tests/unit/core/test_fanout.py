@@ -11,15 +11,24 @@ from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.screens.presenters import notification_entry, since, with_session
 from taskping_tui.store import Store
 
-NOTE = Notification(time=1_700_000_000.0, kind=NotificationKind.TURN_FINISHED, summary="Turn finished: done",
-                    session_id="claude-own-id", cwd="/w/api", prompt="fix it")
+NOTE = Notification(
+    time=1_700_000_000.0,
+    kind=NotificationKind.TURN_FINISHED,
+    summary="Turn finished: done",
+    session_id="claude-own-id",
+    cwd="/w/api",
+    prompt="fix it",
+)
 
 
 def make(notify: NotifyConfig) -> tuple[NotificationFanout, list[object]]:
     seen: list[object] = []
-    fanout = NotificationFanout(notify, toast=lambda *a: seen.append(("toast", *a)),
-                                desktop=lambda *a: seen.append(("desktop", *a)),
-                                show=lambda record: seen.append(("panel", record.key)))
+    fanout = NotificationFanout(
+        notify,
+        toast=lambda *a: seen.append(("toast", *a)),
+        desktop=lambda *a: seen.append(("desktop", *a)),
+        show=lambda record: seen.append(("panel", record.key)),
+    )
     return fanout, seen
 
 
@@ -27,10 +36,20 @@ def test_every_outlet_and_the_mail_under_our_session_id(tmp_path: Path) -> None:
     fanout, seen = make(NotifyConfig())
     mailed: list[NotificationFacts] = []
     with Store.open(tmp_path / "s.sqlite3") as store:
+
         def enqueue(facts: NotificationFacts):  # type: ignore[no-untyped-def]
             mailed.append(facts)
-            return store.enqueue_mail(session_id=facts.session_id, token="T", kind=facts.kind, subject="s",
-                                      sender="b@x", recipients=["me@x"], message_id="<m@x>", message=b"m")
+            return store.enqueue_mail(
+                session_id=facts.session_id,
+                token="T",
+                kind=facts.kind,
+                subject="s",
+                sender="b@x",
+                recipients=["me@x"],
+                message_id="<m@x>",
+                message=b"m",
+            )
+
         fanout.enqueue = enqueue
         record = fanout.publish(NOTE, SessionFacts("ours-1", "api", "/w/api"))
         assert record is not None and record.outbox is not None

@@ -55,8 +55,9 @@ class FakeView:
     def outbox_changed(self, row: OutboxRow) -> None:
         pass
 
-    def toast(self, message: str, *, title: str = "", severity: str = "information",
-              timeout: float | None = None) -> None:
+    def toast(
+        self, message: str, *, title: str = "", severity: str = "information", timeout: float | None = None
+    ) -> None:
         self.toasts.append(f"{title}: {message}")
 
 
@@ -69,8 +70,13 @@ class FakeAgent:
         self.seconds_since_key = 1e9
 
     def port(self) -> SessionPort:
-        return SessionPort(self.session_id, write=self.write, view=self.view, pending_permission=lambda: None,
-                           name=lambda: f"name-{self.session_id}")
+        return SessionPort(
+            self.session_id,
+            write=self.write,
+            view=self.view,
+            pending_permission=lambda: None,
+            name=lambda: f"name-{self.session_id}",
+        )
 
     def write(self, data: bytes) -> None:
         self.typed += data
@@ -118,7 +124,9 @@ async def settle(mail: MailLink) -> None:
 
 async def deliver(mail: MailLink, raw: bytes, uid: int) -> None:
     assert mail.processor is not None
-    processed = mail.processor.process(FetchedMail(uidvalidity=1, uid=uid, size=len(raw), raw=raw, too_big=False), "key")
+    processed = mail.processor.process(
+        FetchedMail(uidvalidity=1, uid=uid, size=len(raw), raw=raw, too_big=False), "key"
+    )
     assert processed is not None
     mail.show_processed(processed)
 
@@ -129,17 +137,20 @@ async def test_each_reply_is_typed_into_its_own_session_only(link: MailLink) -> 
     agents = {row.id: FakeAgent(row.id) for row in (one, two)}
     for agent in agents.values():
         link.attach(agent.port())
-    first = link.enqueue(NotificationFacts(kind="turn_finished", summary="done", session_id=one.id,
-                                           session_name="api"))
-    second = link.enqueue(NotificationFacts(kind="turn_finished", summary="done", session_id=two.id,
-                                            session_name="web"))
+    first = link.enqueue(NotificationFacts(kind="turn_finished", summary="done", session_id=one.id, session_name="api"))
+    second = link.enqueue(
+        NotificationFacts(kind="turn_finished", summary="done", session_id=two.id, session_name="web")
+    )
     assert first.token != second.token
     assert "— api" in first.subject and "— web" in second.subject
 
     await deliver(link, reply(f"Re: {first.subject}", "fix the api tests"), uid=1)
     # No token in the subject: the In-Reply-To of session two's mail routes it.
-    await deliver(link, reply("Re: your mail", "restyle the web page", in_reply_to=second.message_id,
-                              message_id="<r2@example.com>"), uid=2)
+    await deliver(
+        link,
+        reply("Re: your mail", "restyle the web page", in_reply_to=second.message_id, message_id="<r2@example.com>"),
+        uid=2,
+    )
     await settle(link)
     assert agents[one.id].typed.startswith(b"fix the api tests")
     assert agents[two.id].typed.startswith(b"restyle the web page")
@@ -155,8 +166,7 @@ async def test_typing_in_one_session_does_not_hold_the_other(link: MailLink) -> 
         link.attach(agent.port())
     for index, row in enumerate((one, two), start=1):
         mail = link.enqueue(NotificationFacts(kind="turn_finished", summary="done", session_id=row.id))
-        await deliver(link, reply(f"Re: {mail.subject}", f"command {index}", message_id=f"<r{index}@x>"),
-                      uid=index)
+        await deliver(link, reply(f"Re: {mail.subject}", f"command {index}", message_id=f"<r{index}@x>"), uid=index)
     await settle(link)
     assert agents[one.id].typed == b""
     assert agents[two.id].typed.startswith(b"command 2")
@@ -167,8 +177,7 @@ async def test_typing_in_one_session_does_not_hold_the_other(link: MailLink) -> 
 async def test_a_reply_to_a_closed_session_is_rejected_and_answered_in_its_thread(link: MailLink) -> None:
     store = link.store
     row = store.create_session("old", ["claude"], "/w")
-    first = link.enqueue(NotificationFacts(kind="turn_finished", summary="done", session_id=row.id,
-                                           session_name="old"))
+    first = link.enqueue(NotificationFacts(kind="turn_finished", summary="done", session_id=row.id, session_name="old"))
     store.claim_for_sending(first.id)
     store.mark_sent(first.id)
     store.close_session(row.id)

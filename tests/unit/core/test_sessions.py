@@ -20,20 +20,24 @@ from taskping_tui.core.sessions import (
 S = SessionStatus
 
 
-@pytest.mark.parametrize(("state", "running", "unread", "tool", "claude", "expected"), [
-    (None, False, False, None, True, S.OFFLINE),
-    (AgentState.STARTING, True, False, None, True, S.STARTING),
-    (AgentState.BUSY, True, False, None, True, S.BUSY),
-    (AgentState.WAITING, True, False, "Bash", True, S.PERMISSION),
-    (AgentState.WAITING, True, False, "AskUserQuestion", True, S.QUESTION),
-    (AgentState.IDLE, True, True, None, True, S.UNREAD),
-    (AgentState.IDLE, True, False, None, True, S.IDLE),
-    (AgentState.EXITED, False, False, None, True, S.EXITED),
-    (AgentState.IDLE, False, False, None, True, S.EXITED),
-    (AgentState.STARTING, False, False, None, False, S.UNKNOWN),
-])
-def test_status_of_a_session(state: AgentState | None, running: bool, unread: bool, tool: str | None,
-                             claude: bool, expected: SessionStatus) -> None:
+@pytest.mark.parametrize(
+    ("state", "running", "unread", "tool", "claude", "expected"),
+    [
+        (None, False, False, None, True, S.OFFLINE),
+        (AgentState.STARTING, True, False, None, True, S.STARTING),
+        (AgentState.BUSY, True, False, None, True, S.BUSY),
+        (AgentState.WAITING, True, False, "Bash", True, S.PERMISSION),
+        (AgentState.WAITING, True, False, "AskUserQuestion", True, S.QUESTION),
+        (AgentState.IDLE, True, True, None, True, S.UNREAD),
+        (AgentState.IDLE, True, False, None, True, S.IDLE),
+        (AgentState.EXITED, False, False, None, True, S.EXITED),
+        (AgentState.IDLE, False, False, None, True, S.EXITED),
+        (AgentState.STARTING, False, False, None, False, S.UNKNOWN),
+    ],
+)
+def test_status_of_a_session(
+    state: AgentState | None, running: bool, unread: bool, tool: str | None, claude: bool, expected: SessionStatus
+) -> None:
     assert session_status(state, running=running, unread=unread, tool_name=tool, is_claude=claude) is expected
 
 
@@ -88,6 +92,11 @@ def test_claude_resumes_only_when_its_transcript_exists(tmp_path: Path) -> None:
     assert resume_argv(["claude"], "cc-1", str(transcript)) == ["claude"]
     transcript.write_text("{}\n")
     assert resume_argv(["claude", "--model", "opus"], "cc-1", str(transcript)) == [
-        "claude", "--model", "opus", "--resume", "cc-1"]
+        "claude",
+        "--model",
+        "opus",
+        "--resume",
+        "cc-1",
+    ]
     assert resume_argv(["bash"], "cc-1", str(transcript)) == ["bash"]
     assert resume_argv(["claude"], None, str(transcript)) == ["claude"]

@@ -16,7 +16,12 @@ def test_a_session_survives_closing_and_reopening_the_store(tmp_path: Path) -> N
     with Store.open(path) as store:
         (again,) = store.list_sessions()
     assert (again.id, again.number, again.name, again.argv, again.cwd) == (
-        row.id, 1, "api", ("claude", "--model", "opus"), "/work/api")
+        row.id,
+        1,
+        "api",
+        ("claude", "--model", "opus"),
+        "/work/api",
+    )
     assert (again.agent_session_id, again.transcript_path) == ("cc-1", "/h/.claude/projects/x/cc-1.jsonl")
     assert again.is_open and again.created_at == 100.0
 
@@ -52,8 +57,17 @@ def test_thread_root_is_the_first_mail_of_the_session(tmp_path: Path) -> None:
         row = store.create_session("a", ["claude"], "/w")
         assert row.thread_root is None
         for number in (1, 2):
-            store.enqueue_mail(session_id=row.id, token="T", kind="turn_finished", subject="s", sender="b@x",
-                               recipients=["me@x"], message_id=f"<m{number}@x>", message=b"m", now=float(number))
+            store.enqueue_mail(
+                session_id=row.id,
+                token="T",
+                kind="turn_finished",
+                subject="s",
+                sender="b@x",
+                recipients=["me@x"],
+                message_id=f"<m{number}@x>",
+                message=b"m",
+                now=float(number),
+            )
         again = store.get_session(row.id)
     assert again is not None and again.thread_root == "<m1@x>"
 
@@ -61,9 +75,12 @@ def test_thread_root_is_the_first_mail_of_the_session(tmp_path: Path) -> None:
 def test_command_counts_are_per_session(tmp_path: Path) -> None:
     with Store.open(tmp_path / "s.sqlite3") as store:
         for session, state, text in (("s1", "approved", "a"), ("s1", "blocked", "b"), ("s2", "queued", "c")):
-            store.record_inbound_mail(NewInboundMail(verdict="accepted", received_at=1.0, command=text,
-                                                     session_id=session, message_id=f"<{text}@x>"),
-                                      command_state=state)
+            store.record_inbound_mail(
+                NewInboundMail(
+                    verdict="accepted", received_at=1.0, command=text, session_id=session, message_id=f"<{text}@x>"
+                ),
+                command_state=state,
+            )
         assert store.session_command_counts("s1") == (1, 1)
         assert store.session_command_counts("s2") == (0, 1)
 
