@@ -83,8 +83,11 @@ def deliver_lmtp(server: DovecotServer, user: MailUser, raw: bytes) -> None:
 async def deliver(server: DovecotServer, user: MailUser, subject: str) -> float:
     """Deliver one mail; the monotonic time at which dovecot had stored it."""
     try:
-        await bounded(asyncio.to_thread(deliver_lmtp, server, user, make_mail(subject)),
-                      f"LMTP delivery of {subject!r}", STEP_TIMEOUT + 1)
+        await bounded(
+            asyncio.to_thread(deliver_lmtp, server, user, make_mail(subject)),
+            f"LMTP delivery of {subject!r}",
+            STEP_TIMEOUT + 1,
+        )
     except (OSError, smtplib.SMTPException) as error:
         raise BenchError(f"LMTP delivery of {subject!r} failed: {error}") from error
     return time.monotonic()
@@ -118,8 +121,10 @@ async def wait_until_idle(states: list[WatcherState]) -> None:
     deadline = time.monotonic() + WATCHER_START_TIMEOUT
     while WatcherState.IDLE not in states:
         if time.monotonic() > deadline:
-            raise BenchError(f"MailWatcher did not reach IDLE within {WATCHER_START_TIMEOUT:g} s "
-                             f"(states so far: {[state.name for state in states]})")
+            raise BenchError(
+                f"MailWatcher did not reach IDLE within {WATCHER_START_TIMEOUT:g} s "
+                f"(states so far: {[state.name for state in states]})"
+            )
         await asyncio.sleep(0.01)
 
 
@@ -145,8 +150,7 @@ async def watcher_latencies(server: DovecotServer, user: MailUser, count: int) -
         latencies = []
         for index in range(count):
             delivered = await deliver(server, user, f"reply {index}")
-            latencies.append(await bounded(handled.get(), f"MailWatcher: handler call for mail {index}")
-                             - delivered)
+            latencies.append(await bounded(handled.get(), f"MailWatcher: handler call for mail {index}") - delivered)
             await asyncio.sleep(IDLE_GAP)
         return latencies
     finally:
@@ -162,8 +166,10 @@ async def burst_latencies(server: DovecotServer, user: MailUser, count: int, sta
     from taskping_tui.store import Store
 
     store = Store.open(state_dir / "burst.sqlite3")
-    config = Config(mail=MailConfig(address="service@example.test"),
-                    security=SecurityConfig(allowed_senders=["someone@example.test"]))
+    config = Config(
+        mail=MailConfig(address="service@example.test"),
+        security=SecurityConfig(allowed_senders=["someone@example.test"]),
+    )
     processor = InboundProcessor(store, config)
     subjects = [f"burst {index}" for index in range(count)]
     middle = subjects[count // 2]
@@ -179,9 +185,15 @@ async def burst_latencies(server: DovecotServer, user: MailUser, count: int, sta
             delivered[REPLY_SUBJECT] = await deliver(server, user, REPLY_SUBJECT)
 
     states: list[WatcherState] = []
-    watcher = MailWatcher(ImapConfig(host=HOST, port=server.imap_port, security="none"), user.login, user.password,
-                          store, handler, on_status=lambda status: states.append(status.state),
-                          timings=WatcherTimings(response_timeout_seconds=STEP_TIMEOUT))
+    watcher = MailWatcher(
+        ImapConfig(host=HOST, port=server.imap_port, security="none"),
+        user.login,
+        user.password,
+        store,
+        handler,
+        on_status=lambda status: states.append(status.state),
+        timings=WatcherTimings(response_timeout_seconds=STEP_TIMEOUT),
+    )
     watcher.start()
     try:
         await wait_until_idle(states)
@@ -191,8 +203,10 @@ async def burst_latencies(server: DovecotServer, user: MailUser, count: int, sta
         while len(handled) < count + 1:
             if time.monotonic() > deadline:
                 missing = [subject for subject in [*subjects, REPLY_SUBJECT] if subject not in handled]
-                raise BenchError(f"burst: {len(missing)} mail(s) not handled {BURST_WAIT:g} s after the burst "
-                                 f"({', '.join(missing[:3])}): a new-mail notice was lost")
+                raise BenchError(
+                    f"burst: {len(missing)} mail(s) not handled {BURST_WAIT:g} s after the burst "
+                    f"({', '.join(missing[:3])}): a new-mail notice was lost"
+                )
             await asyncio.sleep(0.01)
         return [handled[subject] - delivered[subject] for subject in [*subjects, REPLY_SUBJECT]]
     finally:
@@ -201,23 +215,28 @@ async def burst_latencies(server: DovecotServer, user: MailUser, count: int, sta
 
 
 def describe(name: str, values: list[float]) -> str:
-    return (f"{name:<48} p50 {statistics.median(values):6.3f} s   p95 {percentile(values, 0.95):6.3f} s   "
-            f"max {max(values):6.3f} s")
+    return (
+        f"{name:<48} p50 {statistics.median(values):6.3f} s   p95 {percentile(values, 0.95):6.3f} s   "
+        f"max {max(values):6.3f} s"
+    )
 
 
-def report(reference: list[float], measured: list[float], count: int, quick: bool,
-           burst: list[float]) -> int:
+def report(reference: list[float], measured: list[float], count: int, quick: bool, burst: list[float]) -> int:
     """Print the result lines and the verdict; the exit status."""
     print(f"inbound latency over {count} mails, LMTP delivery into dovecot → ...")
     print(describe("reference: bare aioimaplib IDLE push", reference))
     print(describe("MailWatcher: push → SEARCH → FETCH → handler", measured))
     ratio_p50 = statistics.median(measured) / statistics.median(reference)
     ratio_p95 = percentile(measured, 0.95) / percentile(reference, 0.95)
-    print(f"ratio watcher/reference: p50 {ratio_p50:.3f}x   p95 {ratio_p95:.3f}x   "
-          f"(watcher's own cost p50 {1000 * (statistics.median(measured) - statistics.median(reference)):.1f} ms)")
+    print(
+        f"ratio watcher/reference: p50 {ratio_p50:.3f}x   p95 {ratio_p95:.3f}x   "
+        f"(watcher's own cost p50 {1000 * (statistics.median(measured) - statistics.median(reference)):.1f} ms)"
+    )
     print(describe(f"burst of {len(burst) - 1} + the reply: delivery → stored", burst))
-    print(f"burst: the reply delivered while mail {(len(burst) - 1) // 2 + 1} was handled took {burst[-1]:.3f} s; "
-          f"ratio burst max / reference p95: {max(burst) / percentile(reference, 0.95):.3f}x")
+    print(
+        f"burst: the reply delivered while mail {(len(burst) - 1) // 2 + 1} was handled took {burst[-1]:.3f} s; "
+        f"ratio burst max / reference p95: {max(burst) / percentile(reference, 0.95):.3f}x"
+    )
     target = f"target ≤ {TARGET_SECONDS:g} s to the handler (store + screen follow at once)"
     if quick:
         print(f"{target}: {SMOKE_VERDICT}")

@@ -40,8 +40,13 @@ class HarnessError(RuntimeError):
 def isolated_env(home: Path) -> dict[str, str]:
     """An environment whose config, state and runtime dirs all live under `home`."""
     env = {name: os.environ[name] for name in ("PATH", "LANG", "LC_ALL", "TMPDIR") if name in os.environ}
-    for name, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_STATE_HOME", "state"), ("XDG_DATA_HOME", "data"),
-                      ("XDG_CACHE_HOME", "cache"), ("XDG_RUNTIME_DIR", "run")):
+    for name, sub in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_STATE_HOME", "state"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_RUNTIME_DIR", "run"),
+    ):
         (home / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
         env[name] = str(home / sub)
     env.update(HOME=str(home), TERM="xterm-256color", LANG=env.get("LANG", "C.UTF-8"), PS1="$ ")
@@ -57,15 +62,25 @@ def write_mail_off_config(home: Path) -> Path:
 
 def app_command(config: Path, child: str) -> str:
     """Shell command line that runs the app (from this checkout) with `child` in its pane."""
-    return (f"cd {shlex.quote(str(ROOT))} && exec {shlex.quote(sys.executable)} -m taskping_tui "
-            f"--config {shlex.quote(str(config))} -- {child}")
+    return (
+        f"cd {shlex.quote(str(ROOT))} && exec {shlex.quote(sys.executable)} -m taskping_tui "
+        f"--config {shlex.quote(str(config))} -- {child}"
+    )
 
 
 class TmuxServer:
     """A private tmux server driven through one control-mode client; close() always ends it."""
 
-    def __init__(self, socket: Path, env: dict[str, str], session: str, columns: int, lines: int,
-                 command: str, options: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        socket: Path,
+        env: dict[str, str],
+        session: str,
+        columns: int,
+        lines: int,
+        command: str,
+        options: tuple[str, ...] = (),
+    ) -> None:
         self.socket = socket
         self.env = env
         self.session = session
@@ -73,13 +88,41 @@ class TmuxServer:
         self._buffer = b""  # the last, unfinished line
         self._lines: deque[bytes] = deque()
         conf = socket.with_suffix(".conf")
-        conf.write_text("".join(f"{option}\n" for option in (
-            "set -g status off", "set -g history-limit 10000", "set -g escape-time 0",
-            "set -g default-terminal tmux-256color", f"set -g default-size {columns}x{lines}", *options)))
-        self._run("-f", str(conf), "new-session", "-d", "-s", session, "-x", str(columns), "-y", str(lines),
-                  "-c", str(ROOT), command)
-        self.proc = subprocess.Popen(["tmux", "-S", str(socket), "-C", "attach", "-t", session],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, bufsize=0)
+        conf.write_text(
+            "".join(
+                f"{option}\n"
+                for option in (
+                    "set -g status off",
+                    "set -g history-limit 10000",
+                    "set -g escape-time 0",
+                    "set -g default-terminal tmux-256color",
+                    f"set -g default-size {columns}x{lines}",
+                    *options,
+                )
+            )
+        )
+        self._run(
+            "-f",
+            str(conf),
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            str(columns),
+            "-y",
+            str(lines),
+            "-c",
+            str(ROOT),
+            command,
+        )
+        self.proc = subprocess.Popen(
+            ["tmux", "-S", str(socket), "-C", "attach", "-t", session],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            bufsize=0,
+        )
         try:
             self._wait_until_attached()
             self.command("refresh-client -f no-output")
@@ -88,8 +131,14 @@ class TmuxServer:
             raise
 
     def _run(self, *args: str) -> None:
-        result = subprocess.run(["tmux", "-S", str(self.socket), *args], env=self.env, capture_output=True,
-                                text=True, timeout=COMMAND_TIMEOUT, check=False)
+        result = subprocess.run(
+            ["tmux", "-S", str(self.socket), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
         if result.returncode != 0:
             raise HarnessError(f"tmux {' '.join(args[:3])}… failed: {result.stderr.strip()}")
 
@@ -162,8 +211,13 @@ class TmuxServer:
         return time.perf_counter() - started
 
     def close(self) -> None:
-        subprocess.run(["tmux", "-S", str(self.socket), "kill-server"], env=self.env, capture_output=True,
-                       check=False, timeout=COMMAND_TIMEOUT)
+        subprocess.run(
+            ["tmux", "-S", str(self.socket), "kill-server"],
+            env=self.env,
+            capture_output=True,
+            check=False,
+            timeout=COMMAND_TIMEOUT,
+        )
         if self.proc is not None:
             if self.proc.stdin is not None:
                 try:

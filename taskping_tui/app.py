@@ -222,21 +222,29 @@ class TaskPingApp(App[int]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Toggle sidebar", "Show or hide the panels beside the pane",
-                            self.action_toggle_sidebar)
-        yield SystemCommand("Restart agent", "Restart the focused session's agent (resuming its conversation)",
-                            self.action_restart_agent)
-        yield SystemCommand("New session", "Open a new session (directory, agent command, name)",
-                            self.main.action_new_session)
+        yield SystemCommand("Toggle sidebar", "Show or hide the panels beside the pane", self.action_toggle_sidebar)
+        yield SystemCommand(
+            "Restart agent",
+            "Restart the focused session's agent (resuming its conversation)",
+            self.action_restart_agent,
+        )
+        yield SystemCommand(
+            "New session", "Open a new session (directory, agent command, name)", self.main.action_new_session
+        )
 
     # ---------------------------------------------------------------------------------- quitting
 
     def quit_question(self) -> str | None:
         """What quitting would stop or leave waiting, or None when nothing runs or waits."""
         main = self.main
-        running = [RunningAgent(session.row.name, os.path.basename(session.row.argv[0]) if session.row.argv else "",
-                                session.link.state.value if session.link and session.link.state else "starting")
-                   for session in main.agents_running()]
+        running = [
+            RunningAgent(
+                session.row.name,
+                os.path.basename(session.row.argv[0]) if session.row.argv else "",
+                session.link.state.value if session.link and session.link.state else "starting",
+            )
+            for session in main.agents_running()
+        ]
         waiting = [str(row.state) for row in main.store.pending_commands()] if main.store is not None else []
         return quit_question(QuitFacts(running, waiting))
 
@@ -251,6 +259,7 @@ class TaskPingApp(App[int]):
             if yes:
                 await self.shutdown()
                 self.exit(0)
+
         self.push_screen(ConfirmDialog("Quit taskping-tui?", question, confirm_label="Quit"), answer)
 
     async def shutdown(self) -> None:

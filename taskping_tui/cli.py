@@ -146,8 +146,9 @@ def run_app(config_path: Path | None, agent_argv: list[str], session_dirs: Seque
 
 
 def run_doctor(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="taskping-tui doctor",
-                                     description="Check everything taskping-tui needs; exit 1 on any error.")
+    parser = argparse.ArgumentParser(
+        prog="taskping-tui doctor", description="Check everything taskping-tui needs; exit 1 on any error."
+    )
     parser.add_argument("--config", metavar="FILE", type=Path, help="config file to check")
     parser.add_argument("--send-test", action="store_true", help="also send a test mail to the recipients")
     options = parser.parse_args(argv)
@@ -157,8 +158,9 @@ def run_doctor(argv: list[str]) -> int:
 
 
 def run_init(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="taskping-tui init",
-                                     description="Set up mail interactively and write the config file.")
+    parser = argparse.ArgumentParser(
+        prog="taskping-tui init", description="Set up mail interactively and write the config file."
+    )
     parser.add_argument("--config", metavar="FILE", type=Path, help="where to write (default: the XDG path)")
     options = parser.parse_args(argv)
     from taskping_tui import paths
@@ -168,8 +170,11 @@ def run_init(argv: list[str]) -> int:
     if result is None:
         print("Nothing was written.")
         return 1
-    print(f"Saved {result.path}" + ("" if result.comments_kept else
-                                    " (rewritten: its comments could not be kept)") + ". Set:")
+    print(
+        f"Saved {result.path}"
+        + ("" if result.comments_kept else " (rewritten: its comments could not be kept)")
+        + ". Set:"
+    )
     for change in result.changed:
         print(f"  {change}")
     print("Next: `taskping-tui doctor` checks the mail servers; then run `taskping-tui`.")
@@ -177,9 +182,10 @@ def run_init(argv: list[str]) -> int:
 
 
 def run_inspect(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="taskping-tui inspect",
-                                     description="Run one mail file through reply parsing and the gate, "
-                                                 "without touching the mailbox or the store.")
+    parser = argparse.ArgumentParser(
+        prog="taskping-tui inspect",
+        description="Run one mail file through reply parsing and the gate, without touching the mailbox or the store.",
+    )
     parser.add_argument("--config", metavar="FILE", type=Path, help="config file (allowlist, danger patterns)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("mail", metavar="MAIL.eml", type=Path)

@@ -37,5 +37,6 @@ class InitApp(App[WriteResult | None]):
             self.register_theme(theme)
         self.theme = DEFAULT_THEME
         names = [theme.name for theme in loaded.themes] + [
-            name for name in self.available_themes if not name.startswith("taskping-")]
+            name for name in self.available_themes if not name.startswith("taskping-")
+        ]
         self.push_screen(InitScreen(self.config_path, test_answers, names), self.exit)

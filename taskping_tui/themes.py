@@ -19,8 +19,19 @@ from taskping_tui import paths
 from taskping_tui.terminal.palette import ANSI_NAMES
 
 DEFAULT_THEME = "taskping-dark"
-COLOR_KEYS = ("primary", "secondary", "accent", "foreground", "background", "surface", "panel",
-              "boost", "success", "warning", "error")
+COLOR_KEYS = (
+    "primary",
+    "secondary",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
+    "success",
+    "warning",
+    "error",
+)
 TERMINAL_KEYS = ("foreground", "background", *ANSI_NAMES, *(f"bright_{name}" for name in ANSI_NAMES))
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 

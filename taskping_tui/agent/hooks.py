@@ -234,5 +234,4 @@ def plan_agent_launch(argv: Sequence[str], instance: InstanceDir, python: str | 
     if not chooses_its_own_session(args):
         session_id = str(uuid.uuid4())
         added += ["--session-id", session_id]
-    return LaunchPlan(argv=program + added + args, is_claude=True, session_id=session_id,
-                      settings_path=settings_path)
+    return LaunchPlan(argv=program + added + args, is_claude=True, session_id=session_id, settings_path=settings_path)

@@ -54,8 +54,10 @@ def never_asks(mode: str | None) -> bool:
 
 def never_asks_notice(mode: str) -> str:
     name = NEVER_ASKS.get(mode, mode)
-    return (f"Claude Code runs in {name}: tools run without asking you, so no permission mail is sent "
-            f"(turn-finished mails still are). {HOW_TO_BE_ASKED}")
+    return (
+        f"Claude Code runs in {name}: tools run without asking you, so no permission mail is sent "
+        f"(turn-finished mails still are). {HOW_TO_BE_ASKED}"
+    )
 
 
 @dataclass

@@ -64,7 +64,7 @@ def permission_options(lines: Sequence[str]) -> dict[int, str]:
         if _DIALOG_QUESTION.search(line):
             options: dict[int, str] = {}
             text_column = 0
-            for option_line in lines[start + 1:]:
+            for option_line in lines[start + 1 :]:
                 match = _OPTION.match(option_line)
                 if match:
                     options[int(match.group(1))] = match.group(2)

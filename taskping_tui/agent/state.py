@@ -342,7 +342,11 @@ class AgentTracker:
     def _on_stop_failure(self, event: HookEvent) -> list[Notification]:
         self._title_idle_since = None
         now = self.clock()
-        if self._turn.notified and self._turn.stop_at is not None and now - self._turn.stop_at < self.settings.stop_debounce:
+        if (
+            self._turn.notified
+            and self._turn.stop_at is not None
+            and now - self._turn.stop_at < self.settings.stop_debounce
+        ):
             return []
         self._set_state(AgentState.IDLE)
         self._turn = _Turn(notified=True, stop_at=now, stop_message=event.last_assistant_message)
@@ -350,8 +354,11 @@ class AgentTracker:
         summary = f"API error: {one_line(error, 40)}"
         if event.last_assistant_message:
             summary += f" — {one_line(event.last_assistant_message, 60)}"
-        return [self._notification(NotificationKind.API_ERROR, summary, error=error,
-                                   last_assistant_message=event.last_assistant_message)]
+        return [
+            self._notification(
+                NotificationKind.API_ERROR, summary, error=error, last_assistant_message=event.last_assistant_message
+            )
+        ]
 
     def _on_permission_request(self, event: HookEvent) -> list[Notification]:
         self._title_idle_since = None
@@ -381,8 +388,9 @@ class AgentTracker:
             summary = f"Needs permission: {what}"
         else:
             summary = f"Needs permission: {one_line(message or 'a permission dialog is open', 80)}"
-        return [self._notification(NotificationKind.NEEDS_PERMISSION, summary, tool_name=tool_name,
-                                   tool_input=tool_input)]
+        return [
+            self._notification(NotificationKind.NEEDS_PERMISSION, summary, tool_name=tool_name, tool_input=tool_input)
+        ]
 
     def _watch_dialog(self, now: float, visible: bool) -> None:
         if visible:
@@ -434,7 +442,9 @@ class AgentTracker:
         self._set_state(AgentState.IDLE)
         if was is not AgentState.BUSY or spell_bytes < self.settings.min_turn_output_bytes:
             return []  # start-up output or key echo: not a finished turn
-        summary = f"Turn finished: {one_line(screen_excerpt)}" if screen_excerpt else "Turn finished (output went quiet)"
+        summary = (
+            f"Turn finished: {one_line(screen_excerpt)}" if screen_excerpt else "Turn finished (output went quiet)"
+        )
         return [self._notification(NotificationKind.TURN_FINISHED, summary, last_assistant_message=screen_excerpt)]
 
     def _start_turn(self) -> None:

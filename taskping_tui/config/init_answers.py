@@ -42,8 +42,7 @@ def answers_to_changes(answers: SetupAnswers) -> list[Change]:
     password_keys: list[Change] = [
         ("mail", "password_env", answers.password_env.strip() if answers.password_source == "env" else ""),
         ("mail", "password_keyring", answers.password_source == "keyring"),
-        ("mail", "password_command",
-         answers.password_command.strip() if answers.password_source == "command" else ""),
+        ("mail", "password_command", answers.password_command.strip() if answers.password_source == "command" else ""),
     ]
     return [
         ("mail", "enabled", True),

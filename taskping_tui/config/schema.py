@@ -229,8 +229,11 @@ def _check_numbers(config: Config) -> None:
     require(config.agent.command.strip() != "", "agent.command", "must not be empty")
     require(config.agent.silence_seconds >= 0.25, "agent.silence_seconds", "must be at least 0.25 (seconds)")
     require(config.ui.scrollback_lines >= 0, "ui.scrollback_lines", "must be 0 or more")
-    require(_is_key_name(config.ui.command_key), "ui.command_key",
-            f"{config.ui.command_key!r} is not a key name (e.g. \"f6\", \"f12\", \"ctrl+backslash\")")
+    require(
+        _is_key_name(config.ui.command_key),
+        "ui.command_key",
+        f'{config.ui.command_key!r} is not a key name (e.g. "f6", "f12", "ctrl+backslash")',
+    )
     mail = config.mail
     for key, port in (("mail.smtp.port", mail.smtp.port), ("mail.imap.port", mail.imap.port)):
         require(0 < port < 65536, key, f"{port} is not a TCP port (1-65535)")
@@ -267,8 +270,12 @@ def _check_security(config: Config) -> None:
     try:
         compile_patterns(config.security.danger_patterns)
     except DangerPatternError as error:
-        raise ConfigError(config.path, "security.danger_patterns", str(error),
-                          "write a Python regular expression, e.g. '\\bterraform destroy\\b'") from None
+        raise ConfigError(
+            config.path,
+            "security.danger_patterns",
+            str(error),
+            "write a Python regular expression, e.g. '\\bterraform destroy\\b'",
+        ) from None
 
 
 def _is_loopback(host: str) -> bool:
@@ -286,32 +293,54 @@ def _check_mail(config: Config) -> list[str]:
     if not mail.enabled:
         return []
     path = config.path
-    for key, value in (("mail.address", mail.address), ("mail.smtp.host", mail.smtp.host),
-                       ("mail.imap.host", mail.imap.host)):
+    for key, value in (
+        ("mail.address", mail.address),
+        ("mail.smtp.host", mail.smtp.host),
+        ("mail.imap.host", mail.imap.host),
+    ):
         if not value:
             raise ConfigError(path, key, "is required when mail.enabled = true")
     check_mail_addresses(config)
     if not mail.recipients:
-        raise ConfigError(path, "mail.recipients", "needs at least one address",
-                          'e.g. recipients = ["you@example.com"]')
+        raise ConfigError(
+            path, "mail.recipients", "needs at least one address", 'e.g. recipients = ["you@example.com"]'
+        )
     if not config.security.allowed_senders:
-        raise ConfigError(path, "security.allowed_senders", "needs at least one address when mail is on",
-                          "list the exact addresses you will reply from")
+        raise ConfigError(
+            path,
+            "security.allowed_senders",
+            "needs at least one address when mail is on",
+            "list the exact addresses you will reply from",
+        )
     if mail.smtp.security == "none" and not _is_loopback(mail.smtp.host):
-        raise ConfigError(path, "mail.smtp.security", f'"none" is only allowed for a loopback host, '
-                          f"not {mail.smtp.host!r}", 'use "tls" (port 465) or "starttls" (port 587)')
+        raise ConfigError(
+            path,
+            "mail.smtp.security",
+            f'"none" is only allowed for a loopback host, not {mail.smtp.host!r}',
+            'use "tls" (port 465) or "starttls" (port 587)',
+        )
     if mail.imap.security == "none" and not _is_loopback(mail.imap.host):
-        raise ConfigError(path, "mail.imap.security", f'"none" is only allowed for a loopback host, '
-                          f"not {mail.imap.host!r}", 'use "tls" (port 993)')
+        raise ConfigError(
+            path,
+            "mail.imap.security",
+            f'"none" is only allowed for a loopback host, not {mail.imap.host!r}',
+            'use "tls" (port 993)',
+        )
     warnings: list[str] = []
     if mail.password:
-        warnings.append(f"{path}: mail.password is stored in the config file; prefer password_env, "
-                        "password_keyring or password_command")
+        warnings.append(
+            f"{path}: mail.password is stored in the config file; prefer password_env, "
+            "password_keyring or password_command"
+        )
         if path and path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o077:
             warnings.append(f"{path} holds a password but is readable by others: chmod 600 {path}")
     elif not (mail.password_env or mail.password_keyring or mail.password_command):
-        raise ConfigError(path, "mail.password_env", "no password source is set",
-                          "set password_env, password_keyring = true or password_command")
+        raise ConfigError(
+            path,
+            "mail.password_env",
+            "no password source is set",
+            "set password_env, password_keyring = true or password_command",
+        )
     return warnings
 
 
@@ -346,4 +375,3 @@ def load_config(path: Path | None = None) -> Config:
 def expand_env(env: dict[str, str]) -> dict[str, str]:
     """Expand $VARS in [agent] env values against our own environment."""
     return {name: os.path.expandvars(value) for name, value in env.items()}
-

@@ -50,7 +50,7 @@ def _strip_comment(value_text: str) -> tuple[str, str]:
     for match in re.finditer(r"\s+#", value_text):
         head = value_text[: match.start()]
         if _value_is_complete(head):
-            return head, value_text[match.start():]
+            return head, value_text[match.start() :]
     return value_text, ""
 
 

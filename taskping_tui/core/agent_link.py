@@ -220,8 +220,7 @@ class AgentLink:
             lines = lines or screen_lines(pane)
             at_prompt = cursor_at_prompt(lines, screen.cursor.y, screen.cursor.x)
             excerpt = "\n".join(line.rstrip() for line in lines if line.strip())[-2000:]
-        self._handle(tracker.tick(cursor_at_prompt=at_prompt, screen_excerpt=excerpt,
-                                  permission_dialog_visible=dialog))
+        self._handle(tracker.tick(cursor_at_prompt=at_prompt, screen_excerpt=excerpt, permission_dialog_visible=dialog))
         if tracker.is_claude and self.mode_watch.wants_screen:
             self._notice(self.mode_watch.on_screen(lines or screen_lines(pane)))
 

@@ -117,20 +117,33 @@ class MailLink:
             self.view.toast(str(error), title="Mail password", severity="error", timeout=15)
             password_error = str(error)
         secret = self.secret
-        sender = SmtpSender(self.config.mail, ssl_context=self._smtp_ssl_context,
-                            password_resolver=(lambda _mail: secret.reveal()) if secret is not None
-                            else resolve_password)
+        sender = SmtpSender(
+            self.config.mail,
+            ssl_context=self._smtp_ssl_context,
+            password_resolver=(lambda _mail: secret.reveal()) if secret is not None else resolve_password,
+        )
         self.outbox = Outbox(self.store, self.config.mail, sender=sender)
         self.outbox.add_listener(self.view.outbox_changed)
-        self.processor = InboundProcessor(self.store, self.config, pending_permission=lambda: None,
-                                          permission_for_session=self._pending_permission,
-                                          session_ended=self._session_ended)
+        self.processor = InboundProcessor(
+            self.store,
+            self.config,
+            pending_permission=lambda: None,
+            permission_for_session=self._pending_permission,
+            session_ended=self._session_ended,
+        )
         if secret is None:
             self.view.show_inbound_problem(no_password_problem(password_error))
         else:
-            self.watcher = MailWatcher(self.config.mail.imap, self.config.mail.login, secret.reveal(), self.store,
-                                       self.on_mail, on_status=self._on_watcher_status,
-                                       timings=self._watcher_timings, ssl_context=self._imap_ssl_context)
+            self.watcher = MailWatcher(
+                self.config.mail.imap,
+                self.config.mail.login,
+                secret.reveal(),
+                self.store,
+                self.on_mail,
+                on_status=self._on_watcher_status,
+                timings=self._watcher_timings,
+                ssl_context=self._imap_ssl_context,
+            )
 
     def run(self) -> None:
         """Start sending and watching (after the panels show the history)."""
@@ -240,8 +253,7 @@ class MailLink:
             self.view.set_inbound_status(status.text)
         self.view.show_inbound_problem(problem)
         if problem is not None and problem != self._watcher_problem:
-            self.view.toast(f"{problem.reason}\nFix: {problem.fix}", title=problem.title, severity="error",
-                            timeout=20)
+            self.view.toast(f"{problem.reason}\nFix: {problem.fix}", title=problem.title, severity="error", timeout=20)
         self._watcher_problem = problem
 
     # -- injection ------------------------------------------------------------------------------------
@@ -281,9 +293,13 @@ class MailLink:
                 if port is not None:
                     pending = port.pending_permission()
                     cwd, prompt = port.context()
-                    self._denial(session_id).answered(command, step.plan.action,
-                                                      tool_name=pending.tool_name if pending else "",
-                                                      cwd=cwd, prompt=prompt)
+                    self._denial(session_id).answered(
+                        command,
+                        step.plan.action,
+                        tool_name=pending.tool_name if pending else "",
+                        cwd=cwd,
+                        prompt=prompt,
+                    )
         finally:
             self._injecting.discard(session_id)
 
@@ -332,8 +348,14 @@ class MailLink:
         """What approving ``command`` (edited into ``text``) means: an edit is checked again for danger."""
         patterns = self.config.security.danger_patterns
         pending = self._pending_permission(command.session_id)
-        return plan_approval(command.state, command.text, command.danger_pattern, text, patterns,
-                             lambda edited: dangerous_permission(edited, pending, patterns))
+        return plan_approval(
+            command.state,
+            command.text,
+            command.danger_pattern,
+            text,
+            patterns,
+            lambda edited: dangerous_permission(edited, pending, patterns),
+        )
 
     def apply(
         self, command: CommandRow, event: CommandEvent, *, text: str | None = None, note: str

@@ -18,8 +18,10 @@ from taskping_tui.store import CommandRow
 
 def denied_summary(tool_name: str) -> str:
     tool = f" to {tool_name}" if tool_name else ""
-    return (f"You answered no{tool}: it did not run, and the agent is waiting for your instruction. "
-            "Reply with what it should do instead.")
+    return (
+        f"You answered no{tool}: it did not run, and the agent is waiting for your instruction. "
+        "Reply with what it should do instead."
+    )
 
 
 @dataclass
@@ -29,8 +31,9 @@ class DeniedPermissionFollowUp:
     cwd: str = ""
     prompt: str = ""
 
-    def answered(self, command: CommandRow, action: str, *, tool_name: str = "", cwd: str = "",
-                 prompt: str = "") -> None:
+    def answered(
+        self, command: CommandRow, action: str, *, tool_name: str = "", cwd: str = "", prompt: str = ""
+    ) -> None:
         """Called after a command was injected with ``action`` ("answer" for a dialog answer)."""
         if action == "answer" and permission_answer(command.text) == "no" and command.session_id:
             self.denied, self.tool_name, self.cwd, self.prompt = command, tool_name, cwd, prompt
@@ -43,6 +46,11 @@ class DeniedPermissionFollowUp:
         self.denied = None
         if new is not AgentState.IDLE or denied.session_id is None:
             return None  # busy: the turn's own mail follows; exited: the exit mail says so
-        return NotificationFacts(kind="permission_denied", summary=denied_summary(self.tool_name),
-                                 session_id=denied.session_id, cwd=self.cwd, tool_name=self.tool_name,
-                                 prompt=self.prompt)
+        return NotificationFacts(
+            kind="permission_denied",
+            summary=denied_summary(self.tool_name),
+            session_id=denied.session_id,
+            cwd=self.cwd,
+            tool_name=self.tool_name,
+            prompt=self.prompt,
+        )

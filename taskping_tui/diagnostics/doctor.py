@@ -48,8 +48,9 @@ def check_state_dir(directory: Path | None = None) -> Check:
     if directory.stat().st_uid != os.getuid():
         return Check("state dir", ERROR, f"{directory} belongs to another user", f"chown $USER {directory}")
     if mode & 0o077:
-        return Check("state dir", WARNING, f"{directory} is readable by others (mode {mode:o})",
-                     f"chmod 700 {directory}")
+        return Check(
+            "state dir", WARNING, f"{directory} is readable by others (mode {mode:o})", f"chmod 700 {directory}"
+        )
     return Check("state dir", OK, f"{directory} (mode {mode:o})")
 
 
@@ -61,8 +62,9 @@ def check_agent(config: Config) -> Check:
 
         return Check("agent", ERROR, f"{command!r} is not on PATH", install_hint_for([command]))
     try:
-        result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20,
-                                stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL
+        )
         version = (result.stdout or result.stderr).strip().splitlines()[0] if (result.stdout or result.stderr) else ""
     except (OSError, subprocess.TimeoutExpired) as error:
         return Check("agent", WARNING, f"{path} found but `--version` failed: {error}")
@@ -75,8 +77,11 @@ AUTO_MODE_DEFAULT_SINCE = (2, 1, 330)
 
 def _claude_settings_mode(home: Path, cwd: Path) -> tuple[str, Path] | None:
     """permissions.defaultMode from Claude Code's settings files, the most specific file first."""
-    for path in (cwd / ".claude" / "settings.local.json", cwd / ".claude" / "settings.json",
-                 home / ".claude" / "settings.json"):
+    for path in (
+        cwd / ".claude" / "settings.local.json",
+        cwd / ".claude" / "settings.json",
+        home / ".claude" / "settings.json",
+    ):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -94,8 +99,9 @@ def _version_tuple(text: str) -> tuple[int, ...] | None:
     return tuple(int(part) for part in found.groups()) if found else None
 
 
-def check_permission_mode(config: Config, version_text: str, *, home: Path | None = None,
-                          cwd: Path | None = None) -> Check | None:
+def check_permission_mode(
+    config: Config, version_text: str, *, home: Path | None = None, cwd: Path | None = None
+) -> Check | None:
     """Claude Code in a mode that never asks sends no permission mail: say so, with the way out."""
     from taskping_tui.agent.permission_mode import HOW_TO_BE_ASKED, NEVER_ASKS
 
@@ -116,9 +122,12 @@ def check_permission_mode(config: Config, version_text: str, *, home: Path | Non
     if mode is None:
         return Check("permission mode", OK, "Claude Code asks before running tools: permission mails are sent")
     if mode in NEVER_ASKS:
-        return Check("permission mode", WARNING,
-                     f"{NEVER_ASKS[mode]} ({where}): tools run without asking, so no permission mail is ever sent",
-                     HOW_TO_BE_ASKED)
+        return Check(
+            "permission mode",
+            WARNING,
+            f"{NEVER_ASKS[mode]} ({where}): tools run without asking, so no permission mail is ever sent",
+            HOW_TO_BE_ASKED,
+        )
     return Check("permission mode", OK, f"{mode} ({where}): Claude Code asks, and you get a mail")
 
 
@@ -132,16 +141,30 @@ async def check_hook_round_trip(timeout: float = 5.0) -> Check:
     server = HookSocketServer(instance.socket_path, received.put_nowait)
     try:
         await server.start()
-        payload = json.dumps({"hook_event_name": "SessionStart", "session_id": "doctor", "cwd": os.getcwd(),
-                              "transcript_path": "", "source": "doctor"})
+        payload = json.dumps(
+            {
+                "hook_event_name": "SessionStart",
+                "session_id": "doctor",
+                "cwd": os.getcwd(),
+                "transcript_path": "",
+                "source": "doctor",
+            }
+        )
         process = await asyncio.create_subprocess_shell(
-            hook_command(instance.socket_path), stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            hook_command(instance.socket_path),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         await asyncio.wait_for(process.communicate(payload.encode()), timeout)
         await asyncio.wait_for(received.get(), timeout)
     except (OSError, TimeoutError, PermissionError) as error:
-        return Check("hook round trip", ERROR, f"a hook call did not reach the app's socket ({error})",
-                     f"check that {paths.runtime_dir()} is writable and private to you")
+        return Check(
+            "hook round trip",
+            ERROR,
+            f"a hook call did not reach the app's socket ({error})",
+            f"check that {paths.runtime_dir()} is writable and private to you",
+        )
     finally:
         await server.stop()
         instance.cleanup()
@@ -155,13 +178,21 @@ def check_keyring(mail: MailConfig) -> Check | None:
     try:
         import keyring
     except ImportError:
-        return Check("keyring", ERROR, "password_keyring = true but the keyring package is not installed",
-                     "pip install 'taskping-tui[keyring]', or use password_env / password_command")
+        return Check(
+            "keyring",
+            ERROR,
+            "password_keyring = true but the keyring package is not installed",
+            "pip install 'taskping-tui[keyring]', or use password_env / password_command",
+        )
     backend = keyring.get_keyring()
     name = f"{type(backend).__module__}.{type(backend).__name__}"
     if "fail" in name.lower() or "null" in name.lower():
-        return Check("keyring", ERROR, f"password_keyring = true but there is no usable keyring backend ({name})",
-                     "install and unlock a Secret Service (e.g. gnome-keyring), or use password_env")
+        return Check(
+            "keyring",
+            ERROR,
+            f"password_keyring = true but there is no usable keyring backend ({name})",
+            "install and unlock a Secret Service (e.g. gnome-keyring), or use password_env",
+        )
     return Check("keyring", OK, name)
 
 
@@ -215,8 +246,11 @@ async def send_test_mail(mail: MailConfig, password: str, ssl_context: ssl.SSLCo
     sender = SmtpSender(mail, ssl_context=ssl_context, password_resolver=lambda _mail: password)
     result = await sender.send(message.as_bytes(), sender=mail.address, recipients=mail.recipients)
     if result.outcome == "sent":
-        return Check("test mail", WARNING if result.warning else OK,
-                     f"sent to {', '.join(mail.recipients)}" + (f" ({result.warning})" if result.warning else ""))
+        return Check(
+            "test mail",
+            WARNING if result.warning else OK,
+            f"sent to {', '.join(mail.recipients)}" + (f" ({result.warning})" if result.warning else ""),
+        )
     return Check("test mail", ERROR, result.message)
 
 
@@ -227,8 +261,14 @@ async def check_imap(mail: MailConfig, password: str, ssl_context: ssl.SSLContex
     imap = mail.imap
     where = f"{imap.host}:{imap.port}"
     if imap.security == "none" and not is_loopback_host(imap.host):
-        return [Check("IMAP", ERROR, f'security = "none" is only allowed for a loopback host, not {imap.host}',
-                      'use security = "tls" on port 993')]
+        return [
+            Check(
+                "IMAP",
+                ERROR,
+                f'security = "none" is only allowed for a loopback host, not {imap.host}',
+                'use security = "tls" on port 993',
+            )
+        ]
     context = (ssl_context or ssl.create_default_context()) if imap.security == "tls" else None
     session = ImapSession(imap.host, imap.port, ssl_context=context, response_timeout=20.0)
     checks: list[Check] = []
@@ -244,18 +284,26 @@ async def check_imap(mail: MailConfig, password: str, ssl_context: ssl.SSLContex
         if session.has_capability("IDLE"):
             checks.append(Check("IMAP IDLE", OK, "supported: replies arrive within seconds"))
         else:
-            checks.append(Check("IMAP IDLE", WARNING, f"not supported: polling every {imap.poll_seconds:g} s",
-                                "lower [mail.imap] poll_seconds for faster replies"))
+            checks.append(
+                Check(
+                    "IMAP IDLE",
+                    WARNING,
+                    f"not supported: polling every {imap.poll_seconds:g} s",
+                    "lower [mail.imap] poll_seconds for faster replies",
+                )
+            )
     except ImapError as error:
-        checks.append(Check("IMAP", ERROR, str(error),
-                            "check [mail.imap] host, port, security, the login and the password"))
+        checks.append(
+            Check("IMAP", ERROR, str(error), "check [mail.imap] host, port, security, the login and the password")
+        )
     finally:
         await session.close()
     return checks
 
 
-async def check_mail(mail: MailConfig, *, send_test: bool = False, password: str | None = None,
-                     ssl_context: ssl.SSLContext | None = None) -> list[Check]:
+async def check_mail(
+    mail: MailConfig, *, send_test: bool = False, password: str | None = None, ssl_context: ssl.SSLContext | None = None
+) -> list[Check]:
     checks: list[Check] = []
     if password is None:
         password, password_check = await asyncio.to_thread(resolve_mail_password, mail)
@@ -273,13 +321,20 @@ async def check_mail(mail: MailConfig, *, send_test: bool = False, password: str
 # ------------------------------------------------------------------------------------------- run
 
 
-async def run_checks(config_path: Path | None, *, send_test: bool = False,
-                     ssl_context: ssl.SSLContext | None = None) -> list[Check]:
+async def run_checks(
+    config_path: Path | None, *, send_test: bool = False, ssl_context: ssl.SSLContext | None = None
+) -> list[Check]:
     try:
         config = load_config(config_path)
     except ConfigError as error:
-        return [Check("config", ERROR, f"{error.key + ': ' if error.key else ''}{error.problem}",
-                      error.fix or f"edit {error.path}")]
+        return [
+            Check(
+                "config",
+                ERROR,
+                f"{error.key + ': ' if error.key else ''}{error.problem}",
+                error.fix or f"edit {error.path}",
+            )
+        ]
     where = str(config.path) if config.path else f"defaults ({paths.default_config_path()} does not exist)"
     checks = [Check("config", OK, where)]
     checks.extend(Check("config", WARNING, warning) for warning in config.warnings)
@@ -297,13 +352,18 @@ async def run_checks(config_path: Path | None, *, send_test: bool = False,
         checks.append(check_require_auth(config))
         checks.extend(await check_mail(config.mail, send_test=send_test, ssl_context=ssl_context))
     else:
-        checks.append(Check("mail", WARNING, "mail is off: notifications stay on this screen",
-                            "run `taskping-tui init` to set up mail"))
+        checks.append(
+            Check(
+                "mail",
+                WARNING,
+                "mail is off: notifications stay on this screen",
+                "run `taskping-tui init` to set up mail",
+            )
+        )
     return checks
 
 
-def main(config_path: Path | None, *, send_test: bool = False,
-         write: Callable[[str], object] = print) -> int:
+def main(config_path: Path | None, *, send_test: bool = False, write: Callable[[str], object] = print) -> int:
     checks = asyncio.run(run_checks(config_path, send_test=send_test))
     for check in checks:
         write(format_check(check))
@@ -311,4 +371,3 @@ def main(config_path: Path | None, *, send_test: bool = False,
     warnings = sum(check.status == WARNING for check in checks)
     write(f"\n{errors} error(s), {warnings} warning(s)")
     return 1 if errors else 0
-

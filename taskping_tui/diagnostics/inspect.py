@@ -60,12 +60,15 @@ def inspect(raw: bytes, config: Config, store_path: Path | None = None) -> Inspe
     path = store_path or paths.default_store_path()
     parsed = parse_mail(raw)
     if not path.exists():
-        return Inspection(decide(parsed, policy, GateFacts(), now), f"no store at {path}: tokens are reported as unknown")
+        return Inspection(
+            decide(parsed, policy, GateFacts(), now), f"no store at {path}: tokens are reported as unknown"
+        )
     try:
         store = Store.open(path, read_only=True)
     except StoreError as error:
-        return Inspection(decide(parsed, policy, GateFacts(), now),
-                          f"store unreadable ({error}): tokens reported as unknown")
+        return Inspection(
+            decide(parsed, policy, GateFacts(), now), f"store unreadable ({error}): tokens reported as unknown"
+        )
     try:
         recorded_mail = store.inbound_mail_by_message_id(parsed.message_id or "")
         facts = gate_facts(store, now)
@@ -85,8 +88,11 @@ def inspect_mail(raw: bytes, config: Config, store_path: Path | None = None) -> 
 
 
 def format_verdict(verdict: Verdict) -> str:
-    lines = [f"verdict: {verdict.kind.value}", f"from:    {verdict.sender or '(none)'}",
-             f"token:   {verdict.token or '(none)'}"]
+    lines = [
+        f"verdict: {verdict.kind.value}",
+        f"from:    {verdict.sender or '(none)'}",
+        f"token:   {verdict.token or '(none)'}",
+    ]
     if verdict.danger is not None:
         lines.append(f"danger:  {verdict.danger.name} ({verdict.danger.matched!r})")
     lines.append("command:")
@@ -107,8 +113,14 @@ def format_recorded(recorded: RecordedDecision) -> str:
     return "\n".join(lines)
 
 
-def main(mail_path: Path, config: Config, *, as_json: bool, write: Callable[[str], object] = print,
-         store_path: Path | None = None) -> int:
+def main(
+    mail_path: Path,
+    config: Config,
+    *,
+    as_json: bool,
+    write: Callable[[str], object] = print,
+    store_path: Path | None = None,
+) -> int:
     try:
         raw = mail_path.read_bytes()
     except OSError as error:

@@ -70,9 +70,7 @@ def parse_authentication_results(value: str) -> AuthenticationResults | None:
         found = _RESINFO.match(part)
         if not found:
             continue
-        properties = {
-            key.lower(): val.strip('"').lower() for key, val in _PROPERTY.findall(found.group(3))
-        }
+        properties = {key.lower(): val.strip('"').lower() for key, val in _PROPERTY.findall(found.group(3))}
         results.append(AuthResult(found.group(1).lower(), found.group(2).lower(), properties))
     return AuthenticationResults(head[0].lower(), results)
 

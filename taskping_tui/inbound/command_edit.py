@@ -52,8 +52,9 @@ def plan_approval(
     """
     if edited_text is None or edited_text == text:
         blocked = needs_confirmation(CommandState(state))
-        return ApprovalPlan(text, False, (danger_pattern or "blocked by the gate") if blocked else None,
-                            original_text=text)
+        return ApprovalPlan(
+            text, False, (danger_pattern or "blocked by the gate") if blocked else None, original_text=text
+        )
     hit = match_danger(edited_text, extra_patterns)
     if hit is not None:
         return ApprovalPlan(edited_text, True, hit.name, hit.matched, text)
@@ -64,8 +65,12 @@ def command_history_rows(edits: Sequence[CommandEdit]) -> list[tuple[str, str]]:
     """Details-dialog rows for a command's edits: the text the mail carried, then each edit."""
     if not edits:
         return []
-    rows = [("Text from the mail", edits[0].old_text + (f"\n  (matched {edits[0].old_danger!r})"
-                                                        if edits[0].old_danger else ""))]
+    rows = [
+        (
+            "Text from the mail",
+            edits[0].old_text + (f"\n  (matched {edits[0].old_danger!r})" if edits[0].old_danger else ""),
+        )
+    ]
     for edit in edits:
         when = datetime.fromtimestamp(edit.time).strftime("%H:%M:%S")
         verdict = f"matches {edit.new_danger!r}" if edit.new_danger else "no danger pattern matches"

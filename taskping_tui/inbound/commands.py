@@ -1,11 +1,11 @@
 """The life of a command that arrived by mail: a pure state machine and the rules around it.
 
-    accepted + approval "auto"   → approved ─┐
-    accepted + approval "manual" → queued ───┤ (approve at the keyboard)
-    blocked (danger pattern)     → blocked ──┘ (approve after confirming the full text)
-    approved → injecting (committed before the write) → injected | failed
-    injecting found at start-up  → unknown (never replayed on our own: the user decides)
-    queued / blocked / approved past their TTL → expired;  the user can reject any waiting command.
+accepted + approval "auto"   → approved ─┐
+accepted + approval "manual" → queued ───┤ (approve at the keyboard)
+blocked (danger pattern)     → blocked ──┘ (approve after confirming the full text)
+approved → injecting (committed before the write) → injected | failed
+injecting found at start-up  → unknown (never replayed on our own: the user decides)
+queued / blocked / approved past their TTL → expired;  the user can reject any waiting command.
 """
 
 from __future__ import annotations

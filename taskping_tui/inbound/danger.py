@@ -96,8 +96,16 @@ DEFAULT_DANGER_PATTERNS: Final[tuple[DangerPattern, ...]] = (
     _p(
         "rm -rf",
         _first(r"rm\b")
-        + r"(?=" + _ARGS + r"(?:\s-[a-zA-Z]*[rR]|\s" + _RECURSIVE + r"))"  # recursive …
-        + r"(?=" + _ARGS + r"(?:\s-[a-zA-Z]*f|\s" + _FORCE + r"))",  # … and forced, in any order or spelling
+        + r"(?="
+        + _ARGS
+        + r"(?:\s-[a-zA-Z]*[rR]|\s"
+        + _RECURSIVE
+        + r"))"  # recursive …
+        + r"(?="
+        + _ARGS
+        + r"(?:\s-[a-zA-Z]*f|\s"
+        + _FORCE
+        + r"))",  # … and forced, in any order or spelling
     ),
     _p("rm --no-preserve-root", _first(r"rm\b") + _ARGS + r"\s--no-preserve-root\b"),
     _p("rm of / or ~", _first(r"rm\s") + r"(?:" + _ARGS + r"\s)?(?:/|~/?|\$HOME/?|/\*|\*)(?=\s|$|[;&|])"),
@@ -113,14 +121,23 @@ DEFAULT_DANGER_PATTERNS: Final[tuple[DangerPattern, ...]] = (
     ),
     _p(
         "shell runs a download",
-        _first(r"(?:ba|z|da|k)?sh\b", within=r"[^\n]") + r"[^\n]*?(?:<\(|\$\(|`)\s*(?:curl|wget)\b|"
-        + _W + r"(?:source|\.)\s+<\(\s*(?:curl|wget)\b|"
-        + _W + r"eval\s+[\"']?\$\(\s*(?:curl|wget)\b",
+        _first(r"(?:ba|z|da|k)?sh\b", within=r"[^\n]")
+        + r"[^\n]*?(?:<\(|\$\(|`)\s*(?:curl|wget)\b|"
+        + _W
+        + r"(?:source|\.)\s+<\(\s*(?:curl|wget)\b|"
+        + _W
+        + r"eval\s+[\"']?\$\(\s*(?:curl|wget)\b",
     ),
     _p(
         "piped into a shell or interpreter",
-        r"\|&?\s*" + _LAUNCHER + r"(?:" + _STDIN_SHELL + r"(?![\w./-])(?!\s+-(?:-version|-help)\b)|"
-        + _CODE_INTERPRETER + _READS_PROGRAM_FROM_STDIN + r")",
+        r"\|&?\s*"
+        + _LAUNCHER
+        + r"(?:"
+        + _STDIN_SHELL
+        + r"(?![\w./-])(?!\s+-(?:-version|-help)\b)|"
+        + _CODE_INTERPRETER
+        + _READS_PROGRAM_FROM_STDIN
+        + r")",
     ),
     _p(
         "shell reads a substitution or here-doc",
@@ -128,7 +145,10 @@ DEFAULT_DANGER_PATTERNS: Final[tuple[DangerPattern, ...]] = (
     ),
     _p(
         "shell -c runs substituted text",
-        _first(_INTERPRETER + r"(?![\w./-])") + r"(?>" + _ARGS + r"\s-[a-zA-Z]*[ce][a-zA-Z]*\s)"
+        _first(_INTERPRETER + r"(?![\w./-])")
+        + r"(?>"
+        + _ARGS
+        + r"\s-[a-zA-Z]*[ce][a-zA-Z]*\s)"
         + r"\s*[\"']?\s*(?:\$\(|`|\$\{?\w)",
     ),
     _p(

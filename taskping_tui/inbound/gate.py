@@ -328,9 +328,7 @@ def _resolve_token(mail: ParsedMail, facts: GateFacts) -> str | None:
     return None
 
 
-def _token_reasons(
-    token: str | None, facts: GateFacts, now: float
-) -> tuple[list[tuple[Reason, str]], str | None]:
+def _token_reasons(token: str | None, facts: GateFacts, now: float) -> tuple[list[tuple[Reason, str]], str | None]:
     if token is None:
         return [(Reason.NO_TOKEN, "no session token in the subject and not a reply to one of our mails")], None
     info = facts.token_status(token)
@@ -374,7 +372,9 @@ def _notes(mail: ParsedMail, cleaned: StrippedCommand) -> list[tuple[Reason, str
     if cleaned.removed:
         count = cleaned.removed_count
         what = "invisible character" if count == 1 else "invisible characters"
-        found.append((Reason.INVISIBLE_REMOVED, f"removed {count} {what} from the command: {cleaned.describe_removed()}"))
+        found.append(
+            (Reason.INVISIBLE_REMOVED, f"removed {count} {what} from the command: {cleaned.describe_removed()}")
+        )
     return found
 
 

@@ -105,9 +105,16 @@ Sleep = Callable[[float], Awaitable[None]]
 class Injector:
     """Takes the first approved command in queue order and, when the agent allows it, types it once."""
 
-    def __init__(self, store: Store, write: Writer, *, sessions: Callable[[], Collection[str]] | None = None,
-                 sleep: Sleep = asyncio.sleep, submit_delay: float = SUBMIT_DELAY_SECONDS,
-                 typing_grace: float = TYPING_GRACE_SECONDS) -> None:
+    def __init__(
+        self,
+        store: Store,
+        write: Writer,
+        *,
+        sessions: Callable[[], Collection[str]] | None = None,
+        sleep: Sleep = asyncio.sleep,
+        submit_delay: float = SUBMIT_DELAY_SECONDS,
+        typing_grace: float = TYPING_GRACE_SECONDS,
+    ) -> None:
         self.store = store
         self.write = write
         # The agent sessions this pane hosts: another taskping-tui sharing the store types its own commands.
@@ -119,8 +126,11 @@ class Injector:
 
     def next_command(self) -> CommandRow | None:
         ours = self.sessions() if self.sessions is not None else None
-        approved = [row for row in self.store.pending_commands() if row.state is CommandState.APPROVED
-                    and (ours is None or row.session_id in ours)]
+        approved = [
+            row
+            for row in self.store.pending_commands()
+            if row.state is CommandState.APPROVED and (ours is None or row.session_id in ours)
+        ]
         return min(approved, key=lambda row: row.position, default=None)
 
     async def step(self, view: AgentView) -> InjectionStep:
@@ -154,7 +164,8 @@ class Injector:
                 self.write(b"\r")
         except OSError as error:
             logger.warning("typing command %s into the agent failed: %s", command.id, error)
-            return self.store.apply_command_event(command.id, CommandEvent.INJECTION_FAILED,
-                                                  note=f"could not write to the agent: {error}")
+            return self.store.apply_command_event(
+                command.id, CommandEvent.INJECTION_FAILED, note=f"could not write to the agent: {error}"
+            )
         note = "answered the permission dialog" if plan.action is InjectionAction.ANSWER else "typed into the agent"
         return self.store.apply_command_event(command.id, CommandEvent.INJECTION_DONE, note=note)

@@ -14,10 +14,11 @@ from typing import Literal
 PermissionAnswer = Literal["yes", "always", "no"]
 
 PERMISSION_WORDS: dict[str, PermissionAnswer] = {
-    **dict.fromkeys(["yes", "y", "1", "ok", "okay", "approve", "allow", "是", "是的", "好", "好的", "可以",
-                     "行", "同意", "允许"], "yes"),
-    **dict.fromkeys(["always", "2", "yes always", "always allow", "总是", "始终", "总是允许", "一直允许"],
-                    "always"),
+    **dict.fromkeys(
+        ["yes", "y", "1", "ok", "okay", "approve", "allow", "是", "是的", "好", "好的", "可以", "行", "同意", "允许"],
+        "yes",
+    ),
+    **dict.fromkeys(["always", "2", "yes always", "always allow", "总是", "始终", "总是允许", "一直允许"], "always"),
     **dict.fromkeys(["no", "n", "3", "deny", "reject", "否", "不", "不行", "不要", "拒绝", "不可以"], "no"),
 }
 _TRAILING_PUNCTUATION = re.compile(r"[\s.!。！~～]+$")

@@ -23,6 +23,7 @@ from taskping_tui.store import NewInboundMail, RecordedMail, Store
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class PendingPermission:
     """The permission dialog the agent waits on right now (from the hooks)."""
@@ -61,15 +62,21 @@ def headers_summary(parsed: ParsedMail) -> dict[str, str]:
 def log_verdict(uid: int, message_id: str | None, token: str | None, verdict: str, codes: list[str]) -> None:
     """One log line per mail: ids, the verdict and its reason codes; never the subject, body or command
     (they carry the user's prompt text, and the README promises logs without mail text)."""
-    logger.info("mail UID %d (Message-ID %s, token %s): %s [%s]", uid, message_id or "-", token or "-",
-                verdict, ", ".join(codes) or "-")
+    logger.info(
+        "mail UID %d (Message-ID %s, token %s): %s [%s]",
+        uid,
+        message_id or "-",
+        token or "-",
+        verdict,
+        ", ".join(codes) or "-",
+    )
 
 
 def gate_facts(store: Store, now: float, mailbox_uid: tuple[int, int] | None = None) -> GateFacts:
     """What the store knows, in the form the gate asks for."""
     return GateFacts(
         token_status=lambda token: store.token_status(token, now),
-        token_for_message_id=lambda mid: (row.token if (row := store.lookup_message_id(mid)) else None),
+        token_for_message_id=lambda mid: row.token if (row := store.lookup_message_id(mid)) else None,
         message_id_seen=store.mail_seen_by_message_id,
         uid_seen=store.mail_seen_by_uid,
         commands_in_last_hour=lambda session: store.commands_in_last_hour(session, now),
@@ -77,8 +84,7 @@ def gate_facts(store: Store, now: float, mailbox_uid: tuple[int, int] | None = N
     )
 
 
-def dangerous_permission(command: str, pending: PendingPermission | None,
-                         extra_patterns: list[str]) -> str | None:
+def dangerous_permission(command: str, pending: PendingPermission | None, extra_patterns: list[str]) -> str | None:
     """A "yes" / "always" to a dialog whose tool input is dangerous needs the keyboard: the pattern name."""
     if pending is None or permission_answer(command) not in ("yes", "always"):
         return None
@@ -92,10 +98,16 @@ def dangerous_permission(command: str, pending: PendingPermission | None,
 class InboundProcessor:
     """The watcher's handler: decides and commits; raising means "retry this mail later"."""
 
-    def __init__(self, store: Store, config: Config, *, clock: Callable[[], float] = time.time,
-                 pending_permission: Callable[[], PendingPermission | None] = lambda: None,
-                 permission_for_session: Callable[[str | None], PendingPermission | None] | None = None,
-                 session_ended: Callable[[str], bool] = lambda _session: False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        pending_permission: Callable[[], PendingPermission | None] = lambda: None,
+        permission_for_session: Callable[[str | None], PendingPermission | None] | None = None,
+        session_ended: Callable[[str], bool] = lambda _session: False,
+    ) -> None:
         self.store = store
         self.config = config
         self.clock = clock
@@ -120,29 +132,53 @@ class InboundProcessor:
             return self._record_too_big(mail, now, cursor)
         parsed = parse_mail(mail.raw)
         verdict = decide(parsed, self.policy, gate_facts(self.store, now, (mail.uidvalidity, mail.uid)), now)
-        kind, reasons, danger = str(verdict.kind), list(verdict.reasons), verdict.danger.name if verdict.danger else None
+        kind, reasons, danger = (
+            str(verdict.kind),
+            list(verdict.reasons),
+            verdict.danger.name if verdict.danger else None,
+        )
         permission_danger = None
         ended = None
         if kind in ("accepted", "blocked") and verdict.session_id and self.session_ended(verdict.session_id):
             kind, danger, ended = "rejected", None, verdict.session_id
             reasons.append("this session has ended")
         if kind == "accepted":
-            pending = (self.permission_for_session(verdict.session_id) if self.permission_for_session
-                       else self.pending_permission())
+            pending = (
+                self.permission_for_session(verdict.session_id)
+                if self.permission_for_session
+                else self.pending_permission()
+            )
             permission_danger = dangerous_permission(verdict.command, pending, self.config.security.danger_patterns)
         if permission_danger:
             kind, danger = "blocked", permission_danger
             reasons.append(f"the tool waiting for permission matches a danger pattern ({permission_danger})")
         state = initial_state(kind, self.config.security.approval) if kind in ("accepted", "blocked") else None
         recorded = self.store.record_inbound_mail(
-            self._new_mail(mail, parsed, verdict, kind, reasons, danger, now), command_state=state, cursor=cursor)
+            self._new_mail(mail, parsed, verdict, kind, reasons, danger, now), command_state=state, cursor=cursor
+        )
         codes = [code.value for code in verdict.codes] + (["permission-danger"] if permission_danger else [])
         log_verdict(mail.uid, parsed.message_id, verdict.token, kind, codes)
-        return ProcessedMail(recorded, kind, tuple(reasons), parsed.from_addr or parsed.from_display,
-                             parsed.subject, verdict.command, danger, ended)
+        return ProcessedMail(
+            recorded,
+            kind,
+            tuple(reasons),
+            parsed.from_addr or parsed.from_display,
+            parsed.subject,
+            verdict.command,
+            danger,
+            ended,
+        )
 
-    def _new_mail(self, mail: FetchedMail, parsed: ParsedMail, verdict: Verdict, kind: str,
-                  reasons: list[str], danger: str | None, now: float) -> NewInboundMail:
+    def _new_mail(
+        self,
+        mail: FetchedMail,
+        parsed: ParsedMail,
+        verdict: Verdict,
+        kind: str,
+        reasons: list[str],
+        danger: str | None,
+        now: float,
+    ) -> NewInboundMail:
         return NewInboundMail(
             verdict=VerdictKind(kind),
             received_at=now,
@@ -166,6 +202,14 @@ class InboundProcessor:
         reason = f"mail is {mail.size:,} bytes, over the {limit:,}-byte limit ([mail.imap] max_mail_bytes)"
         log_verdict(mail.uid, None, None, "rejected", ["too-big"])
         recorded = self.store.record_inbound_mail(
-            NewInboundMail(verdict=VerdictKind.REJECTED, received_at=now, uidvalidity=mail.uidvalidity, uid=mail.uid,
-                           reasons=[reason], subject="(not downloaded)"), cursor=cursor)
+            NewInboundMail(
+                verdict=VerdictKind.REJECTED,
+                received_at=now,
+                uidvalidity=mail.uidvalidity,
+                uid=mail.uid,
+                reasons=[reason],
+                subject="(not downloaded)",
+            ),
+            cursor=cursor,
+        )
         return ProcessedMail(recorded, "rejected", (reason,), "", "(not downloaded)", "", None)

@@ -27,7 +27,12 @@ from taskping_tui.mail.reply import REPLY_MARKER  # the line the reply parser cu
 from taskping_tui.mail.tokens import subject_tag
 
 NotificationKind = Literal[
-    "turn_finished", "needs_permission", "api_error", "exited", "command_received", "command_expired",
+    "turn_finished",
+    "needs_permission",
+    "api_error",
+    "exited",
+    "command_received",
+    "command_expired",
     "permission_denied",
     "session_ended",
 ]
@@ -129,8 +134,9 @@ def capped(text: str, cap: int, what: str = "Answer") -> tuple[str, str]:
     """``text`` up to ``cap`` characters, and the note to show when it was cut (else "")."""
     if cap <= 0 or len(text) <= cap:
         return text, ""
-    return text[:cap], (f"[{what} cut at {cap:,} of {len(text):,} characters; "
-                        f"the whole {what.lower()} is in the terminal.]")
+    return text[:cap], (
+        f"[{what} cut at {cap:,} of {len(text):,} characters; the whole {what.lower()} is in the terminal.]"
+    )
 
 
 def tool_input_text(tool_input: Any) -> str:
@@ -139,8 +145,11 @@ def tool_input_text(tool_input: Any) -> str:
         return ""
     if isinstance(tool_input, str):
         return tool_input
-    if isinstance(tool_input, dict) and set(tool_input) <= {"command", "description", "timeout"} \
-            and isinstance(tool_input.get("command"), str):
+    if (
+        isinstance(tool_input, dict)
+        and set(tool_input) <= {"command", "description", "timeout"}
+        and isinstance(tool_input.get("command"), str)
+    ):
         return str(tool_input["command"])
     return json.dumps(tool_input, indent=2, ensure_ascii=False, sort_keys=True, default=str)
 
@@ -207,8 +216,12 @@ def _section(facts: NotificationFacts, answer_cap: int, host: str) -> _Section:
         paragraphs.append(("The agent's answer", answer, True))
         if note:
             paragraphs.append(("", note, False))
-    details = [f"Project: {facts.cwd}" if facts.cwd else "", f"Host: {host}", f"Time: {_time_text(facts.time)}",
-               f"Session: {_one_line(facts.session_id)}"]
+    details = [
+        f"Project: {facts.cwd}" if facts.cwd else "",
+        f"Host: {host}",
+        f"Time: {_time_text(facts.time)}",
+        f"Session: {_one_line(facts.session_id)}",
+    ]
     paragraphs.append(("", "\n".join(line for line in details if line), False))
     heading = what_happened(facts)
     project = project_name(facts.cwd)
@@ -235,10 +248,10 @@ def _text_body(sections: Sequence[_Section]) -> str:
 def _html_body(sections: Sequence[_Section]) -> str:
     escape = html.escape
     parts = [
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width\"></head>"
-        "<body style=\"font-family:sans-serif\">",
-        f"<p style=\"color:#888\">{escape(REPLY_MARKER)}</p>",
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width"></head>'
+        '<body style="font-family:sans-serif">',
+        f'<p style="color:#888">{escape(REPLY_MARKER)}</p>',
         f"<p>{escape(HOW_TO_ANSWER)}</p>",
     ]
     for index, section in enumerate(sections):
@@ -251,7 +264,7 @@ def _html_body(sections: Sequence[_Section]) -> str:
             if label:
                 parts.append(f"<p><b>{escape(label)}:</b></p>")
             if preformatted:
-                parts.append(f"<pre style=\"white-space:pre-wrap;word-wrap:break-word\">{escape(text)}</pre>")
+                parts.append(f'<pre style="white-space:pre-wrap;word-wrap:break-word">{escape(text)}</pre>')
             else:
                 parts.append("<p>" + escape(text).replace("\n", "<br>\n") + "</p>")
     parts.append("</body></html>")
@@ -290,8 +303,7 @@ def compose_notification(
     newest = items[0]
     host = host_name or socket.gethostname()
     sections = [
-        _section(each, mail.answer_cap_chars if index == 0 else min(mail.answer_cap_chars, EARLIER_ANSWER_CHARS),
-                 host)
+        _section(each, mail.answer_cap_chars if index == 0 else min(mail.answer_cap_chars, EARLIER_ANSWER_CHARS), host)
         for index, each in enumerate(items)
     ]
     subject = compose_subject(items, token)

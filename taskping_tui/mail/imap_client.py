@@ -159,8 +159,8 @@ class ImapSession:
             raise self._dead(f"bad greeting from {self.host}:{self.port}: {error}") from error
 
     def _on_connection_lost(self, error: Exception | None) -> None:
-        self._lost_reason = f"connection closed by the server or network ({error})" if error else (
-            "connection closed by the server"
+        self._lost_reason = (
+            f"connection closed by the server or network ({error})" if error else ("connection closed by the server")
         )
         if self._lost is not None and not self._lost.done():
             self._lost.set_result(None)
@@ -269,9 +269,7 @@ class ImapSession:
 
     async def uids_after(self, last_uid: int) -> list[int]:
         """UIDs greater than ``last_uid``, ascending. `UID n:*` also matches the highest UID when it is < n."""
-        response = await self._command(
-            self.client.uid_search("UID", f"{last_uid + 1}:*", charset=None), "UID SEARCH"
-        )
+        response = await self._command(self.client.uid_search("UID", f"{last_uid + 1}:*", charset=None), "UID SEARCH")
         uids = {int(token) for line in _text_lines(response.lines)[:-1] for token in line.split() if token.isdigit()}
         return sorted(uid for uid in uids if uid > last_uid)
 

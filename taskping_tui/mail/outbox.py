@@ -113,14 +113,24 @@ class Outbox:
             row = merged
         else:
             composed = compose_notification(
-                facts, token=token.token, mail=self.mail,
-                thread_root=self.store.first_message_id(facts.session_id), host_name=self.host_name,
+                facts,
+                token=token.token,
+                mail=self.mail,
+                thread_root=self.store.first_message_id(facts.session_id),
+                host_name=self.host_name,
             )
             row = self.store.enqueue_mail(
-                session_id=facts.session_id, token=token.token, kind=composed.kind, subject=composed.subject,
-                sender=self.mail.address, recipients=self.mail.recipients, message_id=composed.message_id,
-                message=composed.as_bytes(), facts=[facts.to_json()],
-                scheduled_at=self._rate_limited_time(facts.session_id, now), now=now,
+                session_id=facts.session_id,
+                token=token.token,
+                kind=composed.kind,
+                subject=composed.subject,
+                sender=self.mail.address,
+                recipients=self.mail.recipients,
+                message_id=composed.message_id,
+                message=composed.as_bytes(),
+                facts=[facts.to_json()],
+                scheduled_at=self._rate_limited_time(facts.session_id, now),
+                now=now,
             )
         self._emit(row)
         self._wake.set()
@@ -132,13 +142,21 @@ class Outbox:
             return None
         notifications = [facts, *(NotificationFacts.from_json(each) for each in waiting.facts)]
         composed = compose_notification(
-            notifications, token=token, mail=self.mail, message_id=waiting.message_id,
-            thread_root=self.store.first_message_id(facts.session_id), host_name=self.host_name,
+            notifications,
+            token=token,
+            mail=self.mail,
+            message_id=waiting.message_id,
+            thread_root=self.store.first_message_id(facts.session_id),
+            host_name=self.host_name,
         )
         facts_json = [each.to_json() for each in sorted(notifications, key=lambda n: n.time, reverse=True)]
         return self.store.replace_queued_mail(
-            waiting.id, kind=composed.kind, subject=composed.subject, message=composed.as_bytes(),
-            facts=facts_json, now=now,
+            waiting.id,
+            kind=composed.kind,
+            subject=composed.subject,
+            message=composed.as_bytes(),
+            facts=facts_json,
+            now=now,
         )
 
     def _rate_limited_time(self, session_id: str, now: float) -> float:
@@ -250,8 +268,9 @@ class Outbox:
             logger.info("outbox mail %d sent (token %s, Message-ID %s)", row.id, row.token, row.message_id)
             return self.store.mark_sent(row.id, warning=result.warning, now=now)
         if result.outcome == "temporary" and now - row.created_at < self.give_up_after_seconds:
-            delay = backoff_delay(row.attempts, base=self.retry_base_seconds, cap=self.retry_cap_seconds,
-                                  jitter=self._jitter())
+            delay = backoff_delay(
+                row.attempts, base=self.retry_base_seconds, cap=self.retry_cap_seconds, jitter=self._jitter()
+            )
             logger.info("outbox mail %d: %s; next try in %.0f s", row.id, result.message, delay)
             return self.store.mark_retrying(row.id, error=result.message, next_try_at=now + delay, now=now)
         if result.outcome == "temporary":

@@ -117,8 +117,10 @@ def _password_from_keyring(login: str) -> tuple[str, str]:
     except Exception as error:  # any backend failure (locked, no D-Bus...) is a reason, not a crash
         return "", f"the system keyring failed ({type(error).__name__})"
     if not value:
-        return "", (f"no keyring entry for service {KEYRING_SERVICE!r} and user {login!r} "
-                    f"(add it with: keyring set {KEYRING_SERVICE} {login})")
+        return "", (
+            f"no keyring entry for service {KEYRING_SERVICE!r} and user {login!r} "
+            f"(add it with: keyring set {KEYRING_SERVICE} {login})"
+        )
     return value, ""
 
 
@@ -135,9 +137,7 @@ def _password_from_command(command: str, timeout: float) -> tuple[str, str]:
     if not argv:
         return "", "the command is empty"
     try:
-        completed = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
-        )
+        completed = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False)
     except FileNotFoundError:
         return "", f"command not found: {argv[0]}"
     except PermissionError:
@@ -148,8 +148,10 @@ def _password_from_command(command: str, timeout: float) -> tuple[str, str]:
         return "", f"the command could not be started ({error.strerror or type(error).__name__})"
     if completed.returncode != 0:
         logger.warning("mail.password_command exited with status %d", completed.returncode)
-        return "", (f"the command exited with status {completed.returncode} "
-                    "(its output is not shown; run it by hand to see why)")
+        return "", (
+            f"the command exited with status {completed.returncode} "
+            "(its output is not shown; run it by hand to see why)"
+        )
     lines = completed.stdout.decode("utf-8", errors="replace").splitlines()
     value = lines[0].strip() if lines else ""
     if not value:

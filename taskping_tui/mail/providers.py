@@ -25,34 +25,73 @@ class Provider:
 
 PROVIDERS: tuple[Provider, ...] = (
     Provider(
-        "gmail", "Gmail", "smtp.gmail.com", 465, "tls", "imap.gmail.com", 993, authserv_id="mx.google.com",
+        "gmail",
+        "Gmail",
+        "smtp.gmail.com",
+        465,
+        "tls",
+        "imap.gmail.com",
+        993,
+        authserv_id="mx.google.com",
         domains=("gmail.com", "googlemail.com"),
         note="Turn on 2-Step Verification, then create an app password (Google Account → Security → "
-             "App passwords) and use it here; your normal password will be refused.",
+        "App passwords) and use it here; your normal password will be refused.",
     ),
     Provider(
-        "outlook", "Outlook / Office 365", "smtp.office365.com", 587, "starttls", "outlook.office365.com", 993,
+        "outlook",
+        "Outlook / Office 365",
+        "smtp.office365.com",
+        587,
+        "starttls",
+        "outlook.office365.com",
+        993,
         domains=("outlook.com", "hotmail.com", "live.com"),
         note="Work and school (Microsoft 365) accounts need SMTP AUTH and IMAP allowed by the admin. "
-             "Personal Outlook.com accounts accept only OAuth2 sign-in, which taskping-tui cannot do yet: "
-             "use another provider for the service mailbox.",
+        "Personal Outlook.com accounts accept only OAuth2 sign-in, which taskping-tui cannot do yet: "
+        "use another provider for the service mailbox.",
     ),
     Provider(
-        "qq", "QQ Mail", "smtp.qq.com", 465, "tls", "imap.qq.com", 993, domains=("qq.com", "foxmail.com"),
+        "qq",
+        "QQ Mail",
+        "smtp.qq.com",
+        465,
+        "tls",
+        "imap.qq.com",
+        993,
+        domains=("qq.com", "foxmail.com"),
         note="Enable IMAP/SMTP in QQ Mail settings → Account, and use the authorization code (授权码) it "
-             "gives you, not your QQ password.",
+        "gives you, not your QQ password.",
     ),
     Provider(
-        "163", "163 Mail", "smtp.163.com", 465, "tls", "imap.163.com", 993, domains=("163.com",),
+        "163",
+        "163 Mail",
+        "smtp.163.com",
+        465,
+        "tls",
+        "imap.163.com",
+        993,
+        domains=("163.com",),
         note="Enable IMAP/SMTP in the settings and use the authorization code (授权码). 163 refuses to open "
-             "the mailbox unless the client sends the IMAP ID command, which taskping-tui does.",
+        "the mailbox unless the client sends the IMAP ID command, which taskping-tui does.",
     ),
     Provider(
-        "feishu", "Feishu Mail", "smtp.feishu.cn", 465, "tls", "imap.feishu.cn", 993,
+        "feishu",
+        "Feishu Mail",
+        "smtp.feishu.cn",
+        465,
+        "tls",
+        "imap.feishu.cn",
+        993,
         note="Create a client password in Feishu Mail → Settings → Third-party email client and use it here.",
     ),
     Provider(
-        "lark", "Lark Mail", "smtp.larksuite.com", 465, "tls", "imap.larksuite.com", 993,
+        "lark",
+        "Lark Mail",
+        "smtp.larksuite.com",
+        465,
+        "tls",
+        "imap.larksuite.com",
+        993,
         note="Create a client password in Lark Mail → Settings → Third-party email client and use it here.",
     ),
     Provider("custom", "Other (enter the servers yourself)", "", 465, "tls", "", 993),
@@ -131,9 +170,12 @@ def require_auth_fit(require_auth: str, imap_host: str) -> RequireAuthFit:
     by_host = _provider_for_imap_host(imap_host)
     if not wanted:
         if by_host is not None and by_host.authserv_id:
-            return RequireAuthFit(None, f"require_auth is off; {by_host.label} writes Authentication-Results "
-                                        f'as {by_host.authserv_id!r}: require_auth = "{by_host.authserv_id}" '
-                                        "also rejects replies with a forged From:")
+            return RequireAuthFit(
+                None,
+                f"require_auth is off; {by_host.label} writes Authentication-Results "
+                f'as {by_host.authserv_id!r}: require_auth = "{by_host.authserv_id}" '
+                "also rejects replies with a forged From:",
+            )
         return RequireAuthFit(None, "require_auth is off: replies are trusted by sender address and token only")
     by_auth = _provider_for_authserv_id(wanted)
     if by_auth is not None and (by_host is None or by_host.key != by_auth.key):
@@ -141,15 +183,20 @@ def require_auth_fit(require_auth: str, imap_host: str) -> RequireAuthFit:
             False,
             f"require_auth = {wanted!r} is {by_auth.label}'s, but mail is read from {imap_host or '(no host)'}: "
             "its replies never carry that header, so every reply is rejected",
-            'set [security] require_auth to the authserv-id your provider writes in Authentication-Results, '
-            'or "" to turn the check off')
+            "set [security] require_auth to the authserv-id your provider writes in Authentication-Results, "
+            'or "" to turn the check off',
+        )
     if by_host is not None and by_host.authserv_id and wanted != by_host.authserv_id:
         return RequireAuthFit(
             False,
             f"require_auth = {wanted!r}, but {by_host.label} writes Authentication-Results as "
             f"{by_host.authserv_id!r}: every reply is rejected",
-            f'set [security] require_auth = "{by_host.authserv_id}"')
+            f'set [security] require_auth = "{by_host.authserv_id}"',
+        )
     if by_host is not None:
         return RequireAuthFit(True, f"require_auth = {wanted!r} fits {by_host.label}")
-    return RequireAuthFit(None, f"require_auth = {wanted!r}: check that {imap_host} puts it in the "
-                                "Authentication-Results of received mail (`taskping-tui inspect` a reply)")
+    return RequireAuthFit(
+        None,
+        f"require_auth = {wanted!r}: check that {imap_host} puts it in the "
+        "Authentication-Results of received mail (`taskping-tui inspect` a reply)",
+    )

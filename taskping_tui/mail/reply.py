@@ -328,9 +328,42 @@ def _parse_date(value: str | None) -> datetime | None:
 
 _BLOCK_TAGS: Final = frozenset(
     [
-        "address", "article", "aside", "center", "dd", "details", "div", "dl", "dt", "fieldset", "figcaption",
-        "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol",
-        "p", "pre", "section", "summary", "table", "tbody", "thead", "tfoot", "tr", "ul",
+        "address",
+        "article",
+        "aside",
+        "center",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "ul",
     ]
 )
 _SKIPPED_TAGS: Final = frozenset(
@@ -483,8 +516,20 @@ _OUTLOOK_MOBILE: Final = re.compile(
 # "----- Original Message -----" style lines: one of these phrases between runs of dashes.
 _SEPARATOR_PHRASES: Final = frozenset(
     {
-        "original message", "original", "replied message", "forwarded message", "reply message",
-        "原始邮件", "原邮件", "邮件原文", "回复的原邮件", "回复邮件", "转发邮件", "转发的邮件", "原始郵件", "轉寄郵件",
+        "original message",
+        "original",
+        "replied message",
+        "forwarded message",
+        "reply message",
+        "原始邮件",
+        "原邮件",
+        "邮件原文",
+        "回复的原邮件",
+        "回复邮件",
+        "转发邮件",
+        "转发的邮件",
+        "原始郵件",
+        "轉寄郵件",
     }
 )
 _DECORATION: Final = " \t-_=*"
@@ -596,8 +641,10 @@ def _step_over_rule(lines: list[str], i: int, floor: int) -> int:
     j = i - 1
     while j >= floor and not lines[j].strip():
         j -= 1
-    if j >= floor and len(lines[j]) <= _MAX_SEPARATOR_LINE and (
-        _RULE_LINE.fullmatch(lines[j]) or _is_separator(lines[j])
+    if (
+        j >= floor
+        and len(lines[j]) <= _MAX_SEPARATOR_LINE
+        and (_RULE_LINE.fullmatch(lines[j]) or _is_separator(lines[j]))
     ):
         return j
     return i
@@ -881,7 +928,8 @@ def _parse(data: bytes) -> ParsedMail:
     from_addr, from_display = parse_from(_first_header(headers, "From"))
     # A second From field is a classic spoof: one reader checks the first, a person sees the other.
     from_count = sum(1 for name, _value in headers if name.strip().lower() == "from") + sum(
-        1 for defect in msg.defects
+        1
+        for defect in msg.defects
         if isinstance(defect, MisplacedEnvelopeHeaderDefect) and _MISPLACED_FROM.match(str(defect))
     )
     if from_count != 1:

@@ -107,8 +107,10 @@ def classify_error(error: BaseException, smtp: SmtpConfig) -> SendResult:
     if isinstance(tls_error, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)):
         return SendResult("temporary", f"the TLS connection to {where} was cut ({tls_error})")
     if tls_error is not None:
-        return SendResult("permanent", f"TLS with {where} failed ({tls_error.reason or tls_error}); "
-                          "check mail.smtp.security and mail.smtp.port")
+        return SendResult(
+            "permanent",
+            f"TLS with {where} failed ({tls_error.reason or tls_error}); check mail.smtp.security and mail.smtp.port",
+        )
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
         refused = {each.recipient: _reply_text(each.code, each.message) for each in error.recipients}
         temporary = any(400 <= each.code < 500 for each in error.recipients)
@@ -119,8 +121,12 @@ def classify_error(error: BaseException, smtp: SmtpConfig) -> SendResult:
         )
     if isinstance(error, aiosmtplib.SMTPAuthenticationError):
         outcome: SendOutcome = "temporary" if 400 <= error.code < 500 else "permanent"
-        return SendResult(outcome, f"login to {where} refused ({_reply_text(error.code, error.message)}); "
-                          "check mail.username and the password", code=error.code)
+        return SendResult(
+            outcome,
+            f"login to {where} refused ({_reply_text(error.code, error.message)}); "
+            "check mail.username and the password",
+            code=error.code,
+        )
     if isinstance(error, aiosmtplib.SMTPResponseException):
         outcome = "temporary" if 400 <= error.code < 500 else "permanent"
         return SendResult(outcome, f"{where} answered {_reply_text(error.code, error.message)}", code=error.code)

@@ -30,9 +30,7 @@ _VALID_TOKEN: Final = re.compile(f"[{TOKEN_ALPHABET}]{{{TOKEN_LENGTH}}}")
 _CJK_BRACKETS: Final = str.maketrans({"【": "[", "】": "]", "〔": "[", "〕": "]"})
 # The code may carry the separators normalize_token folds away (``#ABCD-EFGH``, ``#ABCD EFGH``).
 _SUBJECT_TAG: Final = re.compile(
-    r"\[\s*taskping\s*#\s*([0-9a-z](?:[\s\-._\u2010-\u2015\u2212]*[0-9a-z]){"
-    + str(TOKEN_LENGTH - 1)
-    + r"})\s*\]",
+    r"\[\s*taskping\s*#\s*([0-9a-z](?:[\s\-._\u2010-\u2015\u2212]*[0-9a-z]){" + str(TOKEN_LENGTH - 1) + r"})\s*\]",
     re.IGNORECASE,
 )
 

@@ -268,7 +268,10 @@ class MailWatcher:
                 error = await self._one_connection()
                 delay = self._backoff.next_delay()
                 self._set_status(
-                    WatcherState.RECONNECTING, f"reconnecting in {format_seconds(delay)}", retry_in=delay, error=error,
+                    WatcherState.RECONNECTING,
+                    f"reconnecting in {format_seconds(delay)}",
+                    retry_in=delay,
+                    error=error,
                     login_refused=self._login_refused,
                 )
                 await asyncio.sleep(delay)
@@ -279,8 +282,11 @@ class MailWatcher:
 
     async def _one_connection(self) -> str:
         """Connect and watch until the connection fails; returns the failure, redacted."""
-        self._set_status(WatcherState.CONNECTING, f"connecting to {self._imap.host}:{self._imap.port}",
-                         login_refused=self._login_refused)
+        self._set_status(
+            WatcherState.CONNECTING,
+            f"connecting to {self._imap.host}:{self._imap.port}",
+            login_refused=self._login_refused,
+        )
         self._login_refused = False
         session = self._session_factory(
             self._imap.host, self._imap.port, self._tls_context(), self._timings.response_timeout_seconds
@@ -346,7 +352,10 @@ class MailWatcher:
             logger.warning(
                 "UIDVALIDITY of %s changed from %d to %d: the server renumbered the mailbox; mail already in it "
                 "is not processed again, watching from UID %d on",
-                self.mailbox_key, self._cursor.uidvalidity, selected.uidvalidity, newest + 1,
+                self.mailbox_key,
+                self._cursor.uidvalidity,
+                selected.uidvalidity,
+                newest + 1,
             )
             self._failures.clear()
             self._unseen_after_crash.clear()
@@ -436,7 +445,10 @@ class MailWatcher:
         if attempts >= self._timings.handler_max_attempts:
             logger.error(
                 "mail UID %d in %s failed %d times; skipping it, it stays unread in the mailbox:\n%s",
-                uid, self.mailbox_key, attempts, self._format_traceback(error),
+                uid,
+                self.mailbox_key,
+                attempts,
+                self._format_traceback(error),
             )
             self._failures.pop(key, None)
             self._advance(cursor, uid)
@@ -445,7 +457,11 @@ class MailWatcher:
         delay = min(self._timings.handler_retry_seconds * 2 ** (attempts - 1), self._timings.backoff_max_seconds)
         logger.warning(
             "handling mail UID %d in %s failed (attempt %d, retry in %.1f s):\n%s",
-            uid, self.mailbox_key, attempts, delay, self._format_traceback(error),
+            uid,
+            self.mailbox_key,
+            attempts,
+            delay,
+            self._format_traceback(error),
         )
         self._failures[key] = _HandlerFailure(attempts=attempts, retry_at=time.monotonic() + delay)
         self._set_handler_error(f"handling mail UID {uid} failed, retrying in {format_seconds(delay)}: {text}")
@@ -488,15 +504,27 @@ class MailWatcher:
         return self._redact("".join(traceback.format_exception(error)).rstrip())
 
     def _set_status(
-        self, state: WatcherState, detail: str, *, retry_in: float | None = None, error: str | None = None,
+        self,
+        state: WatcherState,
+        detail: str,
+        *,
+        retry_in: float | None = None,
+        error: str | None = None,
         login_refused: bool = False,
     ) -> None:
         if error is not None:
             self._connection_error = self._redact(error)
         elif state in (WatcherState.IDLE, WatcherState.POLLING):
             self._connection_error = None  # connected again: the old connection error is history
-        self._publish(WatcherStatus(state=state, detail=detail, retry_in=retry_in, last_error=self._last_error(),
-                                    login_refused=login_refused))
+        self._publish(
+            WatcherStatus(
+                state=state,
+                detail=detail,
+                retry_in=retry_in,
+                last_error=self._last_error(),
+                login_refused=login_refused,
+            )
+        )
 
     def _set_handler_error(self, error: str | None) -> None:
         """A handler problem stays visible until a later mail is handled successfully."""

@@ -32,9 +32,13 @@ def password_source_text(mail: MailConfig) -> str:
 
 def _provider_hint(mail: MailConfig) -> str:
     host = mail.imap.host.strip().lower()
-    hints = {"gmail": "Gmail wants an app password", "qq": "QQ Mail wants the authorization code (授权码)",
-             "163": "163 Mail wants the authorization code (授权码)",
-             "feishu": "Feishu wants the client password", "lark": "Lark wants the client password"}
+    hints = {
+        "gmail": "Gmail wants an app password",
+        "qq": "QQ Mail wants the authorization code (授权码)",
+        "163": "163 Mail wants the authorization code (授权码)",
+        "feishu": "Feishu wants the client password",
+        "lark": "Lark wants the client password",
+    }
     for candidate in PROVIDERS:
         if candidate.imap_host == host and candidate.key in hints:
             return f" ({hints[candidate.key]}, not the account password)"
@@ -48,13 +52,17 @@ def watcher_problem(status: WatcherStatus, mail: MailConfig) -> WatcherProblem |
     return WatcherProblem(
         title="IMAP login refused",
         reason=status.last_error or f"{mail.imap.host} refused the login",
-        fix=(f"check the login {mail.login!r} and the password from {password_source_text(mail)}"
-             f"{_provider_hint(mail)}; `taskping-tui doctor` tests it; then restart taskping-tui."),
+        fix=(
+            f"check the login {mail.login!r} and the password from {password_source_text(mail)}"
+            f"{_provider_hint(mail)}; `taskping-tui doctor` tests it; then restart taskping-tui."
+        ),
     )
 
 
 def no_password_problem(error: str) -> WatcherProblem:
     """Mail is on but no password source gave a password: the watcher never starts."""
-    return WatcherProblem(title="no mail password", reason=error,
-                          fix="set the password where the config says, then restart taskping-tui "
-                              "(`taskping-tui doctor` checks it).")
+    return WatcherProblem(
+        title="no mail password",
+        reason=error,
+        fix="set the password where the config says, then restart taskping-tui (`taskping-tui doctor` checks it).",
+    )

@@ -246,10 +246,19 @@ class MainScreen(Screen[None]):
         if not session.pane.display and size is None:
             size = self._estimated_pane_size()
         # The agent gets the user's environment without any secret the app read (the mail password).
-        env = agent_environment(os.environ, expand_env(self.config.agent.env), self.config.mail,
-                                self.mail.secret if self.mail is not None else None)
-        session.pane.start(argv, env=env, cwd=session.row.cwd, not_found_hint=install_hint_for(list(session.row.argv)),
-                           initial_size=size)
+        env = agent_environment(
+            os.environ,
+            expand_env(self.config.agent.env),
+            self.config.mail,
+            self.mail.secret if self.mail is not None else None,
+        )
+        session.pane.start(
+            argv,
+            env=env,
+            cwd=session.row.cwd,
+            not_found_hint=install_hint_for(list(session.row.argv)),
+            initial_size=size,
+        )
 
     async def drop_pane(self, session: HostedSession) -> None:
         self.history.forget(session.key)
@@ -274,8 +283,9 @@ class MainScreen(Screen[None]):
 
     @staticmethod
     def _show_label(session: HostedSession, state: str) -> None:
-        session.pane.border_subtitle = pane_subtitle(state, start_problem=session.start_problem,
-                                                     scroll_offset=session.scrolled_back)
+        session.pane.border_subtitle = pane_subtitle(
+            state, start_problem=session.start_problem, scroll_offset=session.scrolled_back
+        )
 
     def _pane_size(self) -> tuple[int, int] | None:
         """(rows, columns) of the shown pane's content, for a pane started while hidden."""
@@ -562,8 +572,9 @@ class MainScreen(Screen[None]):
     def on_commands_panel_view_requested(self, message: CommandsPanel.ViewRequested) -> None:
         if (found := self._command(message.command_id)) is not None:
             mail, command = found
-            sections = presenters.command_details(command, self.session_label(command.session_id),
-                                                  mail.store.command_edits(command.id))
+            sections = presenters.command_details(
+                command, self.session_label(command.session_id), mail.store.command_edits(command.id)
+            )
             self.app.push_screen(DetailsDialog(f"Command #{command.id}", sections))
 
     def _approve(self, mail: MailLink, command: CommandRow, text: str | None = None) -> None:
@@ -577,14 +588,19 @@ class MainScreen(Screen[None]):
             if yes:
                 mail.approve(command, plan)
 
-        self.app.push_screen(ConfirmDialog("Approve a dangerous command?", plan.confirmation_body(),
-                                           confirm_label="Approve", danger=True), approve_confirmed)
+        self.app.push_screen(
+            ConfirmDialog(
+                "Approve a dangerous command?", plan.confirmation_body(), confirm_label="Approve", danger=True
+            ),
+            approve_confirmed,
+        )
 
     def on_inbound_panel_open_requested(self, message: InboundPanel.OpenRequested) -> None:
         row = self.store.get_inbound_mail(message.mail_id) if self.store is not None else None
         if row is not None:
-            self.app.push_screen(DetailsDialog(f"Mail from {row.sender or '(unknown)'}",
-                                               presenters.inbound_details(row)))
+            self.app.push_screen(
+                DetailsDialog(f"Mail from {row.sender or '(unknown)'}", presenters.inbound_details(row))
+            )
 
     # ------------------------------------------------------------------------------------------- views
 

@@ -51,13 +51,26 @@ def with_session(label: str, text: str) -> str:
 
 def notification_entry(record: NotificationRecord, session_label: str = "") -> NotificationEntry:
     state, detail = mail_status(record.outbox) if record.outbox is not None else ("", "")
-    return NotificationEntry(record.key, record.time, record.kind, with_session(session_label, record.summary),
-                             state, detail, record.outbox.id if record.outbox is not None else None)
+    return NotificationEntry(
+        record.key,
+        record.time,
+        record.kind,
+        with_session(session_label, record.summary),
+        state,
+        detail,
+        record.outbox.id if record.outbox is not None else None,
+    )
 
 
 def inbound_entry(row: InboundMailRow, session_label: str = "") -> InboundEntry:
-    return InboundEntry(row.id, datetime.fromtimestamp(row.received_at), row.sender or "(unknown sender)",
-                        with_session(session_label, row.subject), str(row.verdict), "; ".join(row.reasons))
+    return InboundEntry(
+        row.id,
+        datetime.fromtimestamp(row.received_at),
+        row.sender or "(unknown sender)",
+        with_session(session_label, row.subject),
+        str(row.verdict),
+        "; ".join(row.reasons),
+    )
 
 
 def inbound_details(row: InboundMailRow) -> list[tuple[str, str]]:
@@ -83,13 +96,23 @@ def command_entry(
     now = time.time() if now is None else now
     token_age = age(now - token_row.created_at) if token_row else "—"
     note = waiting_note if command.state == "approved" else command.note
-    return CommandEntry(command.id, command.state, command.sender, token_age,
-                        command.auth_result or "auth not checked", with_session(session_label, command.text),
-                        command.danger_pattern or "", note, command.position, command.updated_at)
+    return CommandEntry(
+        command.id,
+        command.state,
+        command.sender,
+        token_age,
+        command.auth_result or "auth not checked",
+        with_session(session_label, command.text),
+        command.danger_pattern or "",
+        note,
+        command.position,
+        command.updated_at,
+    )
 
 
-def command_details(command: CommandRow, session_label: str = "",
-                    edits: Sequence[CommandEdit] = ()) -> list[tuple[str, str]]:
+def command_details(
+    command: CommandRow, session_label: str = "", edits: Sequence[CommandEdit] = ()
+) -> list[tuple[str, str]]:
     sections = [
         ("State", f"{command.state} — {command.note}" if command.note else str(command.state)),
         ("From", command.sender),

@@ -25,8 +25,19 @@ def insert_command(
     cursor = conn.execute(
         "INSERT INTO commands (mail_id, session_id, token, sender, text, danger_pattern, auth_result, state, "
         "position, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (mail_id, mail.session_id, mail.token, mail.sender, mail.command, mail.danger_pattern,
-         mail.auth_result, state.value, position, now, now),
+        (
+            mail_id,
+            mail.session_id,
+            mail.token,
+            mail.sender,
+            mail.command,
+            mail.danger_pattern,
+            mail.auth_result,
+            state.value,
+            position,
+            now,
+            now,
+        ),
     )
     return int(cursor.lastrowid or 0)
 
@@ -46,13 +57,14 @@ class CommandsTable(TableBase):
         return CommandRow(*values)
 
     def get_command(self, command_id: int) -> CommandRow | None:
-        row = self._conn.execute(
-            f"SELECT {self._COMMAND_COLUMNS} FROM commands WHERE id = ?", (command_id,)
-        ).fetchone()
+        row = self._conn.execute(f"SELECT {self._COMMAND_COLUMNS} FROM commands WHERE id = ?", (command_id,)).fetchone()
         return self._command_row(row) if row else None
 
     def list_commands(
-        self, *, states: Iterable[CommandState | str] | None = None, session_id: str | None = None,
+        self,
+        *,
+        states: Iterable[CommandState | str] | None = None,
+        session_id: str | None = None,
         limit: int = 200,
     ) -> list[CommandRow]:
         """Commands in queue order (position); filter by state and session."""
@@ -179,9 +191,9 @@ class CommandsTable(TableBase):
         """Swap a pending command with its neighbour ``offset`` (-1 up, +1 down) in the queue."""
         with transaction(self._conn) as conn:
             pending = [
-                (row[0], row[1]) for row in conn.execute(
-                    f"SELECT id, position FROM commands WHERE state IN ({_PENDING_SQL}) "
-                    "ORDER BY position"
+                (row[0], row[1])
+                for row in conn.execute(
+                    f"SELECT id, position FROM commands WHERE state IN ({_PENDING_SQL}) ORDER BY position"
                 )
             ]
             ids = [each for each, _ in pending]

@@ -127,8 +127,9 @@ class Store(TokensTable, OutboxTable, InboundMailTable, CommandsTable, AuditTabl
         if not header:
             return
         if len(header) < _SQLITE_HEADER_SIZE or not header.startswith(_SQLITE_MAGIC):
-            raise StoreError(f"{path} is not a taskping-tui store (not an SQLite database)",
-                             _MOVE_AWAY.format(path=path))
+            raise StoreError(
+                f"{path} is not a taskping-tui store (not an SQLite database)", _MOVE_AWAY.format(path=path)
+            )
         version = int.from_bytes(header[60:64], "big", signed=True)
         if version > SCHEMA_VERSION:
             raise StoreError(
@@ -165,9 +166,7 @@ class Store(TokensTable, OutboxTable, InboundMailTable, CommandsTable, AuditTabl
                 "WHERE state = 'sending'",
                 (now, CRASH_WHILE_SENDING_WARNING, now),
             )
-            command_ids = tuple(
-                row[0] for row in conn.execute("SELECT id FROM commands WHERE state = 'injecting'")
-            )
+            command_ids = tuple(row[0] for row in conn.execute("SELECT id FROM commands WHERE state = 'injecting'"))
             conn.execute(
                 "UPDATE commands SET state = 'unknown', updated_at = ?, "
                 "note = 'the app stopped while typing this command; check the agent before sending it again' "

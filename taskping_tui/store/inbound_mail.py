@@ -90,18 +90,36 @@ class InboundMailTable(TableBase):
                     if cursor is not None:
                         self._upsert_cursor(conn, *cursor, self.clock())
                     return RecordedMail(int(existing[0]), None, None, already_recorded=True)
-            mail_id = int(conn.execute(
-                "INSERT INTO inbound_mail (uidvalidity, uid, message_id, sender, subject, received_at, verdict, "
-                "reasons, command, token, session_id, raw_text, headers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (mail.uidvalidity, mail.uid, message_id, mail.sender, mail.subject, now, mail.verdict, reasons,
-                 mail.command, mail.token, mail.session_id, mail.raw_text,
-                 json.dumps(mail.headers, ensure_ascii=False)),
-            ).lastrowid or 0)
-            audit_id = int(conn.execute(
-                "INSERT INTO audit (time, sender, token, message_id, verdict, reasons, command, mail_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (now, mail.sender, mail.token, message_id, mail.verdict, reasons, mail.command, mail_id),
-            ).lastrowid or 0)
+            mail_id = int(
+                conn.execute(
+                    "INSERT INTO inbound_mail (uidvalidity, uid, message_id, sender, subject, received_at, verdict, "
+                    "reasons, command, token, session_id, raw_text, headers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        mail.uidvalidity,
+                        mail.uid,
+                        message_id,
+                        mail.sender,
+                        mail.subject,
+                        now,
+                        mail.verdict,
+                        reasons,
+                        mail.command,
+                        mail.token,
+                        mail.session_id,
+                        mail.raw_text,
+                        json.dumps(mail.headers, ensure_ascii=False),
+                    ),
+                ).lastrowid
+                or 0
+            )
+            audit_id = int(
+                conn.execute(
+                    "INSERT INTO audit (time, sender, token, message_id, verdict, reasons, command, mail_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (now, mail.sender, mail.token, message_id, mail.verdict, reasons, mail.command, mail_id),
+                ).lastrowid
+                or 0
+            )
             command_id = None
             if mail.verdict in ("accepted", "blocked") and mail.command:
                 state = CommandState(command_state or ("blocked" if mail.verdict == "blocked" else "queued"))

@@ -53,8 +53,21 @@ class OutboxTable(TableBase):
                 "INSERT INTO outbox (session_id, token, kind, subject, sender, recipients, message_id, message, "
                 "facts, state, attempts, scheduled_at, next_try_at, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)",
-                (session_id, token, kind, subject, sender, json.dumps(list(recipients)), message_id, message,
-                 json.dumps(list(facts), ensure_ascii=False), scheduled, scheduled, now, now),
+                (
+                    session_id,
+                    token,
+                    kind,
+                    subject,
+                    sender,
+                    json.dumps(list(recipients)),
+                    message_id,
+                    message,
+                    json.dumps(list(facts), ensure_ascii=False),
+                    scheduled,
+                    scheduled,
+                    now,
+                    now,
+                ),
             )
             outbox_id = int(cursor.lastrowid or 0)
             insert_message_id(conn, message_id, token, session_id, outbox_id, now)
@@ -99,9 +112,7 @@ class OutboxTable(TableBase):
         return [row[0] for row in rows]
 
     def get_outbox(self, outbox_id: int) -> OutboxRow | None:
-        row = self._conn.execute(
-            f"SELECT {self._OUTBOX_COLUMNS} FROM outbox WHERE id = ?", (outbox_id,)
-        ).fetchone()
+        row = self._conn.execute(f"SELECT {self._OUTBOX_COLUMNS} FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
         return self._outbox_row(row) if row else None
 
     def _require_outbox(self, outbox_id: int) -> OutboxRow:

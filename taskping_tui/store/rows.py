@@ -14,7 +14,6 @@ from taskping_tui.inbound.gate import VerdictKind
 Clock = Callable[[], float]
 
 
-
 class TokenState(StrEnum):
     ACTIVE = "active"
     EXPIRED = "expired"

@@ -23,7 +23,6 @@ from taskping_tui.store.schema import transaction
 SessionState = Literal["open", "closed"]
 
 
-
 @dataclass(frozen=True)
 class SessionRow:
     id: str

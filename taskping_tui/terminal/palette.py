@@ -17,12 +17,40 @@ ANSI_NAMES = ("black", "red", "green", "yellow", "blue", "magenta", "cyan", "whi
 
 # Tango-like palettes that read well on a dark and on a light background.
 DARK_DEFAULTS = (
-    "#1c1c1c", "#e06c75", "#98c379", "#e5c07b", "#61afef", "#c678dd", "#56b6c2", "#c8ccd4",
-    "#5c6370", "#ff7a85", "#b5e890", "#ffd68a", "#7cc3ff", "#de94f0", "#6fd3de", "#ffffff",
+    "#1c1c1c",
+    "#e06c75",
+    "#98c379",
+    "#e5c07b",
+    "#61afef",
+    "#c678dd",
+    "#56b6c2",
+    "#c8ccd4",
+    "#5c6370",
+    "#ff7a85",
+    "#b5e890",
+    "#ffd68a",
+    "#7cc3ff",
+    "#de94f0",
+    "#6fd3de",
+    "#ffffff",
 )
 LIGHT_DEFAULTS = (
-    "#000000", "#c4262e", "#3a8f2a", "#9c7600", "#1f5fc4", "#a336b5", "#148a99", "#b8b8b8",
-    "#6f6f6f", "#e0333c", "#4aa838", "#b88c00", "#2e72e0", "#bf4ad2", "#1aa3b5", "#f5f5f5",
+    "#000000",
+    "#c4262e",
+    "#3a8f2a",
+    "#9c7600",
+    "#1f5fc4",
+    "#a336b5",
+    "#148a99",
+    "#b8b8b8",
+    "#6f6f6f",
+    "#e0333c",
+    "#4aa838",
+    "#b88c00",
+    "#2e72e0",
+    "#bf4ad2",
+    "#1aa3b5",
+    "#f5f5f5",
 )
 
 

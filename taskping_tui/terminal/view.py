@@ -111,9 +111,7 @@ def _segments_for(cells: Sequence[Sequence[object]], styles: CellStyles, cursor:
     return segments
 
 
-def render_row(
-    cells: Sequence[Sequence[object]], width: int, styles: CellStyles, cursor_x: int | None = None
-) -> Strip:
+def render_row(cells: Sequence[Sequence[object]], width: int, styles: CellStyles, cursor_x: int | None = None) -> Strip:
     """One screen row as a Strip exactly `width` cells wide, with the cursor cell reversed."""
     if cursor_x is None or not 0 <= cursor_x < len(cells):
         segments = _segments_for(cells, styles)
@@ -459,9 +457,9 @@ class TerminalView(Widget, can_focus=True):
         session caught up.
         """
         parsed = self._session.bytes_parsed
-        flooding = (parsed - self._bytes_at_last_paint >= FLOOD_BYTES
-                    and parsed != self._quiet_mark
-                    and not self._echo_due(now))
+        flooding = (
+            parsed - self._bytes_at_last_paint >= FLOOD_BYTES and parsed != self._quiet_mark and not self._echo_due(now)
+        )
         if not flooding:
             return 0.0
         return max(0.0, self._last_paint + FLOOD_FRAME_INTERVAL - now)
@@ -694,4 +692,3 @@ class TerminalView(Widget, can_focus=True):
         event.stop()
         if not self._forward_mouse(event, MouseAction.WHEEL_DOWN, 0):
             self.scroll_back(-WHEEL_LINES)
-

@@ -133,8 +133,10 @@ class CommandsPanel(Panel[CommandEntry]):
         """Show everything known about the command."""
 
     def __init__(self, mail_enabled: bool) -> None:
-        text = ("Commands from accepted replies wait here until the agent is idle; dangerous ones "
-                "(rm -rf, sudo, git push --force…) wait for you to approve them at the keyboard.")
+        text = (
+            "Commands from accepted replies wait here until the agent is idle; dangerous ones "
+            "(rm -rf, sudo, git push --force…) wait for you to approve them at the keyboard."
+        )
         if not mail_enabled:
             text += "\n\nNothing can arrive while mail is off."
         super().__init__(text, id="commands")
@@ -168,8 +170,9 @@ class CommandsPanel(Panel[CommandEntry]):
             for option_id, entry in zip(ids, ordered, strict=True):  # same order: update in place, scroll kept
                 option_list.replace_option_prompt(option_id, render_command(entry))
         else:
-            self.replace_entries([(option_id, render_command(entry)) for option_id, entry in zip(ids, ordered,
-                                                                                                 strict=True)])
+            self.replace_entries(
+                [(option_id, render_command(entry)) for option_id, entry in zip(ids, ordered, strict=True)]
+            )
         self.count = len(ids)
         self.refresh_bindings()
 

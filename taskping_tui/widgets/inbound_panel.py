@@ -13,8 +13,7 @@ from textual.widgets import OptionList, Static
 
 from taskping_tui.widgets.panel import Panel
 
-VERDICT_STYLES = {"accepted": "$success", "blocked": "$warning", "rejected": "$error",
-                  "ignored": "$foreground-muted"}
+VERDICT_STYLES = {"accepted": "$success", "blocked": "$warning", "rejected": "$error", "ignored": "$foreground-muted"}
 
 
 @dataclass(frozen=True)
@@ -58,11 +57,15 @@ class InboundPanel(Panel[InboundEntry]):
 
     def __init__(self, mail_enabled: bool, config_hint: str) -> None:
         if mail_enabled:
-            text = ("Replies to notification mails appear here with their verdict: accepted, "
-                    "blocked (needs your approval), rejected or ignored.")
+            text = (
+                "Replies to notification mails appear here with their verdict: accepted, "
+                "blocked (needs your approval), rejected or ignored."
+            )
         else:
-            text = ("Mail is off, so no replies are read. `taskping-tui init` turns it on (and lists your "
-                    f"address in [security] allowed_senders) in\n{config_hint}")
+            text = (
+                "Mail is off, so no replies are read. `taskping-tui init` turns it on (and lists your "
+                f"address in [security] allowed_senders) in\n{config_hint}"
+            )
         super().__init__(text, id="inbound")
 
     def compose(self) -> ComposeResult:

@@ -57,8 +57,9 @@ class InitScreen(Screen[WriteResult | None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="init-form"):
-            yield Static(f"Set up taskping-tui — the config will be written to {self.config_path}",
-                         id="init-title", markup=False)
+            yield Static(
+                f"Set up taskping-tui — the config will be written to {self.config_path}", id="init-title", markup=False
+            )
             yield Label("Mail provider")
             yield Select([(p.label, p.key) for p in PROVIDERS], value="gmail", allow_blank=False, id="provider")
             yield Static("", id="provider-note", markup=False)
@@ -77,27 +78,45 @@ class InitScreen(Screen[WriteResult | None]):
                 yield Input(placeholder="port", id="imap_port", type="integer", classes="port")
                 yield Select([(s, s) for s in SECURITY_CHOICES["imap"]], allow_blank=False, id="imap_security")
             yield Label("Where the password comes from (it is never written to the config)")
-            yield Select([("an environment variable", "env"), ("the system keyring", "keyring"),
-                          ("a command that prints it", "command")], value="env", allow_blank=False,
-                         id="password_source")
+            yield Select(
+                [
+                    ("an environment variable", "env"),
+                    ("the system keyring", "keyring"),
+                    ("a command that prints it", "command"),
+                ],
+                value="env",
+                allow_blank=False,
+                id="password_source",
+            )
             yield Input(value="TASKPING_MAIL_PASSWORD", placeholder="variable name or command", id="password_ref")
-            yield Input(placeholder="password, only to test the connection (and store it in the keyring)",
-                        password=True, id="password")
+            yield Input(
+                placeholder="password, only to test the connection (and store it in the keyring)",
+                password=True,
+                id="password",
+            )
             yield Label("Send notifications to (comma-separated)")
             yield Input(placeholder="you@example.com", id="recipients")
             yield Label("Accept commands only from (exact addresses; default: the recipients)")
             yield Input(id="allowed_senders")
-            yield Label("Trust replies only with this server's Authentication-Results verdict "
-                        "(require_auth; empty: off)")
+            yield Label(
+                "Trust replies only with this server's Authentication-Results verdict (require_auth; empty: off)"
+            )
             yield Input(placeholder="authserv-id, e.g. mx.google.com", id="require_auth")
             yield Static("", id="require-auth-note", markup=False)
             yield Label("Approval")
-            yield Select([("auto: safe commands are typed when the agent is idle", "auto"),
-                          ("manual: every command waits for my approval", "manual")],
-                         value="auto", allow_blank=False, id="approval")
+            yield Select(
+                [
+                    ("auto: safe commands are typed when the agent is idle", "auto"),
+                    ("manual: every command waits for my approval", "manual"),
+                ],
+                value="auto",
+                allow_blank=False,
+                id="approval",
+            )
             yield Label("Theme")
-            yield Select([(name, name) for name in self.theme_names], value=self.theme_names[0],
-                         allow_blank=False, id="theme")
+            yield Select(
+                [(name, name) for name in self.theme_names], value=self.theme_names[0], allow_blank=False, id="theme"
+            )
             with Horizontal(id="init-buttons"):
                 yield Button("Test connections", id="test")
                 yield Button("Save", id="save", variant="primary")
@@ -237,9 +256,11 @@ class InitScreen(Screen[WriteResult | None]):
             return
         changes = "\n".join(f"  {table}.{key} = {value!r}" for table, key, value in answers_to_changes(answers))
         self.app.push_screen(
-            ConfirmDialog(f"Update {self.config_path}?",
-                          f"The file exists. These keys will be set; everything else stays:\n\n{changes}",
-                          confirm_label="Update"),
+            ConfirmDialog(
+                f"Update {self.config_path}?",
+                f"The file exists. These keys will be set; everything else stays:\n\n{changes}",
+                confirm_label="Update",
+            ),
             lambda confirmed: self._write(answers) if confirmed else None,
         )
 
@@ -251,8 +272,16 @@ class InitScreen(Screen[WriteResult | None]):
 
                 keyring.set_password("taskping-tui", answers.username or answers.address, password)
             except Exception as error:  # keyring backends raise many kinds of errors
-                self._show_results([Check("keyring", "error", f"could not store the password: {error}",
-                                              "choose an environment variable or a command instead")])
+                self._show_results(
+                    [
+                        Check(
+                            "keyring",
+                            "error",
+                            f"could not store the password: {error}",
+                            "choose an environment variable or a command instead",
+                        )
+                    ]
+                )
                 return
         try:
             result = update_config_file(self.config_path, answers_to_changes(answers))

@@ -17,8 +17,13 @@ KIND_LABELS = {
     "api_error": ("✖ API error", "$error"),
     "exited": ("■ Agent exited", "$foreground-muted"),
 }
-MAIL_STYLES = {"queued": "$foreground-muted", "sending": "$accent", "sent": "$success", "retrying": "$warning",
-               "failed": "$error"}
+MAIL_STYLES = {
+    "queued": "$foreground-muted",
+    "sending": "$accent",
+    "sent": "$success",
+    "retrying": "$warning",
+    "failed": "$error",
+}
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,10 @@ class NotificationEntry:
 def render_notification(entry: NotificationEntry) -> Content:
     label, style = KIND_LABELS.get(entry.kind, (entry.kind, "$foreground"))
     parts: list[Content | tuple[str, str] | str] = [
-        (entry.time.strftime("%H:%M:%S "), "$foreground-muted"), (label, f"bold {style}"), "\n", entry.summary,
+        (entry.time.strftime("%H:%M:%S "), "$foreground-muted"),
+        (label, f"bold {style}"),
+        "\n",
+        entry.summary,
     ]
     if entry.mail_state:
         detail = f" — {entry.mail_detail}" if entry.mail_detail else ""
@@ -81,8 +89,10 @@ class NotificationsPanel(Panel[NotificationEntry]):
             text += " Each one is also mailed to you."
         else:
             # The path on a line of its own: wrapped inside a sentence it was cut mid-word.
-            text += ("\n\nMail is off. To get these on your phone, run `taskping-tui init`: it adds a [mail] "
-                     f"section to\n{config_hint}")
+            text += (
+                "\n\nMail is off. To get these on your phone, run `taskping-tui init`: it adds a [mail] "
+                f"section to\n{config_hint}"
+            )
         super().__init__(text, id="notifications")
         self.mail_enabled = mail_enabled
 

@@ -80,8 +80,9 @@ async def test_missing_claude_shows_the_npm_install_hint(tmp_path: Path, monkeyp
     app = TaskPingApp(Config(), ["claude"], runtime_dir=tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         driver = AppDriver(app, pilot)
-        await driver.until(lambda: "npm install -g @anthropic-ai/claude-code" in driver.screen_text(),
-                           "the install hint")
+        await driver.until(
+            lambda: "npm install -g @anthropic-ai/claude-code" in driver.screen_text(), "the install hint"
+        )
 
 
 async def test_theme_choice_is_saved_keeping_the_users_comments(tmp_path: Path) -> None:

@@ -17,8 +17,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 @pytest.fixture
-def app_driver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claude_cli: Path, claude_project: Path,
-               claude_env: dict[str, str]):  # type: ignore[no-untyped-def]
+def app_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claude_cli: Path, claude_project: Path, claude_env: dict[str, str]
+):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def run() -> AsyncIterator[AppDriver]:
         monkeypatch.chdir(claude_project)
@@ -26,6 +27,7 @@ def app_driver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claude_cli: Path
         app = TaskPingApp(config, [str(claude_cli)], runtime_dir=tmp_path / "run")
         async with app.run_test(size=(150, 45)) as pilot:
             yield AppDriver(app, pilot)
+
     return run
 
 
@@ -69,8 +71,10 @@ async def test_api_error_is_recorded(app_driver, mock_anthropic: MockAnthropic) 
         assert app.agent_state == "idle"
 
 
-async def test_agent_exit_is_recorded_and_enter_starts_a_fresh_session(app_driver,  # type: ignore[no-untyped-def]
-                                                                       mock_anthropic: MockAnthropic) -> None:
+async def test_agent_exit_is_recorded_and_enter_starts_a_fresh_session(
+    app_driver,  # type: ignore[no-untyped-def]
+    mock_anthropic: MockAnthropic,
+) -> None:
     mock_anthropic.queue_text("Back again.")
     async with app_driver() as driver:
         app = driver.app
@@ -81,6 +85,7 @@ async def test_agent_exit_is_recorded_and_enter_starts_a_fresh_session(app_drive
         assert app.pane.argv != first_argv  # a new --session-id for the next run
         await driver.pilot.press("enter")
         await driver.type_prompt("are you there")
-        await driver.until(lambda: any(e.kind == "turn_finished" for e in app.notification_entries),
-                           "a turn in the restarted session")
+        await driver.until(
+            lambda: any(e.kind == "turn_finished" for e in app.notification_entries), "a turn in the restarted session"
+        )
         assert mock_anthropic.user_prompts() == ["are you there"]

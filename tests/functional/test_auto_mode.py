@@ -25,8 +25,13 @@ def mode_notices(app: TaskPingApp) -> list[str]:
 
 
 @pytest.fixture
-def app_332(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claude_cli_332: Path, claude_project: Path,
-            claude_env: dict[str, str]):  # type: ignore[no-untyped-def]
+def app_332(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    claude_cli_332: Path,
+    claude_project: Path,
+    claude_env: dict[str, str],
+):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def run(*args: str) -> AsyncIterator[AppDriver]:
         monkeypatch.chdir(claude_project)
@@ -34,6 +39,7 @@ def app_332(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claude_cli_332: Pat
         app = TaskPingApp(config, [str(claude_cli_332), *args], runtime_dir=tmp_path / "run")
         async with app.run_test(size=(170, 45)) as pilot:
             yield AppDriver(app, pilot)
+
     return run
 
 
@@ -76,9 +82,9 @@ async def test_leaving_with_exit_sends_no_agent_exited_notification(app_332) -> 
         assert [e.kind for e in app.notification_entries] == []
 
 
-async def test_doctor_warns_that_the_installed_claude_code_never_asks(tmp_path: Path, claude_cli_332: Path,
-                                                                     claude_cli: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_doctor_warns_that_the_installed_claude_code_never_asks(
+    tmp_path: Path, claude_cli_332: Path, claude_cli: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from taskping_tui.diagnostics.doctor import OK, WARNING, run_checks
 
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.claude/settings.json choosing a mode

@@ -121,8 +121,10 @@ class Harness:
             if loop.time() > deadline:
                 screen = self.agent.text() if self.agent else ""
                 events = [e.event for e in self.events]
-                raise AssertionError(f"timed out waiting for {what}; state={self.tracker.state}, "
-                                     f"events={events}, notes={self.notes}\n{screen}")
+                raise AssertionError(
+                    f"timed out waiting for {what}; state={self.tracker.state}, "
+                    f"events={events}, notes={self.notes}\n{screen}"
+                )
             await asyncio.sleep(0.05)
 
     def kinds(self) -> list[NotificationKind]:
@@ -143,8 +145,12 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     instance = InstanceDir.create(tmp_path / "run")
     plan = plan_agent_launch([str(claude_cli)], instance)
-    state = Harness(mock=mock_anthropic, tracker=AgentTracker(is_claude=True, cwd=str(claude_project)),
-                    plan=plan, project=claude_project)
+    state = Harness(
+        mock=mock_anthropic,
+        tracker=AgentTracker(is_claude=True, cwd=str(claude_project)),
+        plan=plan,
+        project=claude_project,
+    )
 
     def on_event(event: HookEvent) -> None:
         state.events.append(event)
@@ -159,8 +165,9 @@ async def harness(
     server = HookSocketServer(instance.socket_path, on_event)
     await server.start()
     ticker = asyncio.create_task(tick_forever())
-    state.agent = PtyAgent(plan.argv, claude_project, claude_env,
-                           lambda title: state.notes.extend(state.tracker.on_title(title)))
+    state.agent = PtyAgent(
+        plan.argv, claude_project, claude_env, lambda title: state.notes.extend(state.tracker.on_title(title))
+    )
     state.agent.exited.add_done_callback(lambda f: state.notes.extend(state.tracker.on_exit(f.result())))
     try:
         yield state
@@ -219,7 +226,8 @@ async def test_tool_call_opens_a_permission_dialog_and_waits(harness: Harness) -
 
     # Claude Code adds a Notification(permission_prompt) ≈6 s later for the same dialog: still one entry.
     await harness.wait_until(
-        lambda: any(e.notification_type == "permission_prompt" for e in harness.events), 12, "permission_prompt")
+        lambda: any(e.notification_type == "permission_prompt" for e in harness.events), 12, "permission_prompt"
+    )
     assert harness.kinds() == [NotificationKind.NEEDS_PERMISSION]
     assert harness.tracker.state is AgentState.WAITING
     assert not (harness.project / "made_by_tool.txt").exists()

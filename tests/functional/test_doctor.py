@@ -35,8 +35,9 @@ allowed_senders = ["me@example.com"]
 
 
 @pytest.fixture
-def mail_setup(tmp_path: Path, dovecot: DovecotServer, smtp_server_factory: SmtpServerFactory,
-               monkeypatch: pytest.MonkeyPatch) -> tuple[Path, MailUser, int]:
+def mail_setup(
+    tmp_path: Path, dovecot: DovecotServer, smtp_server_factory: SmtpServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Path, MailUser, int]:
     user = dovecot.new_user()
     smtp = smtp_server_factory(auth=True, start=False)
     smtp.authenticator = PasswordAuthenticator({user.login: user.password})
@@ -52,15 +53,15 @@ def by_name(checks: list[Check]) -> dict[str, Check]:
 async def test_everything_ok_against_dovecot_and_aiosmtpd(mail_setup: tuple[Path, MailUser, int]) -> None:
     config_path, user, _port = mail_setup
     checks = by_name(await run_checks(config_path))
-    for name in ("config", "agent", "hook round trip", "password", "SMTP", "IMAP login", "IMAP select",
-                 "IMAP IDLE"):
+    for name in ("config", "agent", "hook round trip", "password", "SMTP", "IMAP login", "IMAP select", "IMAP IDLE"):
         assert checks[name].status == OK, checks[name]
     assert "logged in to 127.0.0.1" in checks["SMTP"].detail
     assert all(check.status != ERROR for check in checks.values())
 
 
-async def test_wrong_password_is_an_error_with_a_fix(mail_setup: tuple[Path, MailUser, int],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_wrong_password_is_an_error_with_a_fix(
+    mail_setup: tuple[Path, MailUser, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config_path, _user, _port = mail_setup
     monkeypatch.setenv("DOCTOR_TEST_PASSWORD", "not-the-password")
     checks = by_name(await run_checks(config_path))
@@ -71,8 +72,9 @@ async def test_wrong_password_is_an_error_with_a_fix(mail_setup: tuple[Path, Mai
     assert "not-the-password" not in " ".join(str(c) for c in checks.values())
 
 
-async def test_closed_smtp_port_is_an_error(tmp_path: Path, dovecot: DovecotServer,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_closed_smtp_port_is_an_error(
+    tmp_path: Path, dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     user = dovecot.new_user()
     monkeypatch.setenv("DOCTOR_TEST_PASSWORD", user.password)
     config_path = write_config(tmp_path / "config.toml", user, free_port(), dovecot.imap_port)
@@ -92,12 +94,20 @@ async def test_broken_config_is_reported_not_raised(tmp_path: Path) -> None:
 def test_cli_exit_status_follows_errors(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(f'[agent]\ncommand = "{sys.executable}"\n')
-    result = subprocess.run([sys.executable, "-m", "taskping_tui", "doctor", "--config", str(path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "taskping_tui", "doctor", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout
     assert "0 error(s)" in result.stdout and WARNING in result.stdout
     path.write_text('[agent]\ncommand = "no-such-agent"\n')
-    result = subprocess.run([sys.executable, "-m", "taskping_tui", "doctor", "--config", str(path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "taskping_tui", "doctor", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "'no-such-agent' is not on PATH" in result.stdout

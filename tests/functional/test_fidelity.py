@@ -88,7 +88,15 @@ CASES = [
     Case(
         "python-repl",
         [sys.executable, "-q", "-S", "-i"],
-        [b"", b"1 + 1\r", b"print('x' * 100)\r", b"for i in range(3):\r", b"    print(i)\r", b"\r", b"'\xc3\xa9\xe4\xb8\xad'\r"],
+        [
+            b"",
+            b"1 + 1\r",
+            b"print('x' * 100)\r",
+            b"for i in range(3):\r",
+            b"    print(i)\r",
+            b"\r",
+            b"'\xc3\xa9\xe4\xb8\xad'\r",
+        ],
     ),
 ]
 

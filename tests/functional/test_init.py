@@ -85,8 +85,9 @@ async def test_existing_file_is_updated_only_after_asking_and_keeps_comments(tmp
 
 
 @pytest.mark.slow
-async def test_connections_are_tested_live_before_saving(tmp_path: Path, dovecot: DovecotServer,
-                                                         smtp_server_factory: SmtpServerFactory) -> None:
+async def test_connections_are_tested_live_before_saving(
+    tmp_path: Path, dovecot: DovecotServer, smtp_server_factory: SmtpServerFactory
+) -> None:
     user = dovecot.new_user()
     smtp = smtp_server_factory(auth=True, start=False)
     smtp.authenticator = PasswordAuthenticator({user.login: user.password})
@@ -97,9 +98,13 @@ async def test_connections_are_tested_live_before_saving(tmp_path: Path, dovecot
         screen = app.screen
         screen.query_one("#provider", Select).value = "custom"
         await fill(app, pilot, "address", user.login)
-        for widget_id, value in (("smtp_host", "127.0.0.1"), ("smtp_port", str(smtp.port)),
-                                 ("imap_host", "127.0.0.1"), ("imap_port", str(dovecot.imap_port)),
-                                 ("recipients", "me@example.com")):
+        for widget_id, value in (
+            ("smtp_host", "127.0.0.1"),
+            ("smtp_port", str(smtp.port)),
+            ("imap_host", "127.0.0.1"),
+            ("imap_port", str(dovecot.imap_port)),
+            ("recipients", "me@example.com"),
+        ):
             screen.query_one(f"#{widget_id}", Input).value = value
         screen.query_one("#provider", Select).value = "custom"
         screen.query_one("#smtp_security", Select).value = "none"

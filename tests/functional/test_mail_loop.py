@@ -79,19 +79,27 @@ def qq_reply(notification: EmailMessage, text: str) -> bytes:
     reply["Date"] = formatdate(localtime=True)
     reply["Message-ID"] = make_msgid(domain="qq.com")
     reply["In-Reply-To"] = notification["Message-ID"]
-    body = (f"{text}\n\n\n------------------&nbsp;原始邮件&nbsp;------------------\n"
-            .replace("&nbsp;", " ")
-            + f"发件人: \"TaskPing\" <{notification['From']}>;\n发送时间: 2026年11月24日(星期二) 下午2:00\n"
-            + f"收件人: \"我\" <{ME}>;\n主题: {notification['Subject']}\n\n"
-            + notification.get_body(("plain",)).get_content())
+    body = (
+        f"{text}\n\n\n------------------&nbsp;原始邮件&nbsp;------------------\n".replace("&nbsp;", " ")
+        + f'发件人: "TaskPing" <{notification["From"]}>;\n发送时间: 2026年11月24日(星期二) 下午2:00\n'
+        + f'收件人: "我" <{ME}>;\n主题: {notification["Subject"]}\n\n'
+        + notification.get_body(("plain",)).get_content()
+    )
     reply.set_content(body.encode("gb18030"), maintype="text", subtype="plain", cte="base64")
     del reply["Content-Type"]
     reply["Content-Type"] = 'text/plain; charset="gb2312"'
     return reply.as_bytes()
 
 
-def loop_config(smtp: SmtpServer, dovecot: DovecotServer, user: MailUser, claude_env: dict[str, str],
-                approval: str = "auto", extra: str = "", confirm: bool = False) -> Config:
+def loop_config(
+    smtp: SmtpServer,
+    dovecot: DovecotServer,
+    user: MailUser,
+    claude_env: dict[str, str],
+    approval: str = "auto",
+    extra: str = "",
+    confirm: bool = False,
+) -> Config:
     return parse_config(f"""
 [agent]
 env = {agent_env_toml(claude_env)}
@@ -119,10 +127,19 @@ allowed_senders = ["{ME}"]
 
 @contextlib.asynccontextmanager
 async def running_loop(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claude_cli: Path, claude_project: Path,
-    claude_env: dict[str, str], mock: MockAnthropic, smtp_server_factory: SmtpServerFactory,
-    dovecot: DovecotServer, approval: str = "auto", store_path: Path | None = None, extra: str = "",
-    confirm: bool = False, agent_argv: list[str] | None = None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    claude_cli: Path,
+    claude_project: Path,
+    claude_env: dict[str, str],
+    mock: MockAnthropic,
+    smtp_server_factory: SmtpServerFactory,
+    dovecot: DovecotServer,
+    approval: str = "auto",
+    store_path: Path | None = None,
+    extra: str = "",
+    confirm: bool = False,
+    agent_argv: list[str] | None = None,
 ) -> AsyncIterator[Loop]:
     user = dovecot.new_user()
     smtp = smtp_server_factory(auth=True, start=False)
@@ -131,13 +148,18 @@ async def running_loop(
     monkeypatch.setenv(PASSWORD_ENV, user.password)
     monkeypatch.chdir(claude_project)
     config = loop_config(smtp, dovecot, user, claude_env, approval, extra, confirm)
-    app = TaskPingApp(config, agent_argv or [str(claude_cli)], store_path=store_path or tmp_path / "store.sqlite3",
-                      runtime_dir=tmp_path / "run",
-                      watcher_timings=WatcherTimings(backoff_initial_seconds=0.2, backoff_max_seconds=1.0))
+    app = TaskPingApp(
+        config,
+        agent_argv or [str(claude_cli)],
+        store_path=store_path or tmp_path / "store.sqlite3",
+        runtime_dir=tmp_path / "run",
+        watcher_timings=WatcherTimings(backoff_initial_seconds=0.2, backoff_max_seconds=1.0),
+    )
     async with app.run_test(size=(150, 45)) as pilot:
         loop = Loop(app, pilot, mock, smtp, dovecot, user, claude_project)
-        await loop.until(lambda: app.watcher is not None and app.watcher.status.state.value == "idle",
-                         "the IMAP watcher to idle")
+        await loop.until(
+            lambda: app.watcher is not None and app.watcher.status.state.value == "idle", "the IMAP watcher to idle"
+        )
         yield loop
     assert mock.unknown_paths == []
 
@@ -149,12 +171,29 @@ def claude_332_manual(claude_cli_332: Path) -> list[str]:
 
 
 @pytest.fixture
-def loop_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claude_cli: Path, claude_project: Path,
-                 claude_env: dict[str, str], mock_anthropic: MockAnthropic,
-                 smtp_server_factory: SmtpServerFactory, dovecot: DovecotServer):  # type: ignore[no-untyped-def]
+def loop_factory(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    claude_cli: Path,
+    claude_project: Path,
+    claude_env: dict[str, str],
+    mock_anthropic: MockAnthropic,
+    smtp_server_factory: SmtpServerFactory,
+    dovecot: DovecotServer,
+):  # type: ignore[no-untyped-def]
     def make(**options: object):  # type: ignore[no-untyped-def]
-        return running_loop(tmp_path, monkeypatch, claude_cli, claude_project, claude_env, mock_anthropic,
-                            smtp_server_factory, dovecot, **options)  # type: ignore[arg-type]
+        return running_loop(
+            tmp_path,
+            monkeypatch,
+            claude_cli,
+            claude_project,
+            claude_env,
+            mock_anthropic,
+            smtp_server_factory,
+            dovecot,
+            **options,
+        )  # type: ignore[arg-type]
+
     return make
 
 
@@ -289,8 +328,15 @@ async def test_command_left_injecting_by_a_crash_is_not_replayed(loop_factory, t
     store_path = tmp_path / "crashed.sqlite3"
     crashed = Store.open(store_path)
     recorded = crashed.record_inbound_mail(
-        NewInboundMail(verdict="accepted", received_at=1.0, message_id="<crash@example.com>", sender=ME,
-                       command="deploy to staging"), command_state="approved")
+        NewInboundMail(
+            verdict="accepted",
+            received_at=1.0,
+            message_id="<crash@example.com>",
+            sender=ME,
+            command="deploy to staging",
+        ),
+        command_state="approved",
+    )
     assert recorded.command_id is not None
     crashed.apply_command_event(recorded.command_id, CommandEvent.START_INJECTION)
     crashed.close()  # the app died between "injecting" and the write
@@ -341,11 +387,17 @@ async def test_mail_left_unsent_by_the_last_run_is_shown_and_sent(loop_factory, 
     store_path = tmp_path / "left.sqlite3"
     store = Store.open(store_path)
     config = parse_config(f'[mail]\nenabled = false\naddress = "bot@example.test"\nrecipients = ["{ME}"]\n')
-    Outbox(store, config.mail).enqueue(NotificationFacts(kind="turn_finished", summary="Turn finished: old news",
-                                                         session_id="old-session"))
+    Outbox(store, config.mail).enqueue(
+        NotificationFacts(kind="turn_finished", summary="Turn finished: old news", session_id="old-session")
+    )
     store.close()
     async with loop_factory(store_path=store_path) as loop:
         mail = await loop.next_mail(1, "the mail from the last run")
         assert "old news" in mail.get_body(("plain",)).get_content()
-        await loop.until(lambda: any(e.summary.startswith("(from the last run)") and e.mail_state == "sent"
-                                     for e in loop.app.notification_entries), "the panel entry to say sent")
+        await loop.until(
+            lambda: any(
+                e.summary.startswith("(from the last run)") and e.mail_state == "sent"
+                for e in loop.app.notification_entries
+            ),
+            "the panel entry to say sent",
+        )

@@ -40,15 +40,20 @@ allowed_senders = ["me@example.com"]
 
 @pytest.mark.slow
 async def test_wrong_imap_password_is_shown_in_the_inbound_panel_and_a_notice(
-        tmp_path: Path, dovecot: DovecotServer, smtp_server_factory: SmtpServerFactory,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, dovecot: DovecotServer, smtp_server_factory: SmtpServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The title used to be cut to "reconnecting in 7.0 s …" and the reason never showed."""
     user = dovecot.new_user()
     smtp = smtp_server_factory()
     monkeypatch.setenv(PASSWORD_ENV, "not-the-password")
     config = parse_config(mail_config(dovecot.imap_port, smtp.port, user.login))
-    app = TaskPingApp(config, FAKE_AGENT, store_path=tmp_path / "store.sqlite3", runtime_dir=tmp_path / "run",
-                      watcher_timings=WatcherTimings(backoff_initial_seconds=0.2, backoff_max_seconds=0.5))
+    app = TaskPingApp(
+        config,
+        FAKE_AGENT,
+        store_path=tmp_path / "store.sqlite3",
+        runtime_dir=tmp_path / "run",
+        watcher_timings=WatcherTimings(backoff_initial_seconds=0.2, backoff_max_seconds=0.5),
+    )
     async with app.run_test(size=(170, 45)) as pilot:
         driver = AppDriver(app, pilot)
         panel = app.query_one(InboundPanel)
@@ -71,9 +76,16 @@ def seed_command(store_path: Path, text: str, verdict: str, danger: str | None) 
 
     with Store.open(store_path) as store:
         recorded = store.record_inbound_mail(
-            NewInboundMail(verdict=verdict, received_at=time.time(), sender="me@example.com",  # type: ignore[arg-type]
-                           command=text, danger_pattern=danger, message_id=f"<{text[:4]}@example.com>"),
-            command_state=CommandState.BLOCKED if verdict == "blocked" else CommandState.QUEUED)
+            NewInboundMail(
+                verdict=verdict,
+                received_at=time.time(),
+                sender="me@example.com",  # type: ignore[arg-type]
+                command=text,
+                danger_pattern=danger,
+                message_id=f"<{text[:4]}@example.com>",
+            ),
+            command_state=CommandState.BLOCKED if verdict == "blocked" else CommandState.QUEUED,
+        )
         assert recorded.command_id is not None
         return recorded.command_id
 
@@ -101,8 +113,7 @@ async def test_a_blocked_command_edited_into_a_harmless_one_is_checked_again(tmp
     from taskping_tui.widgets.confirm_dialog import ConfirmDialog
     from tests.snapshots.scenes import config, make_app
 
-    command_id = seed_command(tmp_path / "state.sqlite3", "git push --force origin main", "blocked",
-                              "git push --force")
+    command_id = seed_command(tmp_path / "state.sqlite3", "git push --force origin main", "blocked", "git push --force")
     app = make_app(config(mail=True), tmp_path)
     async with app.run_test(size=(170, 45)) as pilot:
         await pilot.pause()
@@ -161,8 +172,9 @@ async def test_quitting_asks_first_while_the_agent_runs_or_commands_wait(tmp_pat
 
 
 async def test_quitting_after_the_agent_exited_with_nothing_waiting_does_not_ask(tmp_path: Path) -> None:
-    app = TaskPingApp(parse_config("[notify]\ndesktop = false\n"), [sys.executable, "-c", "pass"],
-                      runtime_dir=tmp_path / "run")
+    app = TaskPingApp(
+        parse_config("[notify]\ndesktop = false\n"), [sys.executable, "-c", "pass"], runtime_dir=tmp_path / "run"
+    )
     async with app.run_test(size=(120, 36)) as pilot:
         driver = AppDriver(app, pilot)
         await driver.until(lambda: app.agent_state == "exited", "the agent to exit")
@@ -172,8 +184,7 @@ async def test_quitting_after_the_agent_exited_with_nothing_waiting_does_not_ask
 
 
 async def test_missing_command_is_not_labelled_starting(tmp_path: Path) -> None:
-    app = TaskPingApp(parse_config("[notify]\ndesktop = false\n"), ["no-such-agent-here"],
-                      runtime_dir=tmp_path / "run")
+    app = TaskPingApp(parse_config("[notify]\ndesktop = false\n"), ["no-such-agent-here"], runtime_dir=tmp_path / "run")
     async with app.run_test(size=(120, 36)) as pilot:
         driver = AppDriver(app, pilot)
         await driver.until(lambda: "not found" in driver.screen_text().lower(), "the not-found message")
@@ -182,8 +193,11 @@ async def test_missing_command_is_not_labelled_starting(tmp_path: Path) -> None:
 
 
 async def test_the_pane_label_says_when_it_is_scrolled_back(tmp_path: Path) -> None:
-    app = TaskPingApp(parse_config("[notify]\ndesktop = false\n"), ["bash", "--norc", "--noprofile", "-i"],
-                      runtime_dir=tmp_path / "run")
+    app = TaskPingApp(
+        parse_config("[notify]\ndesktop = false\n"),
+        ["bash", "--norc", "--noprofile", "-i"],
+        runtime_dir=tmp_path / "run",
+    )
     async with app.run_test(size=(120, 36)) as pilot:
         driver = AppDriver(app, pilot)
         await driver.until(lambda: app.pane.pid is not None, "bash")
@@ -238,8 +252,12 @@ async def test_toasts_cover_neither_the_agents_input_line_nor_the_commands_panel
         driver = AppDriver(app, pilot)
         await driver.until(lambda: "Ready" in driver.screen_text(), "the fake agent")
         for index in range(3):
-            app.notify(f"me@example.com: git push --force origin main #{index}",
-                       title="Command waits for your approval", severity="warning", timeout=8)
+            app.notify(
+                f"me@example.com: git push --force origin main #{index}",
+                title="Command waits for your approval",
+                severity="warning",
+                timeout=8,
+            )
         await pilot.pause()
         await pilot.pause()
         await pilot.pause(0.3)

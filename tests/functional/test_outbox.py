@@ -20,11 +20,19 @@ FAST_RETRY = dict(retry_base_seconds=0.05, retry_cap_seconds=0.2)
 WHEN = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
 
 
-def turn_finished(prompt: str = "fix the login test", answer: str = "Done: 12 tests pass.",
-                  session_id: str = "sess-1", offset: float = 0.0) -> NotificationFacts:
+def turn_finished(
+    prompt: str = "fix the login test",
+    answer: str = "Done: 12 tests pass.",
+    session_id: str = "sess-1",
+    offset: float = 0.0,
+) -> NotificationFacts:
     return NotificationFacts(
-        kind="turn_finished", summary="The agent finished its turn.", session_id=session_id,
-        cwd="/home/ann/webshop", prompt=prompt, last_assistant_message=answer,
+        kind="turn_finished",
+        summary="The agent finished its turn.",
+        session_id=session_id,
+        cwd="/home/ann/webshop",
+        prompt=prompt,
+        last_assistant_message=answer,
         time=WHEN + timedelta(seconds=offset),
     )
 
@@ -175,8 +183,13 @@ async def test_starttls_setting_never_logs_in_over_plain_text(
 
 
 async def test_security_none_to_a_remote_host_is_refused(store: Store, running) -> None:
-    mail = MailConfig(enabled=True, address="bot@example.org", recipients=[RECIPIENT], password="pw",
-                      smtp=SmtpConfig(host="smtp.example.org", port=25, security="none"))
+    mail = MailConfig(
+        enabled=True,
+        address="bot@example.org",
+        recipients=[RECIPIENT],
+        password="pw",
+        smtp=SmtpConfig(host="smtp.example.org", port=25, security="none"),
+    )
     outbox = running(Outbox(store, mail, **FAST_RETRY))
     row = outbox.enqueue(turn_finished())
     await wait_until(lambda: state_of(store, row.id) == "failed")

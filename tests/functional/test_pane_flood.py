@@ -61,8 +61,11 @@ async def test_a_key_typed_while_the_pane_floods_is_echoed_on_screen() -> None:
         await wait_until(lambda: "frame" in painted_text(pane), 10.0, what="the flood to start")
         for key in "abc":
             await pilot.press(key)
-            await wait_until(lambda key=key: f"> {key}" in painted_text(pane).splitlines()[-1], 5.0,  # type: ignore[misc]
-                             what=f"the echo of {key!r}")
+            await wait_until(
+                lambda key=key: f"> {key}" in painted_text(pane).splitlines()[-1],
+                5.0,  # type: ignore[misc]
+                what=f"the echo of {key!r}",
+            )
         await pilot.press("q")
 
 

@@ -216,8 +216,10 @@ async def test_r_renames_and_the_name_is_stored(tmp_path: Path, two_dirs) -> Non
         await pilot.pause()
         assert one.row.name == "billing api"
         assert app.store.get_session(one.key).name == "billing api"  # type: ignore[union-attr]
-        await driver.until(lambda: "billing api" in str(app.query_one(SessionsPanel).option_list.get_option_at_index(0).prompt),
-                           "the new name in the panel")
+        await driver.until(
+            lambda: "billing api" in str(app.query_one(SessionsPanel).option_list.get_option_at_index(0).prompt),
+            "the new name in the panel",
+        )
 
 
 async def test_shift_r_restarts_the_agent(tmp_path: Path, two_dirs) -> None:  # type: ignore[no-untyped-def]

@@ -67,8 +67,9 @@ class Recorder:
         start = time.monotonic()
         while not condition():
             if time.monotonic() - start > timeout:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}; statuses: "
-                                     f"{[s.text for s in self.statuses]}")
+                raise AssertionError(
+                    f"timed out after {timeout} s waiting for {what}; statuses: {[s.text for s in self.statuses]}"
+                )
             await asyncio.sleep(0.01)
         return time.monotonic() - start
 
@@ -217,13 +218,15 @@ async def test_network_down_backs_off_with_growing_capped_delays_then_recovers(
     dovecot: DovecotServer, mail_user: MailUser, tcp_proxy: FreezableProxy
 ) -> None:
     recorder = Recorder()
-    timings = replace(FAST, keepalive_seconds=0.5, response_timeout_seconds=0.3,
-                      backoff_initial_seconds=0.1, backoff_max_seconds=0.4)
+    timings = replace(
+        FAST, keepalive_seconds=0.5, response_timeout_seconds=0.3, backoff_initial_seconds=0.1, backoff_max_seconds=0.4
+    )
     async with running_watcher(dovecot, mail_user, recorder, timings=timings, port=tcp_proxy.port):
         mark = len(recorder.statuses)
         tcp_proxy.freeze(new_connections_too=True)
         await recorder.wait_until(
-            lambda: sum(s.state is WatcherState.RECONNECTING for s in recorder.statuses[mark:]) >= 4, 8.0,
+            lambda: sum(s.state is WatcherState.RECONNECTING for s in recorder.statuses[mark:]) >= 4,
+            8.0,
             "four failed reconnects",
         )
         await dovecot.adeliver_lmtp(mail_user, make_mail("after the outage"))
@@ -427,9 +430,7 @@ async def test_tls_connection_with_a_trusted_certificate(dovecot: DovecotServer,
     assert recorder.subjects() == ["over tls"]
 
 
-async def test_untrusted_certificate_is_refused_with_a_clear_error(
-    dovecot: DovecotServer, mail_user: MailUser
-) -> None:
+async def test_untrusted_certificate_is_refused_with_a_clear_error(dovecot: DovecotServer, mail_user: MailUser) -> None:
     recorder = Recorder()
     async with running_watcher(
         dovecot, mail_user, recorder, wait_for=WatcherState.RECONNECTING, security="tls", port=dovecot.imaps_port

@@ -90,33 +90,58 @@ def config(mail: bool = False, theme: str = "taskping-dark", show_sidebar: bool 
 
 
 def make_app(cfg: Config, tmp_path: Path) -> TaskPingApp:
-    return TaskPingApp(cfg, [sys.executable, str(FAKE_AGENT)], store_path=tmp_path / "state.sqlite3",
-                       runtime_dir=tmp_path / "run")
+    return TaskPingApp(
+        cfg, [sys.executable, str(FAKE_AGENT)], store_path=tmp_path / "state.sqlite3", runtime_dir=tmp_path / "run"
+    )
 
 
 # ------------------------------------------------------------------------------------------ panel entries
 
 NOTIFICATIONS = [
-    NotificationEntry("n1", at(9, 12, 4), "turn_finished",
-                      "Turn finished: Added retry with backoff to the SMTP sender; 14 tests pass.",
-                      "sent", "09:12:06"),
-    NotificationEntry("n2", at(9, 20, 31), "needs_permission", "Needs permission: Bash(rm -rf build/ dist/)",
-                      "retrying", "next try 09:21:31: 421 4.7.0 Try again later"),
-    NotificationEntry("n3", at(9, 27, 55), "api_error", "API error: 529 Overloaded",
-                      "failed", "535 5.7.8 Username and password not accepted (r to resend)"),
-    NotificationEntry("n4", at(9, 33, 10), "turn_finished", "Turn finished: Renamed the outbox states in the docs.",
-                      "sending"),
+    NotificationEntry(
+        "n1",
+        at(9, 12, 4),
+        "turn_finished",
+        "Turn finished: Added retry with backoff to the SMTP sender; 14 tests pass.",
+        "sent",
+        "09:12:06",
+    ),
+    NotificationEntry(
+        "n2",
+        at(9, 20, 31),
+        "needs_permission",
+        "Needs permission: Bash(rm -rf build/ dist/)",
+        "retrying",
+        "next try 09:21:31: 421 4.7.0 Try again later",
+    ),
+    NotificationEntry(
+        "n3",
+        at(9, 27, 55),
+        "api_error",
+        "API error: 529 Overloaded",
+        "failed",
+        "535 5.7.8 Username and password not accepted (r to resend)",
+    ),
+    NotificationEntry(
+        "n4", at(9, 33, 10), "turn_finished", "Turn finished: Renamed the outbox states in the docs.", "sending"
+    ),
     NotificationEntry("n5", at(9, 34, 2), "exited", "Agent exited (code 0)", "queued"),
 ]
 
 INBOUND = [
     InboundEntry(1, at(9, 14, 40), ME, f"Re: {TAG} Turn finished", "accepted"),
-    InboundEntry(2, at(9, 22, 3), ME, f"Re: {TAG} Needs permission", "blocked",
-                 "matches danger pattern rm -rf"),
-    InboundEntry(3, at(9, 25, 17), "stranger@spam.example", f"Re: {TAG} Turn finished",
-                 "rejected", "sender stranger@spam.example is not on the allowlist"),
-    InboundEntry(4, at(9, 26, 0), "mailer-daemon@example.com", "Undelivered Mail Returned to Sender",
-                 "ignored", "bounce report"),
+    InboundEntry(2, at(9, 22, 3), ME, f"Re: {TAG} Needs permission", "blocked", "matches danger pattern rm -rf"),
+    InboundEntry(
+        3,
+        at(9, 25, 17),
+        "stranger@spam.example",
+        f"Re: {TAG} Turn finished",
+        "rejected",
+        "sender stranger@spam.example is not on the allowlist",
+    ),
+    InboundEntry(
+        4, at(9, 26, 0), "mailer-daemon@example.com", "Undelivered Mail Returned to Sender", "ignored", "bounce report"
+    ),
 ]
 
 _AUTH = "dmarc=pass (mx.example.com)"
@@ -125,23 +150,97 @@ _AUTH = "dmarc=pass (mx.example.com)"
 NOW = 1_790_000_000.0
 
 COMMANDS = [
-    CommandEntry(1, CommandState.QUEUED, ME, "5m", _AUTH, "add a test for the 421 retry", position=1, updated_at=NOW - 300),
-    CommandEntry(2, CommandState.BLOCKED, ME, "5m", _AUTH, "rm -rf build/ dist/", danger="rm -rf", position=2,
-                 updated_at=NOW - 300),
-    CommandEntry(3, CommandState.APPROVED, ME, "5m", _AUTH, "run the linter and fix what it finds",
-                 note="waiting: agent is busy", position=3, updated_at=NOW - 300),
-    CommandEntry(4, CommandState.INJECTING, ME, "5m", _AUTH, "summarise the diff in three bullets", position=4,
-                 updated_at=NOW - 1),
-    CommandEntry(5, CommandState.INJECTED, ME, "12m", _AUTH, "yes", note="answered the permission dialog", position=5,
-                 updated_at=NOW - 700),
-    CommandEntry(6, CommandState.REJECTED, ME, "40m", _AUTH, "git push --force origin main", danger="git push --force",
-                 note="rejected at the keyboard", position=6, updated_at=NOW - 2400),
-    CommandEntry(7, CommandState.EXPIRED, ME, "3h", _AUTH, "deploy to staging", note="not typed within 120 minutes",
-                 position=7, updated_at=NOW - 3600),
-    CommandEntry(8, CommandState.FAILED, ME, "3h", _AUTH, "continue", note="the pane was closed while typing", position=8,
-                 updated_at=NOW - 10000),
-    CommandEntry(9, CommandState.UNKNOWN, ME, "1d", "auth not checked", "run the migrations",
-                 note="taskping-tui stopped while typing it", position=9, updated_at=NOW - 80000),
+    CommandEntry(
+        1, CommandState.QUEUED, ME, "5m", _AUTH, "add a test for the 421 retry", position=1, updated_at=NOW - 300
+    ),
+    CommandEntry(
+        2,
+        CommandState.BLOCKED,
+        ME,
+        "5m",
+        _AUTH,
+        "rm -rf build/ dist/",
+        danger="rm -rf",
+        position=2,
+        updated_at=NOW - 300,
+    ),
+    CommandEntry(
+        3,
+        CommandState.APPROVED,
+        ME,
+        "5m",
+        _AUTH,
+        "run the linter and fix what it finds",
+        note="waiting: agent is busy",
+        position=3,
+        updated_at=NOW - 300,
+    ),
+    CommandEntry(
+        4,
+        CommandState.INJECTING,
+        ME,
+        "5m",
+        _AUTH,
+        "summarise the diff in three bullets",
+        position=4,
+        updated_at=NOW - 1,
+    ),
+    CommandEntry(
+        5,
+        CommandState.INJECTED,
+        ME,
+        "12m",
+        _AUTH,
+        "yes",
+        note="answered the permission dialog",
+        position=5,
+        updated_at=NOW - 700,
+    ),
+    CommandEntry(
+        6,
+        CommandState.REJECTED,
+        ME,
+        "40m",
+        _AUTH,
+        "git push --force origin main",
+        danger="git push --force",
+        note="rejected at the keyboard",
+        position=6,
+        updated_at=NOW - 2400,
+    ),
+    CommandEntry(
+        7,
+        CommandState.EXPIRED,
+        ME,
+        "3h",
+        _AUTH,
+        "deploy to staging",
+        note="not typed within 120 minutes",
+        position=7,
+        updated_at=NOW - 3600,
+    ),
+    CommandEntry(
+        8,
+        CommandState.FAILED,
+        ME,
+        "3h",
+        _AUTH,
+        "continue",
+        note="the pane was closed while typing",
+        position=8,
+        updated_at=NOW - 10000,
+    ),
+    CommandEntry(
+        9,
+        CommandState.UNKNOWN,
+        ME,
+        "1d",
+        "auth not checked",
+        "run the migrations",
+        note="taskping-tui stopped while typing it",
+        position=9,
+        updated_at=NOW - 80000,
+    ),
 ]
 
 
@@ -168,6 +267,7 @@ def show_notifications(app: TaskPingApp, entries: Sequence[NotificationEntry]) -
 
 # ------------------------------------------------------------------------------------------ seeded store
 
+
 def seed_store(path: Path) -> None:
     """Inbound mails of every verdict and commands in the states the live app keeps still.
 
@@ -179,40 +279,90 @@ def seed_store(path: Path) -> None:
             token = store.create_session_token(SESSION, 24 * 3600, now=time.time() - 300).token
         subject = f"Re: {TAG} Turn finished"
 
-        def mail(when: datetime, verdict: VerdictKind, sender: str = ME, subject: str = subject,
-                 **fields: Any) -> NewInboundMail:
-            return NewInboundMail(verdict=verdict, received_at=when.timestamp(), sender=sender, subject=subject,
-                                  session_id=SESSION, message_id=f"<{when.timestamp():.0f}@example.com>", **fields)
+        def mail(
+            when: datetime, verdict: VerdictKind, sender: str = ME, subject: str = subject, **fields: Any
+        ) -> NewInboundMail:
+            return NewInboundMail(
+                verdict=verdict,
+                received_at=when.timestamp(),
+                sender=sender,
+                subject=subject,
+                session_id=SESSION,
+                message_id=f"<{when.timestamp():.0f}@example.com>",
+                **fields,
+            )
 
-        headers = {"From": ME, "Authentication-Results": f"mx.example.com; {_AUTH}",
-                   "In-Reply-To": "<taskping.1@example.com>"}
-        first = store.record_inbound_mail(mail(
-            at(9, 14, 40), "accepted", command="add a test for the 421 retry", token=token, auth_result=_AUTH,
-            headers=headers, raw_text="add a test for the 421 retry\n\nOn Fri, taskping wrote:\n> Turn finished"),
-            command_state=CommandState.QUEUED)
-        store.record_inbound_mail(mail(
-            at(9, 22, 3), "blocked", command="rm -rf build/ dist/", token=token, auth_result=_AUTH,
-            danger_pattern="rm -rf", reasons=["matches danger pattern rm -rf"], headers=headers,
-            raw_text="rm -rf build/ dist/\n\n> Needs permission: Bash"))
-        store.record_inbound_mail(mail(
-            at(9, 25, 17), "rejected", sender="stranger@spam.example",
-            reasons=["sender stranger@spam.example is not on the allowlist"],
-            headers={"From": "stranger@spam.example"}, raw_text="buy now"))
-        store.record_inbound_mail(mail(
-            at(9, 26, 0), "ignored", sender="mailer-daemon@example.com",
-            subject="Undelivered Mail Returned to Sender", reasons=["bounce report"],
-            headers={"From": "mailer-daemon@example.com", "Auto-Submitted": "auto-replied"},
-            raw_text="This is the mail system at host example.com."))
-        queued = store.record_inbound_mail(mail(
-            at(9, 30, 12), "accepted", command="summarise the diff in three bullets", token=token,
-            auth_result=_AUTH, headers=headers, raw_text="summarise the diff in three bullets"),
-            command_state=CommandState.QUEUED)
+        headers = {
+            "From": ME,
+            "Authentication-Results": f"mx.example.com; {_AUTH}",
+            "In-Reply-To": "<taskping.1@example.com>",
+        }
+        first = store.record_inbound_mail(
+            mail(
+                at(9, 14, 40),
+                "accepted",
+                command="add a test for the 421 retry",
+                token=token,
+                auth_result=_AUTH,
+                headers=headers,
+                raw_text="add a test for the 421 retry\n\nOn Fri, taskping wrote:\n> Turn finished",
+            ),
+            command_state=CommandState.QUEUED,
+        )
+        store.record_inbound_mail(
+            mail(
+                at(9, 22, 3),
+                "blocked",
+                command="rm -rf build/ dist/",
+                token=token,
+                auth_result=_AUTH,
+                danger_pattern="rm -rf",
+                reasons=["matches danger pattern rm -rf"],
+                headers=headers,
+                raw_text="rm -rf build/ dist/\n\n> Needs permission: Bash",
+            )
+        )
+        store.record_inbound_mail(
+            mail(
+                at(9, 25, 17),
+                "rejected",
+                sender="stranger@spam.example",
+                reasons=["sender stranger@spam.example is not on the allowlist"],
+                headers={"From": "stranger@spam.example"},
+                raw_text="buy now",
+            )
+        )
+        store.record_inbound_mail(
+            mail(
+                at(9, 26, 0),
+                "ignored",
+                sender="mailer-daemon@example.com",
+                subject="Undelivered Mail Returned to Sender",
+                reasons=["bounce report"],
+                headers={"From": "mailer-daemon@example.com", "Auto-Submitted": "auto-replied"},
+                raw_text="This is the mail system at host example.com.",
+            )
+        )
+        queued = store.record_inbound_mail(
+            mail(
+                at(9, 30, 12),
+                "accepted",
+                command="summarise the diff in three bullets",
+                token=token,
+                auth_result=_AUTH,
+                headers=headers,
+                raw_text="summarise the diff in three bullets",
+            ),
+            command_state=CommandState.QUEUED,
+        )
         assert first.command_id is not None and queued.command_id is not None
-        store.transition_command(first.command_id, [CommandState.QUEUED], CommandState.INJECTED,
-                                 now=at(9, 15).timestamp())
+        store.transition_command(
+            first.command_id, [CommandState.QUEUED], CommandState.INJECTED, now=at(9, 15).timestamp()
+        )
 
 
 # ------------------------------------------------------------------------------------------ waiting
+
 
 async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
@@ -222,8 +372,9 @@ async def wait_for(pilot: Pilot, condition: Callable[[], bool], what: str, timeo
         await pilot.pause(0.05)
 
 
-async def wait_steady(pilot: Pilot, condition: Callable[[], bool], what: str, hold: float = 0.6,
-                      timeout: float = 15.0) -> None:
+async def wait_steady(
+    pilot: Pilot, condition: Callable[[], bool], what: str, hold: float = 0.6, timeout: float = 15.0
+) -> None:
     """Wait until `condition` has held without a break for `hold` seconds."""
     deadline = time.monotonic() + timeout
     since: float | None = None
@@ -241,12 +392,18 @@ async def settle_agent(pilot: Pilot) -> None:
     """Wait until the fake agent shows its prompt and the tracker is idle with nothing pending."""
     app = pilot.app
     assert isinstance(app, TaskPingApp)
-    await wait_for(pilot, lambda: any("Ready" in line for line in app.pane.terminal_screen.display),
-                   "the fake agent's prompt")
+    await wait_for(
+        pilot, lambda: any("Ready" in line for line in app.pane.terminal_screen.display), "the fake agent's prompt"
+    )
     # Idle with nothing pending, and still so a while later: output handled after the prompt was drawn
     # (busy, then idle again after silence_seconds) must not land between here and the screenshot.
-    await wait_steady(pilot, lambda: app.agent_state == AgentState.IDLE.value and app.tracker is not None
-                      and app.tracker.next_deadline() is None, "the agent to settle idle")
+    await wait_steady(
+        pilot,
+        lambda: (
+            app.agent_state == AgentState.IDLE.value and app.tracker is not None and app.tracker.next_deadline() is None
+        ),
+        "the agent to settle idle",
+    )
 
 
 def steady_cursors(pilot: Pilot) -> None:

@@ -34,8 +34,14 @@ async def highlight(pilot: Pilot, panel_type: type[CommandsPanel | InboundPanel]
     assert highlighted_id(panel) == entry_id
 
 
-def run_dialog(snap_compare, tmp_path: Path, panel_type: type[CommandsPanel | InboundPanel], entry_id: int,
-               press: str, dialog: type) -> bool:
+def run_dialog(
+    snap_compare,
+    tmp_path: Path,
+    panel_type: type[CommandsPanel | InboundPanel],
+    entry_id: int,
+    press: str,
+    dialog: type,
+) -> bool:
     seed_store(tmp_path / "state.sqlite3")
 
     async def open_dialog(pilot: Pilot) -> None:

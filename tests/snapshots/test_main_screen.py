@@ -75,23 +75,38 @@ def test_main_screen_new_blocked_command_in_view_at_170x45(snap_compare, tmp_pat
     seed_store(tmp_path / "state.sqlite3")
     with Store.open(tmp_path / "state.sqlite3") as store:
         for index in range(8):
-            recorded = store.record_inbound_mail(NewInboundMail(
-                verdict="accepted", received_at=at(8, index).timestamp(), sender=ME, subject="Re: done",
-                command=f"finished command {index}", message_id=f"<old{index}@example.com>"),
-                command_state=CommandState.QUEUED)
+            recorded = store.record_inbound_mail(
+                NewInboundMail(
+                    verdict="accepted",
+                    received_at=at(8, index).timestamp(),
+                    sender=ME,
+                    subject="Re: done",
+                    command=f"finished command {index}",
+                    message_id=f"<old{index}@example.com>",
+                ),
+                command_state=CommandState.QUEUED,
+            )
             assert recorded.command_id is not None
-            store.transition_command(recorded.command_id, [CommandState.QUEUED], CommandState.INJECTED,
-                                     now=at(8, index, 30).timestamp())
+            store.transition_command(
+                recorded.command_id, [CommandState.QUEUED], CommandState.INJECTED, now=at(8, index, 30).timestamp()
+            )
 
     async def block_one(pilot: Pilot) -> None:
         await settle_app(pilot)
         show_notifications(pilot.app, NOTIFICATIONS)  # type: ignore[arg-type]
         app = pilot.app
         assert isinstance(app, TaskPingApp) and app.store is not None
-        recorded = app.store.record_inbound_mail(NewInboundMail(
-            verdict="blocked", received_at=at(9, 40).timestamp(), sender=ME, subject="Re: push it",
-            command="git push --force origin main", danger_pattern="git push --force",
-            message_id="<push@example.com>"))
+        recorded = app.store.record_inbound_mail(
+            NewInboundMail(
+                verdict="blocked",
+                received_at=at(9, 40).timestamp(),
+                sender=ME,
+                subject="Re: push it",
+                command="git push --force origin main",
+                danger_pattern="git push --force",
+                message_id="<push@example.com>",
+            )
+        )
         assert recorded.command_id is not None
         command = app.store.get_command(recorded.command_id)
         assert command is not None
@@ -128,8 +143,9 @@ def test_main_screen_agent_not_found(snap_compare, tmp_path: Path) -> None:
         app.clear_notifications()
         await pilot.pause()
 
-    app = TaskPingApp(config(), ["no-such-agent-here"], store_path=tmp_path / "state.sqlite3",
-                      runtime_dir=tmp_path / "run")
+    app = TaskPingApp(
+        config(), ["no-such-agent-here"], store_path=tmp_path / "state.sqlite3", runtime_dir=tmp_path / "run"
+    )
     assert snap_compare(app, terminal_size=SIZE, run_before=not_found)
 
 
@@ -140,8 +156,12 @@ def test_main_screen_toast_at_the_top(snap_compare, tmp_path: Path) -> None:
 
     async def toast(pilot: Pilot) -> None:
         await settle_app(pilot)
-        pilot.app.notify("me@example.com: rm -rf build/ dist/", title="Command waits for your approval",
-                         severity="warning", timeout=8)
+        pilot.app.notify(
+            "me@example.com: rm -rf build/ dist/",
+            title="Command waits for your approval",
+            severity="warning",
+            timeout=8,
+        )
         await pilot.pause()
 
     assert snap_compare(make_app(config(mail=True), tmp_path), terminal_size=(170, 45), run_before=toast)

@@ -49,7 +49,16 @@ def test_commands_panel_every_state(snap_compare) -> None:
     """All nine command states: what needs you first (queued, blocked, failed, unknown in queue order), then
     what waits for the agent, then the history newest first; the approved one says what it waits for."""
     assert [entry.state for entry in COMMANDS] == [
-        "queued", "blocked", "approved", "injecting", "injected", "rejected", "expired", "failed", "unknown"]
+        "queued",
+        "blocked",
+        "approved",
+        "injecting",
+        "injected",
+        "rejected",
+        "expired",
+        "failed",
+        "unknown",
+    ]
     app = PanelApp(CommandsPanel(True), fill_with(COMMANDS))
     assert snap_compare(app, terminal_size=(WIDTH, 56))
 
@@ -96,8 +105,19 @@ async def test_focusing_the_commands_panel_lands_on_the_newest_command_that_need
 
 
 def history(count: int) -> list[CommandEntry]:
-    return [CommandEntry(i + 1, CommandState.INJECTED, "me@example.com", "2h", "dmarc=pass (mx.example.com)",
-                         f"old command number {i}", position=i, updated_at=1000.0 + i) for i in range(count)]
+    return [
+        CommandEntry(
+            i + 1,
+            CommandState.INJECTED,
+            "me@example.com",
+            "2h",
+            "dmarc=pass (mx.example.com)",
+            f"old command number {i}",
+            position=i,
+            updated_at=1000.0 + i,
+        )
+        for i in range(count)
+    ]
 
 
 async def test_a_new_blocked_command_comes_first_and_in_view_below_a_long_history() -> None:
@@ -107,9 +127,19 @@ async def test_a_new_blocked_command_comes_first_and_in_view_below_a_long_histor
         panel = app.query_one(CommandsPanel)
         panel.option_list.scroll_end(animate=False)
         await pilot.pause()
-        panel.show(CommandEntry(99, CommandState.BLOCKED, "me@example.com", "9s", "dmarc=pass (mx.example.com)",
-                                "git push --force origin main", danger="git push --force", position=99,
-                                updated_at=5000.0))
+        panel.show(
+            CommandEntry(
+                99,
+                CommandState.BLOCKED,
+                "me@example.com",
+                "9s",
+                "dmarc=pass (mx.example.com)",
+                "git push --force origin main",
+                danger="git push --force",
+                position=99,
+                updated_at=5000.0,
+            )
+        )
         await pilot.pause()
         await pilot.pause()
         entries = panel.option_list
@@ -126,7 +156,9 @@ async def test_a_new_command_does_not_move_the_highlight_while_you_work_in_the_l
         await pilot.pause()
         await pilot.press("down")
         before = panel.highlighted_key
-        panel.show(CommandEntry(50, CommandState.QUEUED, "me@example.com", "1s", "", "new one", position=50, updated_at=1))
+        panel.show(
+            CommandEntry(50, CommandState.QUEUED, "me@example.com", "1s", "", "new one", position=50, updated_at=1)
+        )
         await pilot.pause()
         assert panel.highlighted_key == before
 
@@ -136,9 +168,19 @@ def test_commands_panel_new_blocked_command_above_history(snap_compare) -> None:
 
     def fill(panel: Panel) -> None:
         fill_with(history(12))(panel)
-        panel.show(CommandEntry(99, CommandState.BLOCKED, "me@example.com", "9s", "dmarc=pass (mx.example.com)",
-                                "git push --force origin main", danger="git push --force", position=99,
-                                updated_at=5000.0))  # type: ignore[attr-defined]
+        panel.show(
+            CommandEntry(
+                99,
+                CommandState.BLOCKED,
+                "me@example.com",
+                "9s",
+                "dmarc=pass (mx.example.com)",
+                "git push --force origin main",
+                danger="git push --force",
+                position=99,
+                updated_at=5000.0,
+            )
+        )  # type: ignore[attr-defined]
 
     app = PanelApp(CommandsPanel(True), fill)
     assert snap_compare(app, terminal_size=(WIDTH, 16))
@@ -165,11 +207,13 @@ def test_inbound_panel_login_refused(snap_compare) -> None:
     def fill(panel: Panel) -> None:
         assert isinstance(panel, InboundPanel)
         fill_with(INBOUND[:1])(panel)
-        panel.show_problem("IMAP login refused",
-                           "login refused for bot@gmail.com: NO [AUTHENTICATIONFAILED] Invalid credentials",
-                           "check the login 'bot@gmail.com' and the password from the environment variable "
-                           "TASKPING_MAIL_PASSWORD (Gmail wants an app password, not the account password); "
-                           "`taskping-tui doctor` tests it; then restart taskping-tui.")
+        panel.show_problem(
+            "IMAP login refused",
+            "login refused for bot@gmail.com: NO [AUTHENTICATIONFAILED] Invalid credentials",
+            "check the login 'bot@gmail.com' and the password from the environment variable "
+            "TASKPING_MAIL_PASSWORD (Gmail wants an app password, not the account password); "
+            "`taskping-tui doctor` tests it; then restart taskping-tui.",
+        )
 
     app = PanelApp(InboundPanel(True, str(CONFIG_HINT_PATH)), fill)
     assert snap_compare(app, terminal_size=(WIDTH, 22))
@@ -188,8 +232,12 @@ async def test_mail_off_hint_keeps_the_config_path_whole(monkeypatch) -> None:  
         app = PanelApp(panel, fill_with([]))
         async with app.run_test(size=(WIDTH, 20)) as pilot:
             await pilot.pause()
-            lines = [line.text.rstrip() for line in panel.query_one(".panel-empty").render_lines(
-                panel.query_one(".panel-empty").region.reset_offset)]  # type: ignore[attr-defined]
+            lines = [
+                line.text.rstrip()
+                for line in panel.query_one(".panel-empty").render_lines(
+                    panel.query_one(".panel-empty").region.reset_offset
+                )
+            ]  # type: ignore[attr-defined]
             assert hint in [line.strip() for line in lines], lines
 
 

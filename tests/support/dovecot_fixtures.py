@@ -190,9 +190,24 @@ class DovecotServer:
         key = self.root / "tls" / "key.pem"
         subprocess.run(
             [
-                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                "-keyout", str(key), "-out", str(self.cert_path),
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                "-keyout",
+                str(key),
+                "-out",
+                str(self.cert_path),
             ],
             check=True,
             capture_output=True,
@@ -207,8 +222,7 @@ class DovecotServer:
         else:
             me = getpass.getuser()
             group = grp.getgrgid(os.getegid()).gr_name
-            identity = (f"default_internal_user = {me}\ndefault_internal_group = {group}\n"
-                        f"default_login_user = {me}\n")
+            identity = f"default_internal_user = {me}\ndefault_internal_group = {group}\ndefault_login_user = {me}\n"
             chroots = "service anvil {\n  chroot =\n}\n"
         imap_login_chroot = "" if self.is_root else "  chroot =\n"
         return f"""# Private test instance written by tests/support/dovecot_fixtures.py
@@ -363,8 +377,9 @@ service lmtp {{
 
     def kick(self, user: MailUser) -> None:
         """Disconnect every IMAP session of ``user`` (dovecot sends BYE and closes)."""
-        result = subprocess.run(["doveadm", "-c", str(self.config_path), "kick", user.login],
-                                capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            ["doveadm", "-c", str(self.config_path), "kick", user.login], capture_output=True, text=True, timeout=30
+        )
         if result.returncode not in (0, EX_NOUSER):  # EX_NOUSER: nobody was connected
             raise RuntimeError(f"doveadm kick failed ({result.returncode}): {result.stderr.strip()}")
 
@@ -372,8 +387,7 @@ service lmtp {{
         await asyncio.to_thread(self.kick, user)
 
     def mailbox_status(self, user: MailUser, mailbox: str = "INBOX") -> dict[str, int]:
-        out = self.doveadm("-f", "flow", "mailbox", "status", "-u", user.login, "messages uidnext uidvalidity",
-                           mailbox)
+        out = self.doveadm("-f", "flow", "mailbox", "status", "-u", user.login, "messages uidnext uidvalidity", mailbox)
         return {key: int(value) for key, _, value in (item.partition("=") for item in out.split()) if value}
 
     def uidvalidity(self, user: MailUser, mailbox: str = "INBOX") -> int:
@@ -527,4 +541,3 @@ async def tcp_proxy(dovecot: DovecotServer) -> AsyncIterator[FreezableProxy]:
         yield proxy
     finally:
         await proxy.close()
-

@@ -133,37 +133,65 @@ def sse_for_text(message_id: str, text: str) -> bytes:
     chunks = [text[i : i + 40] for i in range(0, len(text), 40)] or [""]
     out = [
         sse_event("message_start", message_start(message_id)),
-        sse_event("content_block_start", {"type": "content_block_start", "index": 0,
-                                          "content_block": {"type": "text", "text": ""}}),
+        sse_event(
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
     ]
     for chunk in chunks:
-        out.append(sse_event("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                     "delta": {"type": "text_delta", "text": chunk}}))
+        out.append(
+            sse_event(
+                "content_block_delta",
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": chunk}},
+            )
+        )
     out += [
         sse_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        sse_event("message_delta", {"type": "message_delta",
-                                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                    "usage": {"output_tokens": max(1, len(text) // 4)}}),
+        sse_event(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": max(1, len(text) // 4)},
+            },
+        ),
         sse_event("message_stop", {"type": "message_stop"}),
     ]
     return b"".join(out)
 
 
 def sse_for_tool_use(message_id: str, tool_id: str, name: str, tool_input: dict[str, Any]) -> bytes:
-    return b"".join([
-        sse_event("message_start", message_start(message_id)),
-        sse_event("content_block_start", {"type": "content_block_start", "index": 0,
-                                          "content_block": {"type": "tool_use", "id": tool_id,
-                                                            "name": name, "input": {}}}),
-        sse_event("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                          "delta": {"type": "input_json_delta",
-                                                    "partial_json": json.dumps(tool_input)}}),
-        sse_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        sse_event("message_delta", {"type": "message_delta",
-                                    "delta": {"stop_reason": "tool_use", "stop_sequence": None},
-                                    "usage": {"output_tokens": 20}}),
-        sse_event("message_stop", {"type": "message_stop"}),
-    ])
+    return b"".join(
+        [
+            sse_event("message_start", message_start(message_id)),
+            sse_event(
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "tool_use", "id": tool_id, "name": name, "input": {}},
+                },
+            ),
+            sse_event(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "input_json_delta", "partial_json": json.dumps(tool_input)},
+                },
+            ),
+            sse_event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            sse_event(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                    "usage": {"output_tokens": 20},
+                },
+            ),
+            sse_event("message_stop", {"type": "message_stop"}),
+        ]
+    )
 
 
 def json_message_for_text(message_id: str, text: str) -> dict[str, Any]:
@@ -186,8 +214,15 @@ def error_body(status: int, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": message}}
 
 
-REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 413: "Payload Too Large",
-           429: "Too Many Requests", 500: "Internal Server Error", 529: "Overloaded"}
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    529: "Overloaded",
+}
 
 
 class MockAnthropic:
@@ -313,9 +348,7 @@ class MockAnthropic:
                 self._handlers.discard(task)
             writer.close()
 
-    async def _read_request(
-        self, reader: asyncio.StreamReader
-    ) -> tuple[str, str, dict[str, str], bytes] | None:
+    async def _read_request(self, reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str], bytes] | None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
         except asyncio.IncompleteReadError:
@@ -361,8 +394,9 @@ class MockAnthropic:
                 body = parsed if isinstance(parsed, dict) else None
             except ValueError:
                 body = None
-        record = RecordedRequest(method, target, headers, body, method == "POST" and path == "/v1/messages"
-                                 and is_main_loop_request(body))
+        record = RecordedRequest(
+            method, target, headers, body, method == "POST" and path == "/v1/messages" and is_main_loop_request(body)
+        )
         self.requests.append(record)
         try:
             if method == "POST" and path == "/v1/messages":

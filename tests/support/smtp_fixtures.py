@@ -158,8 +158,9 @@ class SmtpServer:
         options: dict[str, Any] = {"hostname": self.host, "port": self.port}
         if self.auth:
             # aiosmtpd only knows about TLS it negotiated itself (STARTTLS); implicit TLS is TLS all the same.
-            options.update(authenticator=self.authenticator, auth_required=True,
-                           auth_require_tls=self.security == "starttls")
+            options.update(
+                authenticator=self.authenticator, auth_required=True, auth_require_tls=self.security == "starttls"
+            )
         if self.security == "starttls":
             assert self.certificates is not None
             options.update(tls_context=self.certificates.server_context(), require_starttls=True)

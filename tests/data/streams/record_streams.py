@@ -24,7 +24,7 @@ COLUMNS, LINES = 80, 24
 
 SAMPLE_TEXT = "".join(f"line {n:02d}: the quick brown fox jumps over the lazy dog\n" for n in range(1, 61))
 
-CLAUDE_LIKE = r'''
+CLAUDE_LIKE = r"""
 import sys, time
 w = sys.stdout.write
 w("\x1b[?25l\x1b[?2004h")
@@ -43,7 +43,7 @@ w("\x1b[38;5;114m\u25cf\x1b[39m Done. Edited \x1b[1mapp.py\x1b[22m (+3 \x1b[32ma
 w("\x1b[3G\x1b[2m\u23bf  tests pass\x1b[22m\r\n")
 w("\x1b[?2004l\x1b[?25h")
 sys.stdout.flush()
-'''
+"""
 
 
 def _environment(home: Path) -> dict[str, str]:

@@ -29,10 +29,13 @@ STOP_PAYLOAD = {
 CLIENT = [sys.executable, "-m", "taskping_tui.agent.hook_client"]
 
 
-def run_client(socket_path: Path | str, stdin: bytes, timeout: float = 5.0) -> tuple[subprocess.CompletedProcess[bytes], float]:
+def run_client(
+    socket_path: Path | str, stdin: bytes, timeout: float = 5.0
+) -> tuple[subprocess.CompletedProcess[bytes], float]:
     started = time.monotonic()
-    result = subprocess.run([*CLIENT, "--socket", str(socket_path)], input=stdin, capture_output=True,
-                            timeout=timeout, check=False)
+    result = subprocess.run(
+        [*CLIENT, "--socket", str(socket_path)], input=stdin, capture_output=True, timeout=timeout, check=False
+    )
     return result, time.monotonic() - started
 
 
@@ -69,8 +72,9 @@ def test_app_hung_not_reading_does_not_hold_the_hook(tmp_path: Path) -> None:
 def test_stdin_that_never_closes_does_not_hold_the_hook(tmp_path: Path) -> None:
     read_end, write_end = os.pipe()
     started = time.monotonic()
-    process = subprocess.Popen([*CLIENT, "--socket", str(tmp_path / "x.sock")], stdin=read_end,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [*CLIENT, "--socket", str(tmp_path / "x.sock")], stdin=read_end, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     os.close(read_end)
     try:
         os.write(write_end, b'{"hook_event_name": "Stop"')
@@ -92,8 +96,13 @@ async def test_valid_payload_reaches_the_app_as_one_event(tmp_path: Path) -> Non
         async with HookSocketServer(instance.socket_path, received.append):
             pretty = json.dumps(STOP_PAYLOAD, indent=2).encode()  # multi-line on purpose
             process = await asyncio.create_subprocess_exec(
-                *CLIENT, "hook", "--socket", str(instance.socket_path),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+                *CLIENT,
+                "hook",
+                "--socket",
+                str(instance.socket_path),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
             stdout, _ = await process.communicate(pretty)
             assert process.returncode == 0 and stdout == b""
             for _ in range(100):

@@ -31,9 +31,19 @@ def instance(tmp_path: Path) -> InstanceDir:
 
 def test_settings_have_one_command_hook_per_followed_event(tmp_path: Path) -> None:
     settings = build_hook_settings(tmp_path / "hook.sock", python="/opt/py/bin/python3")
-    assert set(settings["hooks"]) == set(HOOKED_EVENTS) == {
-        "SessionStart", "UserPromptSubmit", "Stop", "StopFailure", "Notification", "PermissionRequest", "SessionEnd"
-    }
+    assert (
+        set(settings["hooks"])
+        == set(HOOKED_EVENTS)
+        == {
+            "SessionStart",
+            "UserPromptSubmit",
+            "Stop",
+            "StopFailure",
+            "Notification",
+            "PermissionRequest",
+            "SessionEnd",
+        }
+    )
     for entries in settings["hooks"].values():
         assert len(entries) == 1
         assert entries[0]["matcher"] == ""
@@ -86,8 +96,15 @@ def test_claude_code_is_recognised(argv: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["bash"], ["codex"], ["aider", "--model", "x"], ["node", "server.js"], ["node", "/tmp/cli.js"],
-     ["python3", "claude"]],
+    [
+        [],
+        ["bash"],
+        ["codex"],
+        ["aider", "--model", "x"],
+        ["node", "server.js"],
+        ["node", "/tmp/cli.js"],
+        ["python3", "claude"],
+    ],
 )
 def test_other_agents_are_not_taken_for_claude(argv: list[str]) -> None:
     assert not is_claude_code(argv)
@@ -127,8 +144,14 @@ def test_node_launch_keeps_the_script_before_the_added_flags(instance: InstanceD
 
 @pytest.mark.parametrize(
     "user_args",
-    [["-c"], ["--continue"], ["-r"], ["--resume", "abc"], ["--resume=abc"],
-     ["--session-id", "0f8fad5b-d9cb-469f-a165-70867728950e"]],
+    [
+        ["-c"],
+        ["--continue"],
+        ["-r"],
+        ["--resume", "abc"],
+        ["--resume=abc"],
+        ["--session-id", "0f8fad5b-d9cb-469f-a165-70867728950e"],
+    ],
 )
 def test_no_session_id_added_when_the_user_picks_the_session(instance: InstanceDir, user_args: list[str]) -> None:
     plan = plan_agent_launch(["claude", *user_args], instance)
@@ -150,8 +173,14 @@ def test_other_agent_argv_is_left_alone_and_no_settings_written(instance: Instan
 
 def test_the_users_own_settings_file_is_merged_not_replaced(instance: InstanceDir, tmp_path: Path) -> None:
     own = tmp_path / "mine.json"
-    own.write_text(json.dumps({"model": "sonnet", "hooks": {"Stop": [{"matcher": "", "hooks": [
-        {"type": "command", "command": "my-stop-hook"}]}]}}))
+    own.write_text(
+        json.dumps(
+            {
+                "model": "sonnet",
+                "hooks": {"Stop": [{"matcher": "", "hooks": [{"type": "command", "command": "my-stop-hook"}]}]},
+            }
+        )
+    )
     plan = plan_agent_launch(["claude", "--settings", str(own), "go"], instance)
     assert plan.argv.count("--settings") == 1
     merged = json.loads(Path(plan.argv[plan.argv.index("--settings") + 1]).read_text())

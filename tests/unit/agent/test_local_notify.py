@@ -47,8 +47,9 @@ def test_osc777_bytes_keep_title_and_body_apart() -> None:
 
 def test_osc99_sends_title_then_body() -> None:
     data = notification_bytes("TaskPing", "Needs permission", {"TERM": "xterm-kitty"})
-    assert data == (b"\x1b]99;i=taskping:d=0:p=title;TaskPing\x1b\\"
-                    b"\x1b]99;i=taskping:d=1:p=body;Needs permission\x1b\\")
+    assert data == (
+        b"\x1b]99;i=taskping:d=0:p=title;TaskPing\x1b\\\x1b]99;i=taskping:d=1:p=body;Needs permission\x1b\\"
+    )
 
 
 def test_bel_elsewhere() -> None:

@@ -79,8 +79,14 @@ async def test_valid_hook_json_is_parsed_and_delivered(instance: InstanceDir) ->
 
 @pytest.mark.parametrize(
     "data",
-    [b"not json at all\n", b"[1, 2, 3]\n", b'{"hook_event_name": "NoSuchEvent"}\n', b'{"no_event": 1}\n',
-     b"\xff\xfe\n", b"\n"],
+    [
+        b"not json at all\n",
+        b"[1, 2, 3]\n",
+        b'{"hook_event_name": "NoSuchEvent"}\n',
+        b'{"no_event": 1}\n',
+        b"\xff\xfe\n",
+        b"\n",
+    ],
 )
 async def test_invalid_or_unknown_messages_are_logged_and_dropped(
     instance: InstanceDir, data: bytes, caplog: pytest.LogCaptureFixture
@@ -117,7 +123,9 @@ async def test_message_without_trailing_newline_is_still_accepted(instance: Inst
     assert len(received) == 1
 
 
-async def test_connections_from_another_uid_are_dropped(instance: InstanceDir, caplog: pytest.LogCaptureFixture) -> None:
+async def test_connections_from_another_uid_are_dropped(
+    instance: InstanceDir, caplog: pytest.LogCaptureFixture
+) -> None:
     received: list[HookEvent] = []
     caplog.set_level(logging.WARNING)
     # Pretend the app runs as another user: our own connection then has the "wrong" peer uid.

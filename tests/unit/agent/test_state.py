@@ -38,8 +38,13 @@ class FakeClock:
 
 
 def hook(name: str, **fields: Any) -> HookEvent:
-    payload = {"session_id": SESSION, "transcript_path": "/nonexistent.jsonl", "cwd": "/home/u/proj",
-               "hook_event_name": name, **fields}
+    payload = {
+        "session_id": SESSION,
+        "transcript_path": "/nonexistent.jsonl",
+        "cwd": "/home/u/proj",
+        "hook_event_name": name,
+        **fields,
+    }
     event = parse_hook_event(payload)
     assert event is not None
     return event
@@ -124,8 +129,10 @@ def test_stop_without_message_falls_back_to_the_transcript(clock: FakeClock, tmp
     lines = [
         {"type": "user", "message": {"role": "user", "content": "say hello"}},
         {"type": "assistant", "message": {"role": "assistant", "content": [{"type": "text", "text": "First"}]}},
-        {"type": "assistant", "message": {"role": "assistant", "content": [
-            {"type": "tool_use", "id": "t", "name": "Bash", "input": {}}]}},
+        {
+            "type": "assistant",
+            "message": {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "Bash", "input": {}}]},
+        },
         {"type": "assistant", "message": {"role": "assistant", "content": [{"type": "text", "text": "Final answer"}]}},
         {"type": "system", "subtype": "stop_hook_summary"},
     ]
@@ -145,8 +152,7 @@ def test_transcript_reader_tolerates_a_missing_file(tmp_path: Path) -> None:
 def test_stop_failure_gives_an_api_error_with_the_error(tracker: AgentTracker) -> None:
     start_session(tracker)
     tracker.on_hook(hook("UserPromptSubmit", prompt="make it fail"))
-    (note,) = tracker.on_hook(hook("StopFailure", error="server_error",
-                                   last_assistant_message="API Error: 500 boom."))
+    (note,) = tracker.on_hook(hook("StopFailure", error="server_error", last_assistant_message="API Error: 500 boom."))
     assert tracker.state is AgentState.IDLE
     assert note.kind is NotificationKind.API_ERROR
     assert note.error == "server_error"
@@ -160,15 +166,22 @@ def test_permission_request_then_its_late_notification_gives_one_needs_permissio
     start_session(tracker)
     tracker.on_hook(hook("UserPromptSubmit", prompt="run it"))
     tracker.on_title(IDLE_TITLE)  # 2.1.197 shows ✳ while the dialog is open, before the hook lands
-    (note,) = tracker.on_hook(hook("PermissionRequest", tool_name="Bash",
-                                   tool_input={"command": "touch f.txt", "description": "Create a file"}))
+    (note,) = tracker.on_hook(
+        hook(
+            "PermissionRequest", tool_name="Bash", tool_input={"command": "touch f.txt", "description": "Create a file"}
+        )
+    )
     assert tracker.state is AgentState.WAITING
     assert note.kind is NotificationKind.NEEDS_PERMISSION
     assert note.tool_name == "Bash" and note.tool_input == {"command": "touch f.txt", "description": "Create a file"}
     assert "touch f.txt" in note.summary
     clock.advance(6)
-    assert tracker.on_hook(hook("Notification", notification_type="permission_prompt",
-                                message="Claude needs your permission")) == []
+    assert (
+        tracker.on_hook(
+            hook("Notification", notification_type="permission_prompt", message="Claude needs your permission")
+        )
+        == []
+    )
     clock.advance(10)
     assert tracker.tick() == []
     assert tracker.state is AgentState.WAITING  # the idle title during a dialog is not an interrupt
@@ -191,8 +204,9 @@ def test_late_permission_notification_after_the_dialog_was_answered_is_not_a_new
 def test_permission_prompt_notification_alone_still_means_waiting(tracker: AgentTracker) -> None:
     start_session(tracker)
     tracker.on_hook(hook("UserPromptSubmit", prompt="run it"))
-    (note,) = tracker.on_hook(hook("Notification", notification_type="permission_prompt",
-                                   message="Claude needs your permission to use Bash"))
+    (note,) = tracker.on_hook(
+        hook("Notification", notification_type="permission_prompt", message="Claude needs your permission to use Bash")
+    )
     assert tracker.state is AgentState.WAITING
     assert note.kind is NotificationKind.NEEDS_PERMISSION
     assert "to use Bash" in note.summary
@@ -208,9 +222,7 @@ def test_a_second_dialog_in_the_same_turn_is_notified_again(tracker: AgentTracke
     assert len(first) == 1 and len(second) == 1 and second[0].tool_name == "Write"
 
 
-def test_waiting_ends_when_the_dialog_leaves_the_screen_without_a_hook(
-    tracker: AgentTracker, clock: FakeClock
-) -> None:
+def test_waiting_ends_when_the_dialog_leaves_the_screen_without_a_hook(tracker: AgentTracker, clock: FakeClock) -> None:
     start_session(tracker)
     tracker.on_hook(hook("UserPromptSubmit", prompt="run it"))
     tracker.on_hook(hook("PermissionRequest", tool_name="Bash", tool_input={"command": "x"}))
@@ -342,8 +354,12 @@ def test_session_id_follows_a_clear(tracker: AgentTracker) -> None:
 
 def test_state_change_callback_sees_every_transition(clock: FakeClock) -> None:
     changes: list[tuple[AgentState, AgentState]] = []
-    tracker = AgentTracker(is_claude=True, clock=clock, transcript_reader=lambda path: None,
-                           on_state_change=lambda old, new: changes.append((old, new)))
+    tracker = AgentTracker(
+        is_claude=True,
+        clock=clock,
+        transcript_reader=lambda path: None,
+        on_state_change=lambda old, new: changes.append((old, new)),
+    )
     start_session(tracker)
     tracker.on_hook(hook("UserPromptSubmit", prompt="p"))
     tracker.on_hook(hook("PermissionRequest", tool_name="Bash", tool_input={"command": "x"}))
@@ -360,14 +376,21 @@ def test_state_change_callback_sees_every_transition(clock: FakeClock) -> None:
 
 @pytest.mark.parametrize(
     ("title", "expected"),
-    [("✳ Claude Code", AgentState.IDLE), ("⠂ Claude Code", AgentState.BUSY), ("⠐ Claude Code", AgentState.BUSY),
-     ("✻ Claude Code", AgentState.BUSY), ("", None), ("bash: ~/proj", None)],
+    [
+        ("✳ Claude Code", AgentState.IDLE),
+        ("⠂ Claude Code", AgentState.BUSY),
+        ("⠐ Claude Code", AgentState.BUSY),
+        ("✻ Claude Code", AgentState.BUSY),
+        ("", None),
+        ("bash: ~/proj", None),
+    ],
 )
 def test_title_classification(title: str, expected: AgentState | None) -> None:
     assert title_kind(title) is expected
 
 
 # -- agents without hooks: output silence ----------------------------------------------------------------
+
 
 @pytest.fixture
 def plain(clock: FakeClock) -> AgentTracker:

@@ -85,17 +85,23 @@ def test_integer_is_accepted_for_a_number() -> None:
 
 def test_mail_on_needs_recipients_senders_and_a_password_source() -> None:
     assert parse_config(MAIL_ON).mail.login == "bot@example.com"
-    assert "mail.recipients: needs at least one address" in error_for(MAIL_ON.replace('"me@example.com"]\nsmtp', "]\nsmtp"))
+    assert "mail.recipients: needs at least one address" in error_for(
+        MAIL_ON.replace('"me@example.com"]\nsmtp', "]\nsmtp")
+    )
     assert "no password source is set" in error_for(MAIL_ON.replace('password_env = "PW"', ""))
     assert "security.allowed_senders" in error_for(MAIL_ON.replace('allowed_senders = ["me@example.com"]', ""))
 
 
 def test_plain_smtp_is_refused_off_loopback() -> None:
-    message = error_for(MAIL_ON.replace('smtp = { host = "smtp.example.com" }',
-                                        'smtp = { host = "smtp.example.com", security = "none" }'))
+    message = error_for(
+        MAIL_ON.replace(
+            'smtp = { host = "smtp.example.com" }', 'smtp = { host = "smtp.example.com", security = "none" }'
+        )
+    )
     assert 'mail.smtp.security: "none" is only allowed for a loopback host' in message
-    loopback = MAIL_ON.replace('smtp = { host = "smtp.example.com" }',
-                               'smtp = { host = "127.0.0.1", port = 2525, security = "none" }')
+    loopback = MAIL_ON.replace(
+        'smtp = { host = "smtp.example.com" }', 'smtp = { host = "127.0.0.1", port = 2525, security = "none" }'
+    )
     assert parse_config(loopback).mail.smtp.security == "none"
 
 
@@ -114,7 +120,9 @@ def test_cli_reports_a_bad_config_without_traceback(tmp_path: Path) -> None:
     path.write_text("[agent]\ncommand = 42\n")
     result = subprocess.run(
         [sys.executable, "-m", "taskping_tui", "--config", str(path)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2
     assert f"{path}: agent.command: expected a string" in result.stderr
@@ -122,24 +130,24 @@ def test_cli_reports_a_bad_config_without_traceback(tmp_path: Path) -> None:
 
 
 def test_cli_version_and_help() -> None:
-    version = subprocess.run([sys.executable, "-m", "taskping_tui", "--version"],
-                             capture_output=True, text=True, timeout=30)
+    version = subprocess.run(
+        [sys.executable, "-m", "taskping_tui", "--version"], capture_output=True, text=True, timeout=30
+    )
     assert version.stdout.strip().startswith("taskping-tui 0.")
-    usage = subprocess.run([sys.executable, "-m", "taskping_tui", "--help"],
-                           capture_output=True, text=True, timeout=30)
+    usage = subprocess.run([sys.executable, "-m", "taskping_tui", "--help"], capture_output=True, text=True, timeout=30)
     assert "[-- COMMAND [ARGS...]]" in usage.stdout
 
 
 def test_cli_points_a_stray_command_to_the_separator() -> None:
-    result = subprocess.run([sys.executable, "-m", "taskping_tui", "vim"],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run([sys.executable, "-m", "taskping_tui", "vim"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "put the agent command after `--`" in result.stderr
 
 
 def test_bad_allowed_sender_and_bad_danger_pattern_are_named() -> None:
     assert "security.allowed_senders[1]: 'not an address' is not a single mail address" in error_for(
-        '[security]\nallowed_senders = ["me@example.com", "not an address"]')
+        '[security]\nallowed_senders = ["me@example.com", "not an address"]'
+    )
     assert "security.danger_patterns" in error_for('[security]\ndanger_patterns = ["rm -rf (unclosed"]')
 
 
@@ -149,11 +157,14 @@ def test_command_key_and_sessions_on_start() -> None:
     assert (parse_config("").ui.command_key, parse_config("").sessions.on_start) == ("f6", "resume")
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ('[ui]\ncommand_key = "x"\n', "ui.command_key"),
-    ('[ui]\ncommand_key = ""\n', "ui.command_key"),
-    ('[sessions]\non_start = "always"\n', "sessions.on_start"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[ui]\ncommand_key = "x"\n', "ui.command_key"),
+        ('[ui]\ncommand_key = ""\n', "ui.command_key"),
+        ('[sessions]\non_start = "always"\n', "sessions.on_start"),
+    ],
+)
 def test_bad_session_settings_name_the_key(text: str, key: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(text)

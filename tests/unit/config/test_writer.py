@@ -25,8 +25,9 @@ theme = "taskping-dark" # was light
 def test_changes_keep_comments_and_other_keys(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(ORIGINAL)
-    result = update_config_file(path, [("ui", "theme", "taskping-light"), ("ui", "show_sidebar", False),
-                                       ("security", "approval", "manual")])
+    result = update_config_file(
+        path, [("ui", "theme", "taskping-light"), ("ui", "show_sidebar", False), ("security", "approval", "manual")]
+    )
     text = path.read_text()
     assert result.comments_kept
     assert 'theme = "taskping-light" # was light' in text

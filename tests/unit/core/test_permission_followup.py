@@ -9,9 +9,21 @@ from taskping_tui.store import CommandRow
 
 
 def command(text: str, session: str | None = "s1") -> CommandRow:
-    return CommandRow(id=1, mail_id=1, session_id=session, token="T", sender="me@example.com", text=text,
-                      danger_pattern=None, auth_result="", state=CommandState.INJECTED, position=1,
-                      created_at=0.0, updated_at=0.0, note="")
+    return CommandRow(
+        id=1,
+        mail_id=1,
+        session_id=session,
+        token="T",
+        sender="me@example.com",
+        text=text,
+        danger_pattern=None,
+        auth_result="",
+        state=CommandState.INJECTED,
+        position=1,
+        created_at=0.0,
+        updated_at=0.0,
+        note="",
+    )
 
 
 def test_no_then_idle_gives_one_follow_up_in_the_session() -> None:

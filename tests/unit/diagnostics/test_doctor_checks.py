@@ -35,8 +35,7 @@ def test_keyring_is_not_checked_when_the_password_comes_from_elsewhere(monkeypat
     assert check_keyring(mail_config(enabled=False, password_keyring=True)) is None
 
 
-def test_keyring_without_a_backend_is_an_error_when_the_password_lives_there(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keyring_without_a_backend_is_an_error_when_the_password_lives_there(monkeypatch: pytest.MonkeyPatch) -> None:
     no_backend_keyring(monkeypatch)
     check = check_keyring(mail_config(password_keyring=True))
     assert check is not None and check.status == ERROR
@@ -50,18 +49,21 @@ def test_keyring_package_missing_is_an_error_when_used(monkeypatch: pytest.Monke
 
 
 def with_auth(require_auth: str, imap_host: str) -> Config:
-    return Config(mail=mail_config(imap=ImapConfig(host=imap_host)),
-                  security=SecurityConfig(require_auth=require_auth))
+    return Config(mail=mail_config(imap=ImapConfig(host=imap_host)), security=SecurityConfig(require_auth=require_auth))
 
 
-@pytest.mark.parametrize(("require_auth", "imap_host"), [
-    ("mx.google.com", "127.0.0.1"),
-    ("mx.google.com", "imap.qq.com"),
-    ("mx.google.com", "mail.example.org"),
-    ("mx.example.org", "imap.gmail.com"),
-])
-def test_require_auth_that_cannot_fit_the_imap_host_is_a_warning_with_the_fix(require_auth: str,
-                                                                              imap_host: str) -> None:
+@pytest.mark.parametrize(
+    ("require_auth", "imap_host"),
+    [
+        ("mx.google.com", "127.0.0.1"),
+        ("mx.google.com", "imap.qq.com"),
+        ("mx.google.com", "mail.example.org"),
+        ("mx.example.org", "imap.gmail.com"),
+    ],
+)
+def test_require_auth_that_cannot_fit_the_imap_host_is_a_warning_with_the_fix(
+    require_auth: str, imap_host: str
+) -> None:
     """Gmail's authserv-id with another provider's mailbox: every reply would be rejected."""
     check = check_require_auth(with_auth(require_auth, imap_host))
     assert check.status == WARNING, check
@@ -111,8 +113,7 @@ def claude_config(*args: str) -> Config:
 def test_claude_332_defaults_to_auto_mode_and_doctor_says_no_permission_mail_comes(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from taskping_tui.diagnostics.doctor import check_permission_mode
 
-    check = check_permission_mode(claude_config(), "/usr/bin/claude 2.1.332 (Claude Code)", home=tmp_path,
-                                  cwd=tmp_path)
+    check = check_permission_mode(claude_config(), "/usr/bin/claude 2.1.332 (Claude Code)", home=tmp_path, cwd=tmp_path)
     assert check is not None and check.status == WARNING
     assert "auto mode" in check.detail and "no permission mail" in check.detail
     assert "--permission-mode default" in check.fix and "Shift+Tab" in check.fix
@@ -126,14 +127,15 @@ def test_permission_mode_chosen_in_args_or_settings_is_respected(tmp_path) -> No
     version = "claude 2.1.332 (Claude Code)"
     asked = check_permission_mode(claude_config("--permission-mode", "default"), version, home=tmp_path, cwd=tmp_path)
     assert asked is not None and asked.status == OK
-    skip = check_permission_mode(claude_config("--dangerously-skip-permissions"), version, home=tmp_path,
-                                 cwd=tmp_path)
+    skip = check_permission_mode(claude_config("--dangerously-skip-permissions"), version, home=tmp_path, cwd=tmp_path)
     assert skip is not None and skip.status == WARNING
     (tmp_path / ".claude").mkdir()
     (tmp_path / ".claude" / "settings.json").write_text(json_module.dumps({"permissions": {"defaultMode": "default"}}))
     from_settings = check_permission_mode(claude_config(), version, home=tmp_path, cwd=tmp_path / "elsewhere")
     assert from_settings is not None and from_settings.status == OK and "settings.json" in from_settings.detail
-    old = check_permission_mode(claude_config(), "claude 2.1.197 (Claude Code)", home=tmp_path / "x", cwd=tmp_path / "x")
+    old = check_permission_mode(
+        claude_config(), "claude 2.1.197 (Claude Code)", home=tmp_path / "x", cwd=tmp_path / "x"
+    )
     assert old is not None and old.status == OK
     from taskping_tui.config import AgentConfig
 

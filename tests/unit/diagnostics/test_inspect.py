@@ -16,8 +16,13 @@ def run_inspect(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "config.toml"
     config.write_text('[security]\nallowed_senders = ["alice.example@gmail.com"]\n')
     env = {"XDG_STATE_HOME": str(tmp_path / "state"), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    return subprocess.run([sys.executable, "-m", "taskping_tui", "inspect", "--config", str(config), *args],
-                          capture_output=True, text=True, timeout=30, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "taskping_tui", "inspect", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+    )
 
 
 def test_json_output_has_the_documented_fields(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ from taskping_tui.store import NewInboundMail, Store
 
 
 def test_a_blocked_command_edited_into_a_harmless_one_is_no_longer_dangerous() -> None:
-    plan = plan_approval(CommandState.BLOCKED, "git push --force origin main", "git push --force",
-                         "git push origin main")
+    plan = plan_approval(
+        CommandState.BLOCKED, "git push --force origin main", "git push --force", "git push origin main"
+    )
     assert plan.edited and plan.text == "git push origin main"
     assert plan.danger is None and not plan.needs_confirmation
 
@@ -36,9 +37,14 @@ def test_unedited_commands_keep_the_gates_verdict() -> None:
 
 def test_the_store_keeps_both_texts_and_both_verdicts(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "store.sqlite3")
-    recorded = store.record_inbound_mail(NewInboundMail(
-        verdict="blocked", received_at=1000.0, command="git push --force origin main",
-        danger_pattern="git push --force"))
+    recorded = store.record_inbound_mail(
+        NewInboundMail(
+            verdict="blocked",
+            received_at=1000.0,
+            command="git push --force origin main",
+            danger_pattern="git push --force",
+        )
+    )
     assert recorded.command_id is not None
     edited = store.edit_command(recorded.command_id, "git push origin main", None, now=1010.0)
     assert edited is not None and edited.text == "git push origin main" and edited.danger_pattern is None
@@ -60,8 +66,13 @@ def test_an_edited_yes_to_a_dangerous_permission_dialog_still_asks() -> None:
     from taskping_tui.inbound.processor import PendingPermission, dangerous_permission
 
     pending = PendingPermission("Bash", {"command": "rm -rf ~/project"})
-    plan = plan_approval(CommandState.BLOCKED, "yes", "permission for Bash: rm -rf", "Yes",
-                         permission_danger=lambda text: dangerous_permission(text, pending, []))
+    plan = plan_approval(
+        CommandState.BLOCKED,
+        "yes",
+        "permission for Bash: rm -rf",
+        "Yes",
+        permission_danger=lambda text: dangerous_permission(text, pending, []),
+    )
     assert plan.needs_confirmation and "permission for Bash" in (plan.danger or "")
 
 

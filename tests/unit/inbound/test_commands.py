@@ -26,8 +26,12 @@ from taskping_tui.inbound.commands import (
 
 @pytest.mark.parametrize(
     ("verdict", "approval", "state"),
-    [("accepted", "auto", S.APPROVED), ("accepted", "manual", S.QUEUED),
-     ("blocked", "auto", S.BLOCKED), ("blocked", "manual", S.BLOCKED)],
+    [
+        ("accepted", "auto", S.APPROVED),
+        ("accepted", "manual", S.QUEUED),
+        ("blocked", "auto", S.BLOCKED),
+        ("blocked", "manual", S.BLOCKED),
+    ],
 )
 def test_where_a_command_starts(verdict: str, approval: str, state: S) -> None:
     assert initial_state(verdict, approval) is state
@@ -41,8 +45,7 @@ def test_rejected_mail_never_becomes_a_command() -> None:
 def test_happy_path_from_blocked_to_injected() -> None:
     state = S.BLOCKED
     assert needs_confirmation(state)
-    for event, expected in [(E.APPROVE, S.APPROVED), (E.START_INJECTION, S.INJECTING),
-                            (E.INJECTION_DONE, S.INJECTED)]:
+    for event, expected in [(E.APPROVE, S.APPROVED), (E.START_INJECTION, S.INJECTING), (E.INJECTION_DONE, S.INJECTED)]:
         state = next_state(state, event)
         assert state is expected
 
@@ -80,8 +83,7 @@ def test_expiry_applies_only_to_waiting_commands() -> None:
 def test_the_keys_a_command_offers_follow_its_transitions() -> None:
     """What the Commands panel offers: approve a waiting, failed or unknown command; reject any not done."""
     assert {state for state in S if allows(state, E.APPROVE)} == {S.QUEUED, S.BLOCKED, S.FAILED, S.UNKNOWN}
-    assert {state for state in S if allows(state, E.REJECT)} == {S.QUEUED, S.BLOCKED, S.APPROVED, S.FAILED,
-                                                                 S.UNKNOWN}
+    assert {state for state in S if allows(state, E.REJECT)} == {S.QUEUED, S.BLOCKED, S.APPROVED, S.FAILED, S.UNKNOWN}
     assert not any(allows(state, event) for state in (S.INJECTED, S.REJECTED, S.EXPIRED) for event in E)
 
 

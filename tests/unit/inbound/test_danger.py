@@ -144,8 +144,10 @@ def test_user_patterns_can_be_given_as_strings_to_match_danger() -> None:
 
 def test_defaults_can_be_left_out() -> None:
     assert match_danger("sudo ls", include_defaults=False) is None
-    assert match_danger("sudo ls", [DangerPattern("mine", compile_patterns(["ls"])[0].regex)],
-                        include_defaults=False) is not None
+    assert (
+        match_danger("sudo ls", [DangerPattern("mine", compile_patterns(["ls"])[0].regex)], include_defaults=False)
+        is not None
+    )
 
 
 @pytest.mark.parametrize(

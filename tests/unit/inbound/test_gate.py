@@ -33,9 +33,7 @@ OUR_MSGID = "<taskping.1.abc@devbox>"
 class FakeStore:
     """In-memory stand-in for what the real store answers."""
 
-    tokens: dict[str, TokenInfo] = field(
-        default_factory=lambda: {TOKEN: TokenInfo("active", SESSION, NOW + 3600)}
-    )
+    tokens: dict[str, TokenInfo] = field(default_factory=lambda: {TOKEN: TokenInfo("active", SESSION, NOW + 3600)})
     sent: dict[str, str] = field(default_factory=lambda: {OUR_MSGID: TOKEN})
     seen_ids: set[str] = field(default_factory=set)
     seen_uids: set[tuple[int, int]] = field(default_factory=set)
@@ -161,8 +159,13 @@ def test_mail_that_is_not_a_persons_reply_is_ignored(changes: dict[str, object],
 
 
 def test_ignored_comes_before_rejected() -> None:
-    bounce = reply(from_addr="mailer-daemon@mx.example.com", token=None, return_path="<>",
-                   content_type="multipart/report", problem="no text part")
+    bounce = reply(
+        from_addr="mailer-daemon@mx.example.com",
+        token=None,
+        return_path="<>",
+        content_type="multipart/report",
+        problem="no text part",
+    )
     verdict = run(bounce)
     assert verdict.kind is VerdictKind.IGNORED
     assert verdict.codes == [Reason.BOUNCE_REPORT, Reason.NULL_RETURN_PATH]
@@ -178,13 +181,22 @@ def test_precedence_first_class_is_not_ignored() -> None:
 @pytest.mark.parametrize(
     ("changes", "code", "text"),
     [
-        ({"problem": "unknown charset 'x-foo' in text part", "command": ""}, Reason.UNPARSABLE,
-         "cannot read the mail: unknown charset 'x-foo' in text part"),
+        (
+            {"problem": "unknown charset 'x-foo' in text part", "command": ""},
+            Reason.UNPARSABLE,
+            "cannot read the mail: unknown charset 'x-foo' in text part",
+        ),
         ({"from_addr": ""}, Reason.NO_SENDER, "the From header does not hold exactly one clear address"),
-        ({"from_addr": "mallory@evil.example"}, Reason.SENDER_NOT_ALLOWED,
-         "sender mallory@evil.example is not on the allowlist"),
-        ({"token": None, "in_reply_to": None, "references": []}, Reason.NO_TOKEN,
-         "no session token in the subject and not a reply to one of our mails"),
+        (
+            {"from_addr": "mallory@evil.example"},
+            Reason.SENDER_NOT_ALLOWED,
+            "sender mallory@evil.example is not on the allowlist",
+        ),
+        (
+            {"token": None, "in_reply_to": None, "references": []},
+            Reason.NO_TOKEN,
+            "no session token in the subject and not a reply to one of our mails",
+        ),
         ({"token": "ZZZZZZZZ"}, Reason.TOKEN_UNKNOWN, "unknown session token ZZZZZZZZ"),
         ({"command": ""}, Reason.EMPTY_COMMAND, "no command found above the quoted text"),
         ({"command": "x" * 201}, Reason.TOO_LONG, "command is 201 characters, more than the limit of 200"),
@@ -329,8 +341,12 @@ def test_danger_hidden_by_escape_sequences_is_found_after_sanitizing() -> None:
 
 
 def test_user_danger_patterns_block() -> None:
-    policy = dataclasses.replace(POLICY, extra_danger_patterns=GatePolicy.create(
-        allowed_senders=["a@b.c"], danger_patterns=[r"\bdeploy\b"]).extra_danger_patterns)
+    policy = dataclasses.replace(
+        POLICY,
+        extra_danger_patterns=GatePolicy.create(
+            allowed_senders=["a@b.c"], danger_patterns=[r"\bdeploy\b"]
+        ).extra_danger_patterns,
+    )
     verdict = run(reply(command="deploy to production"), policy=policy)
     assert verdict.kind is VerdictKind.BLOCKED
     assert verdict.danger is not None and verdict.danger.name.startswith("custom pattern 1")
@@ -376,8 +392,10 @@ def test_sanitized_text_has_no_control_characters_at_all() -> None:
 
 # ---------------------------------------------------------------------------------------- authentication
 
-GOOD_AR = ("mx.example.com; dkim=pass header.i=@example.org header.s=s1 header.b=abc;"
-           " spf=pass smtp.mailfrom=example.org; dmarc=pass (p=none) header.from=example.org")
+GOOD_AR = (
+    "mx.example.com; dkim=pass header.i=@example.org header.s=s1 header.b=abc;"
+    " spf=pass smtp.mailfrom=example.org; dmarc=pass (p=none) header.from=example.org"
+)
 AUTH_POLICY = dataclasses.replace(POLICY, require_auth="mx.example.com")
 
 
@@ -463,8 +481,13 @@ def test_policy_create_normalizes_and_validates() -> None:
 
 
 def test_policy_from_security_config() -> None:
-    security = SecurityConfig(allowed_senders=["me@example.org"], danger_patterns=[r"\bprod\b"],
-                              require_auth="", max_command_chars=100, max_commands_per_hour=3)
+    security = SecurityConfig(
+        allowed_senders=["me@example.org"],
+        danger_patterns=[r"\bprod\b"],
+        require_auth="",
+        max_command_chars=100,
+        max_commands_per_hour=3,
+    )
     policy = GatePolicy.from_config(security, ["TaskPing@Example.com"])
     assert policy.allowed_senders == frozenset({"me@example.org"})
     assert policy.own_addresses == frozenset({"taskping@example.com"})

@@ -49,9 +49,25 @@ NASTY_HEADERS = [
     b" folded continuation without a header",
 ]
 NASTY_BODY = [
-    b"\x1b[201~", b"\x1b]0;title\x07", b"\r", b"\x00", b"\xff\xfe", b"\xe4\xb8", b"=\r\n", b"=E4=B8", b"> ",
-    b"-- \r\n", b"On Mon wrote:\r\n", "写道：".encode(), b"<blockquote>", b"</div>", b"&#xFFFFFF;", b"\xc2\xa0",
-    b"\xe2\x80\xae", b"--000000000000a1b2c3d4e5f60718\r\n", b"begin 644 x\r\n",
+    b"\x1b[201~",
+    b"\x1b]0;title\x07",
+    b"\r",
+    b"\x00",
+    b"\xff\xfe",
+    b"\xe4\xb8",
+    b"=\r\n",
+    b"=E4=B8",
+    b"> ",
+    b"-- \r\n",
+    b"On Mon wrote:\r\n",
+    "写道：".encode(),
+    b"<blockquote>",
+    b"</div>",
+    b"&#xFFFFFF;",
+    b"\xc2\xa0",
+    b"\xe2\x80\xae",
+    b"--000000000000a1b2c3d4e5f60718\r\n",
+    b"begin 644 x\r\n",
 ]
 
 
@@ -105,9 +121,18 @@ def test_mutated_mails_never_raise_and_always_get_a_clean_verdict() -> None:
         mail = parse_mail(raw)
         assert isinstance(mail, ParsedMail)
         assert mail.size == len(raw)
-        for value in (mail.subject, mail.from_display, mail.text, mail.command, mail.problem or "",
-                      mail.return_path or "", mail.message_id or "", mail.content_type, *mail.references,
-                      *mail.authentication_results):
+        for value in (
+            mail.subject,
+            mail.from_display,
+            mail.text,
+            mail.command,
+            mail.problem or "",
+            mail.return_path or "",
+            mail.message_id or "",
+            mail.content_type,
+            *mail.references,
+            *mail.authentication_results,
+        ):
             value.encode("utf-8")  # storable: no lone surrogates
         verdict = decide(mail, policy, facts, 1.9e9)
         kinds[verdict.kind] = kinds.get(verdict.kind, 0) + 1

@@ -29,8 +29,10 @@ def test_plan_types_a_prompt_as_paste_then_waits_for_enter() -> None:
         (AgentView(state="busy", prompt_text=""), "agent is busy"),
         (AgentView(state="idle", prompt_text="half-typed"), "the agent's prompt line is not empty"),
         (AgentView(state="idle", prompt_text="", seconds_since_key=1.0), "you are typing in the pane"),
-        (AgentView(state="waiting", prompt_text=None, dialog_options=DIALOG),
-         "agent is waiting for a permission answer; this is not one"),
+        (
+            AgentView(state="waiting", prompt_text=None, dialog_options=DIALOG),
+            "agent is waiting for a permission answer; this is not one",
+        ),
     ],
 )
 def test_plan_waits_and_says_why(view: AgentView, reason: str) -> None:
@@ -50,9 +52,16 @@ def test_plan_answers_a_dialog_with_the_option_number() -> None:
 def store_with(tmp_path: Path, *commands: str, state: str = "approved") -> Store:
     store = Store.open(tmp_path / "store.sqlite3")
     for index, text in enumerate(commands):
-        store.record_inbound_mail(NewInboundMail(verdict="accepted", received_at=1000.0 + index,
-                                                 message_id=f"<m{index}@x>", sender="me@example.com",
-                                                 command=text), command_state=state)
+        store.record_inbound_mail(
+            NewInboundMail(
+                verdict="accepted",
+                received_at=1000.0 + index,
+                message_id=f"<m{index}@x>",
+                sender="me@example.com",
+                command=text,
+            ),
+            command_state=state,
+        )
     return store
 
 
@@ -115,12 +124,21 @@ async def test_queued_and_blocked_commands_are_never_typed(tmp_path: Path) -> No
 async def test_commands_of_another_apps_session_are_left_alone(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "store.sqlite3")
     for session, text in (("theirs", "their command"), ("ours", "our command")):
-        store.record_inbound_mail(NewInboundMail(verdict="accepted", received_at=1.0, message_id=f"<{session}@x>",
-                                                 sender="me@example.com", command=text, session_id=session),
-                                  command_state="approved")
+        store.record_inbound_mail(
+            NewInboundMail(
+                verdict="accepted",
+                received_at=1.0,
+                message_id=f"<{session}@x>",
+                sender="me@example.com",
+                command=text,
+                session_id=session,
+            ),
+            command_state="approved",
+        )
     written: list[bytes] = []
     step = await Injector(store, written.append, sessions=lambda: {"ours"}, sleep=no_sleep).step(IDLE)
     assert step.command is not None and step.command.text == "our command"
     assert written[0] == b"\x1b[200~our command\x1b[201~"
-    assert await Injector(store, written.append, sessions=lambda: {"ours"}, sleep=no_sleep).step(IDLE) == \
-        type(step)(None, None)
+    assert await Injector(store, written.append, sessions=lambda: {"ours"}, sleep=no_sleep).step(IDLE) == type(step)(
+        None, None
+    )

@@ -12,9 +12,23 @@ DIALOG_NO_ALWAYS = {1: "Yes", 2: "No, and tell Claude what to do differently (es
 
 @pytest.mark.parametrize(
     ("text", "answer"),
-    [("yes", "yes"), ("Yes!", "yes"), ("1", "yes"), ("是", "yes"), ("好的", "yes"), ("可以。", "yes"),
-     ("always", "always"), ("2", "always"), ("no", "no"), ("3", "no"), ("否", "no"), ("不", "no"),
-     ("yes please run the tests", None), ("no idea, explain", None), ("", None)],
+    [
+        ("yes", "yes"),
+        ("Yes!", "yes"),
+        ("1", "yes"),
+        ("是", "yes"),
+        ("好的", "yes"),
+        ("可以。", "yes"),
+        ("always", "always"),
+        ("2", "always"),
+        ("no", "no"),
+        ("3", "no"),
+        ("否", "no"),
+        ("不", "no"),
+        ("yes please run the tests", None),
+        ("no idea, explain", None),
+        ("", None),
+    ],
 )
 def test_permission_answers_in_english_and_chinese(text: str, answer: str | None) -> None:
     assert permission_answer(text) == answer

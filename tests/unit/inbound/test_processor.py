@@ -59,7 +59,7 @@ def test_accepted_reply_becomes_an_approved_command_and_moves_the_cursor(store: 
 
 def test_manual_approval_queues_and_danger_blocks(store: Store) -> None:
     token = store.create_session_token("s", 3600).token
-    manual = parse_config(CONFIG_TEXT.replace('allowed_senders', 'approval = "manual"\nallowed_senders'))
+    manual = parse_config(CONFIG_TEXT.replace("allowed_senders", 'approval = "manual"\nallowed_senders'))
     InboundProcessor(store, manual).process(fetched(reply(token, "run the tests")), KEY)
     InboundProcessor(store, CONFIG).process(fetched(reply(token, "sudo rm -rf /", message_id="<r2@x>"), uid=8), KEY)
     states = [(row.text, row.state, row.danger_pattern is not None) for row in store.list_commands()]
@@ -101,7 +101,6 @@ def test_yes_to_a_dangerous_tool_waits_for_the_keyboard(store: Store) -> None:
     assert store.list_commands()[0].state == "blocked"
 
 
-
 def test_mutated_mails_are_always_recorded_never_raised(store: Store) -> None:
     """The watcher retries a mail whose handler raised: a hostile mail must end as a verdict instead."""
     import random
@@ -113,7 +112,7 @@ def test_mutated_mails_are_always_recorded_never_raised(store: Store) -> None:
         raw = bytearray(rng.choice(corpus).read_bytes())
         for _ in range(rng.randint(1, 12)):
             position = rng.randrange(len(raw))
-            raw[position:position + rng.randint(0, 8)] = rng.randbytes(rng.randint(0, 8))
+            raw[position : position + rng.randint(0, 8)] = rng.randbytes(rng.randint(0, 8))
         result = processor.process(fetched(bytes(raw), uid=uid), KEY)
         assert result is not None and result.verdict in ("accepted", "blocked", "rejected", "ignored")
     assert len(store.list_inbound_mail(limit=2000)) == 1500

@@ -25,16 +25,24 @@ WHEN = datetime(2025, 3, 4, 9, 30, 0, tzinfo=UTC)
 @pytest.fixture
 def mail() -> MailConfig:
     return MailConfig(
-        enabled=True, address="bot@mail.example.org", username="bot-login", password=PASSWORD,
-        recipients=["me@phone.example", "second@phone.example"], answer_cap_chars=200,
+        enabled=True,
+        address="bot@mail.example.org",
+        username="bot-login",
+        password=PASSWORD,
+        recipients=["me@phone.example", "second@phone.example"],
+        answer_cap_chars=200,
     )
 
 
 def facts(**overrides) -> NotificationFacts:
     values = dict(
-        kind="turn_finished", summary="The agent finished its turn.", session_id="sess-42",
-        cwd="/home/ann/projects/webshop", prompt="fix the failing login test please",
-        last_assistant_message="All 12 tests pass now.", time=WHEN,
+        kind="turn_finished",
+        summary="The agent finished its turn.",
+        session_id="sess-42",
+        cwd="/home/ann/projects/webshop",
+        prompt="fix the failing login test please",
+        last_assistant_message="All 12 tests pass now.",
+        time=WHEN,
     )
     values.update(overrides)
     return NotificationFacts(**values)
@@ -70,9 +78,14 @@ def test_long_multiline_prompt_is_cut_to_first_words_on_one_line(mail: MailConfi
 
 def test_permission_mail_shows_tool_input_and_reply_words(mail: MailConfig) -> None:
     composed = compose_notification(
-        facts(kind="needs_permission", summary="Claude needs your permission to use Bash", tool_name="Bash",
-              tool_input={"command": "npm publish --access public", "description": "Publish"}),
-        token=TOKEN, mail=mail,
+        facts(
+            kind="needs_permission",
+            summary="Claude needs your permission to use Bash",
+            tool_name="Bash",
+            tool_input={"command": "npm publish --access public", "description": "Publish"},
+        ),
+        token=TOKEN,
+        mail=mail,
     )
     assert "Needs your permission (Bash)" in composed.subject
     text, html = parts(parse(composed.as_bytes()))
@@ -95,8 +108,9 @@ def test_text_part_reads_alone_with_prompt_answer_project_host_time_and_marker(m
 
 def test_html_part_escapes_what_the_agent_and_user_wrote(mail: MailConfig) -> None:
     answer = 'Added <script>alert("x")</script> & a <b>bold</b> claim'
-    composed = compose_notification(facts(last_assistant_message=answer, prompt="use <div> tags"), token=TOKEN,
-                                    mail=mail)
+    composed = compose_notification(
+        facts(last_assistant_message=answer, prompt="use <div> tags"), token=TOKEN, mail=mail
+    )
     text, html = parts(parse(composed.as_bytes()))
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; a &lt;b&gt;bold&lt;/b&gt;" in html
@@ -106,8 +120,9 @@ def test_html_part_escapes_what_the_agent_and_user_wrote(mail: MailConfig) -> No
 
 def test_long_answer_is_capped_with_a_note(mail: MailConfig) -> None:
     answer = "A" * 150 + "B" * 150
-    text, html = parts(parse(compose_notification(facts(last_assistant_message=answer), token=TOKEN,
-                                                  mail=mail).as_bytes()))
+    text, html = parts(
+        parse(compose_notification(facts(last_assistant_message=answer), token=TOKEN, mail=mail).as_bytes())
+    )
     assert "A" * 150 + "B" * 50 in text
     assert "B" * 51 not in text
     assert "cut at 200 of 300 characters" in text
@@ -115,8 +130,9 @@ def test_long_answer_is_capped_with_a_note(mail: MailConfig) -> None:
 
 
 def test_answer_under_the_cap_is_whole_without_note(mail: MailConfig) -> None:
-    text, _ = parts(parse(compose_notification(facts(last_assistant_message="x" * 200), token=TOKEN,
-                                               mail=mail).as_bytes()))
+    text, _ = parts(
+        parse(compose_notification(facts(last_assistant_message="x" * 200), token=TOKEN, mail=mail).as_bytes())
+    )
     assert "x" * 200 in text
     assert "cut at" not in text
 
@@ -142,8 +158,9 @@ def test_first_mail_of_a_session_has_no_in_reply_to(mail: MailConfig) -> None:
 
 
 def test_no_password_anywhere_in_the_mail(mail: MailConfig) -> None:
-    raw = compose_notification(facts(kind="needs_permission", tool_name="Bash", tool_input={"command": "ls"}),
-                               token=TOKEN, mail=mail).as_bytes()
+    raw = compose_notification(
+        facts(kind="needs_permission", tool_name="Bash", tool_input={"command": "ls"}), token=TOKEN, mail=mail
+    ).as_bytes()
     text, html = parts(parse(raw))
     for blob in (raw.decode("ascii", errors="replace"), text, html):
         assert PASSWORD not in blob
@@ -151,8 +168,13 @@ def test_no_password_anywhere_in_the_mail(mail: MailConfig) -> None:
 
 
 def test_escape_sequences_from_the_terminal_are_removed(mail: MailConfig) -> None:
-    text, _ = parts(parse(compose_notification(facts(last_assistant_message="done\x1b[31m red\x07"), token=TOKEN,
-                                               mail=mail).as_bytes()))
+    text, _ = parts(
+        parse(
+            compose_notification(
+                facts(last_assistant_message="done\x1b[31m red\x07"), token=TOKEN, mail=mail
+            ).as_bytes()
+        )
+    )
     assert "\x1b" not in text and "\x07" not in text
     assert "done[31m red" in text
 
@@ -160,8 +182,13 @@ def test_escape_sequences_from_the_terminal_are_removed(mail: MailConfig) -> Non
 def test_coalesced_mail_lists_newest_first(mail: MailConfig) -> None:
     older = facts(prompt="first task", last_assistant_message="first answer", time=WHEN)
     newer = facts(prompt="second task", last_assistant_message="second answer", time=WHEN + timedelta(seconds=20))
-    newest = facts(kind="api_error", prompt="third task", error="overloaded_error", last_assistant_message="",
-                   time=WHEN + timedelta(seconds=40))
+    newest = facts(
+        kind="api_error",
+        prompt="third task",
+        error="overloaded_error",
+        last_assistant_message="",
+        time=WHEN + timedelta(seconds=40),
+    )
     composed = compose_notification([older, newest, newer], token=TOKEN, mail=mail)
     assert composed.subject == "[TaskPing #7K3QZ9MX] API error (+2 earlier) — webshop: third task"
     assert composed.kind == "api_error"

@@ -30,10 +30,31 @@ def test_corpus_is_big_and_covers_every_client_of_the_field_notes() -> None:
     assert len(EXPECTED) >= 25
     assert sorted(p.name for p in CORPUS.glob("*.eml")) == sorted(EXPECTED)
     clients = " ".join(str(e["client"]) for e in EXPECTED.values())
-    for needle in ("Gmail web (en)", "Gmail web (zh)", "Gmail mobile (en)", "Gmail mobile (zh)", "Outlook desktop (en)",
-                   "Outlook (zh)", "Original Message", "Apple Mail iPhone (en)", "Apple Mail iPhone (zh)", "QQ Mail",
-                   "163 Mail", "Feishu", "Lark", "mutt", "HTML-only", "split RFC 2047", "full-width", "Big5",
-                   "unknown charset", "message/rfc822", "bounce", "auto-reply", "mailing-list"):
+    for needle in (
+        "Gmail web (en)",
+        "Gmail web (zh)",
+        "Gmail mobile (en)",
+        "Gmail mobile (zh)",
+        "Outlook desktop (en)",
+        "Outlook (zh)",
+        "Original Message",
+        "Apple Mail iPhone (en)",
+        "Apple Mail iPhone (zh)",
+        "QQ Mail",
+        "163 Mail",
+        "Feishu",
+        "Lark",
+        "mutt",
+        "HTML-only",
+        "split RFC 2047",
+        "full-width",
+        "Big5",
+        "unknown charset",
+        "message/rfc822",
+        "bounce",
+        "auto-reply",
+        "mailing-list",
+    ):
         assert needle in clients, needle
 
 

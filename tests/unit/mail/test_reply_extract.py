@@ -36,17 +36,21 @@ QUOTE = "> ── Reply above this line ──\n> Claude finished a turn.\n"
         ("2026年11月24日 15:04，TaskPing <taskping@example.com> 写道：", "Apple Mail zh"),
         ('在 2026-11-24 15:04:05，"TaskPing" <taskping@example.com> 写道：', "163"),
         ("在 2026/11/24 下午 03:04，TaskPing <taskping@example.com> 寫道：", "zh-TW"),
-        ("From: TaskPing <taskping@example.com>\nSent: Monday, November 24, 2026 3:04 PM\nTo: me\nSubject: x",
-         "Outlook"),
-        ("________________________________\nFrom: TaskPing <taskping@example.com>\nSent: Monday\nSubject: x",
-         "Outlook with rule"),
+        (
+            "From: TaskPing <taskping@example.com>\nSent: Monday, November 24, 2026 3:04 PM\nTo: me\nSubject: x",
+            "Outlook",
+        ),
+        (
+            "________________________________\nFrom: TaskPing <taskping@example.com>\nSent: Monday\nSubject: x",
+            "Outlook with rule",
+        ),
         ("*From:* TaskPing <taskping@example.com>\n*Sent:* Monday\n*To:* me", "Outlook starred"),
         ("From: TaskPing <taskping@example.com> Sent: Monday, November 24, 2026 3:04 PM To: me", "Outlook one line"),
         ("发件人: TaskPing <taskping@example.com>\n发送时间: 2026年11月24日 15:04\n收件人: 我\n主题: x", "Outlook zh"),
         ("发件人：TaskPing <taskping@example.com>\n时间：2026年11月24日 15:04", "Feishu"),
         ("From: TaskPing <taskping@example.com>\nDate: Mon, Nov 24, 2026, 15:04\nTo: me", "Lark"),
         ("-----Original Message-----\nFrom: TaskPing", "Outlook Original Message"),
-        ("------------------ 原始邮件 ------------------\n发件人: \"TaskPing\"<taskping@example.com>;", "QQ"),
+        ('------------------ 原始邮件 ------------------\n发件人: "TaskPing"<taskping@example.com>;', "QQ"),
         ("------------------\u00a0原始邮件\u00a0------------------", "QQ with NBSP"),
         ("------------------ Original ------------------", "QQ en UI"),
         ("---- Replied Message ----", "Lark replied"),
@@ -317,13 +321,20 @@ def test_text_attachment_is_not_the_body() -> None:
 
 
 def test_mail_with_only_an_image_has_a_problem() -> None:
-    raw = _mail("From: a@example.org\nContent-Type: image/png\nContent-Transfer-Encoding: base64",
-                base64.b64encode(b"\x89PNG"))
+    raw = _mail(
+        "From: a@example.org\nContent-Type: image/png\nContent-Transfer-Encoding: base64", base64.b64encode(b"\x89PNG")
+    )
     assert parse_mail(raw).problem == "no text part (the mail holds image/png)"
 
 
 def test_garbage_bytes_do_not_raise() -> None:
-    for raw in [b"", b"\x00\xff" * 50, b"From:\r\n\r\n", b"Content-Type: multipart/mixed\r\n\r\n--",
-                b"Content-Type: text/plain; charset=\"\x00\"\r\n\r\nx", b"Subject: =?utf-8?b?\xff?=\r\n\r\n"]:
+    for raw in [
+        b"",
+        b"\x00\xff" * 50,
+        b"From:\r\n\r\n",
+        b"Content-Type: multipart/mixed\r\n\r\n--",
+        b'Content-Type: text/plain; charset="\x00"\r\n\r\nx',
+        b"Subject: =?utf-8?b?\xff?=\r\n\r\n",
+    ]:
         mail = parse_mail(raw)
         assert mail.size == len(raw)

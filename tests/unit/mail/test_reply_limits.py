@@ -31,7 +31,8 @@ BODIES = {
     "nested paste markers": PLAIN + b"[20" * 100_000 + b"1~" * 100_000,
     "nested html": HTML + b"<div>" * 50_000 + b"x" + b"</div>" * 50_000,
     "many parts": b"From: a@example.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
-    + b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" * 20_000 + b"--b--\r\n",
+    + b"--b\r\nContent-Type: text/plain\r\n\r\nx\r\n" * 20_000
+    + b"--b--\r\n",
     "deeply nested parts": b"From: a@example.org\r\n"
     + b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(2000))
     + b"Content-Type: text/plain\r\n\r\nhi\r\n",
@@ -56,8 +57,24 @@ def test_nested_paste_markers_vanish_completely() -> None:
 
 @pytest.mark.parametrize(
     "unit",
-    ["git ", "git push ", "git reset ", "rm ", "rm -r ", "curl | ", "sh ", "dd ", "chmod -R ", "chmod ", "find ",
-     "crontab ", ":(){ ", "a() { a | ", "> ~/", "bash $( "],
+    [
+        "git ",
+        "git push ",
+        "git reset ",
+        "rm ",
+        "rm -r ",
+        "curl | ",
+        "sh ",
+        "dd ",
+        "chmod -R ",
+        "chmod ",
+        "find ",
+        "crontab ",
+        ":(){ ",
+        "a() { a | ",
+        "> ~/",
+        "bash $( ",
+    ],
 )
 def test_danger_patterns_stay_linear_on_repeated_words(unit: str) -> None:
     text = (unit * 20_000)[:100_000]

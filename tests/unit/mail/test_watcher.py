@@ -261,8 +261,13 @@ def test_loopback_hosts_are_recognised(host: str) -> None:
 @pytest.mark.parametrize("host", ["imap.gmail.com", "10.0.0.1", "192.168.1.2", "localhost.example.com"])
 async def test_plain_imap_to_a_remote_host_is_refused(host: str) -> None:
     with pytest.raises(WatcherSetupError, match="in clear"):
-        MailWatcher(ImapConfig(host=host, security="none"), "me", PASSWORD, MemoryStore(), Harness(
-            FakeServer(), MemoryStore()).handler)
+        MailWatcher(
+            ImapConfig(host=host, security="none"),
+            "me",
+            PASSWORD,
+            MemoryStore(),
+            Harness(FakeServer(), MemoryStore()).handler,
+        )
 
 
 async def test_tls_with_certificate_checks_is_the_default(harness: Harness) -> None:

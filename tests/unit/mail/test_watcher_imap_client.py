@@ -93,8 +93,7 @@ async def greet_then(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
         await writer.drain()
 
 
-@pytest.mark.parametrize(("behaviour", "message"), [("silent", "no answer to LOGIN within 0.3 s"),
-                                                     ("close", "closed")])
+@pytest.mark.parametrize(("behaviour", "message"), [("silent", "no answer to LOGIN within 0.3 s"), ("close", "closed")])
 async def test_server_that_goes_silent_or_closes_mid_command_is_reported_dead_quickly(
     behaviour: str, message: str
 ) -> None:

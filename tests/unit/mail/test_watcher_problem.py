@@ -21,10 +21,16 @@ async def test_refused_login_is_flagged_until_a_login_works(harness: Harness) ->
 
 
 def test_problem_names_the_password_source_and_the_provider_hint() -> None:
-    mail = MailConfig(enabled=True, address="bot@gmail.com", password_env="TP_PW",
-                      imap=ImapConfig(host="imap.gmail.com"))
-    status = WatcherStatus(WatcherState.RECONNECTING, "reconnecting in 7.0 s", retry_in=7.0,
-                           last_error="login refused for bot@gmail.com: NO [AUTHENTICATIONFAILED]", login_refused=True)
+    mail = MailConfig(
+        enabled=True, address="bot@gmail.com", password_env="TP_PW", imap=ImapConfig(host="imap.gmail.com")
+    )
+    status = WatcherStatus(
+        WatcherState.RECONNECTING,
+        "reconnecting in 7.0 s",
+        retry_in=7.0,
+        last_error="login refused for bot@gmail.com: NO [AUTHENTICATIONFAILED]",
+        login_refused=True,
+    )
     problem = watcher_problem(status, mail)
     assert problem is not None
     assert "AUTHENTICATIONFAILED" in problem.reason

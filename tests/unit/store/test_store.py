@@ -53,17 +53,32 @@ def mode(path: Path) -> int:
 
 def enqueue(store: Store, session_id: str = "sess-1", token: str = "7K3QZ9MX", message_id: str = "<m1@test>") -> int:
     row = store.enqueue_mail(
-        session_id=session_id, token=token, kind="turn_finished", subject="s", sender="bot@test",
-        recipients=["me@test"], message_id=message_id, message=b"Subject: s\r\n\r\nbody\r\n",
+        session_id=session_id,
+        token=token,
+        kind="turn_finished",
+        subject="s",
+        sender="bot@test",
+        recipients=["me@test"],
+        message_id=message_id,
+        message=b"Subject: s\r\n\r\nbody\r\n",
     )
     return row.id
 
 
 def inbound(verdict: str = "accepted", uid: int = 1, command: str | None = "run the tests", **extra) -> NewInboundMail:
     values = dict(
-        verdict=verdict, received_at=1_700_000_000.0, uidvalidity=7, uid=uid, message_id=f"<reply{uid}@phone>",
-        sender="me@phone.example", subject="Re: [TaskPing #7K3QZ9MX] Turn finished", reasons=["ok"],
-        command=command, token="7K3QZ9MX", session_id="sess-1", raw_text="run the tests\n> quoted",
+        verdict=verdict,
+        received_at=1_700_000_000.0,
+        uidvalidity=7,
+        uid=uid,
+        message_id=f"<reply{uid}@phone>",
+        sender="me@phone.example",
+        subject="Re: [TaskPing #7K3QZ9MX] Turn finished",
+        reasons=["ok"],
+        command=command,
+        token="7K3QZ9MX",
+        session_id="sess-1",
+        raw_text="run the tests\n> quoted",
         headers={"From": "me@phone.example"},
     )
     values.update(extra)
@@ -184,9 +199,7 @@ def test_token_lookup_forgives_case_and_lookalikes(store: Store) -> None:
     assert store.token_status(typed).state == "active"
 
 
-def test_ensure_session_token_reuses_and_extends_then_replaces_after_revocation(
-    store: Store, clock: FakeClock
-) -> None:
+def test_ensure_session_token_reuses_and_extends_then_replaces_after_revocation(store: Store, clock: FakeClock) -> None:
     first = store.ensure_session_token("sess-1", 3600)
     clock.advance(1800)
     again = store.ensure_session_token("sess-1", 3600)
@@ -228,7 +241,10 @@ def test_outbox_state_changes_require_the_right_state(store: Store, clock: FakeC
     store.claim_for_sending(outbox_id)
     retry = store.mark_retrying(outbox_id, error="451 later", next_try_at=clock.now + 30)
     assert retry is not None and (retry.state, retry.last_error, retry.next_try_at) == (
-        "retrying", "451 later", clock.now + 30)
+        "retrying",
+        "451 later",
+        clock.now + 30,
+    )
     store.claim_for_sending(outbox_id)
     failed = store.mark_failed(outbox_id, error="550 no")
     assert failed is not None and failed.state == "failed"
@@ -237,7 +253,11 @@ def test_outbox_state_changes_require_the_right_state(store: Store, clock: FakeC
     store.claim_for_sending(outbox_id)
     sent = store.mark_sent(outbox_id, warning="not delivered to x")
     assert sent is not None and (sent.state, sent.sent_at, sent.warning, sent.attempts) == (
-        "sent", clock.now, "not delivered to x", 3)
+        "sent",
+        clock.now,
+        "not delivered to x",
+        3,
+    )
 
 
 def test_mail_left_sending_at_startup_is_retried_with_a_visible_warning(store_path: Path, clock: FakeClock) -> None:
@@ -283,7 +303,8 @@ def test_accepted_mail_is_recorded_with_audit_row_and_command_together(store: St
     assert mail is not None and mail.verdict == "accepted" and mail.headers == {"From": "me@phone.example"}
     audit = store.list_audit()
     assert [(row.verdict, row.command, row.mail_id) for row in audit] == [
-        ("accepted", "run the tests", recorded.mail_id)]
+        ("accepted", "run the tests", recorded.mail_id)
+    ]
     command = store.get_command(recorded.command_id)
     assert command is not None and command.state is CommandState.APPROVED and command.sender == "me@phone.example"
     assert store.load_cursor("inbox") == (7, 1)
@@ -345,9 +366,7 @@ def test_edit_then_approve_replaces_the_text(store: Store) -> None:
     assert approved is not None and approved.text == "rm -rf build/tmp" and approved.state is CommandState.APPROVED
 
 
-def test_command_left_injecting_becomes_unknown_at_open_and_is_not_replayed(
-    store_path: Path, clock: FakeClock
-) -> None:
+def test_command_left_injecting_becomes_unknown_at_open_and_is_not_replayed(store_path: Path, clock: FakeClock) -> None:
     with Store.open(store_path, clock=clock) as first:
         command_id = first.record_inbound_mail(inbound(), command_state="approved").command_id or 0
         first.apply_command_event(command_id, CommandEvent.START_INJECTION)

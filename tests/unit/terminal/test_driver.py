@@ -265,9 +265,7 @@ def test_a_sequence_split_after_its_csi_keeps_textuals_full_delay(
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_esc_and_a_letter_in_one_read_is_alt_letter(
-    start_input: Callable[..., InputHarness], source: str
-) -> None:
+def test_esc_and_a_letter_in_one_read_is_alt_letter(start_input: Callable[..., InputHarness], source: str) -> None:
     """Textual still resolves ESC+letter itself (after its ESCDELAY); the lone-Esc window leaves it alone."""
     harness = start_input(source=source)
     harness.write(b"\x1ba")
@@ -275,15 +273,11 @@ def test_esc_and_a_letter_in_one_read_is_alt_letter(
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_a_bracketed_paste_is_one_paste_event(
-    start_input: Callable[..., InputHarness], source: str
-) -> None:
+def test_a_bracketed_paste_is_one_paste_event(start_input: Callable[..., InputHarness], source: str) -> None:
     harness = start_input(source=source)
     harness.write(b"\x1b[200~git log --oneline\rexit\x1b[201~")
     received = harness.messages_for(0.15)
-    assert [r.message.text for r in received if isinstance(r.message, events.Paste)] == [
-        "git log --oneline\rexit"
-    ]
+    assert [r.message.text for r in received if isinstance(r.message, events.Paste)] == ["git log --oneline\rexit"]
     assert keys(received) == []
 
 
@@ -293,14 +287,10 @@ def test_a_paste_whose_read_ends_on_the_end_markers_esc_is_not_cut_short(
     """Inside a paste a trailing ESC starts the end marker: it keeps Textual's delay, not the short window."""
     harness = start_input()
     for _attempt in range(5):
-        gap = _write_split(
-            harness, b"\x1b[200~hello world\x1b", b"[201~", gap=3 * LONE_ESCAPE_WINDOW_SECONDS
-        )
+        gap = _write_split(harness, b"\x1b[200~hello world\x1b", b"[201~", gap=3 * LONE_ESCAPE_WINDOW_SECONDS)
         received = harness.messages_for(0.15)
         if gap < constants.ESCAPE_DELAY:
-            assert [r.message.text for r in received if isinstance(r.message, events.Paste)] == [
-                "hello world"
-            ]
+            assert [r.message.text for r in received if isinstance(r.message, events.Paste)] == ["hello world"]
             assert keys(received) == []
             return
         harness.write(b"\x1b[201~")  # end the stalled paste before trying again

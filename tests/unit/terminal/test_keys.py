@@ -221,7 +221,7 @@ MOUSE_TABLE: list[tuple[MouseReport, int, bool, bytes | None]] = [
     # legacy encoding when the child did not ask for SGR
     (MouseReport(P, 0, 0, button=1), MOUSE_NORMAL, False, b"\x1b[M !!"),
     (MouseReport(R, 0, 0, button=1), MOUSE_NORMAL, False, b"\x1b[M#!!"),
-    (MouseReport(WU, 1, 0), MOUSE_NORMAL, False, b"\x1b[M`\"!"),
+    (MouseReport(WU, 1, 0), MOUSE_NORMAL, False, b'\x1b[M`"!'),
     (MouseReport(P, 300, 0, button=1), MOUSE_NORMAL, False, None),
     (MouseReport(P, 300, 0, button=1), MOUSE_NORMAL, True, b"\x1b[<0;301;1M"),
 ]

@@ -14,12 +14,79 @@ SEED = 20261124
 
 # Fragments that make random input hit the parser's interesting states.
 ALPHABET = [
-    b"\x1b", b"[", b"]", b"P", b"_", b"^", b"X", b"\\", b"\x07", b"?", b">", b"<", b"=", b";", b":",
-    b"$", b"!", b" ", b"0", b"1", b"2", b"5", b"9", b"38", b"48", b"1049", b"2026", b"99999999",
-    b"m", b"H", b"G", b"J", b"K", b"h", b"l", b"r", b"n", b"c", b"q", b"u", b"p", b"@", b"L", b"M",
-    b"P", b"X", b"b", b"S", b"T", b"(", b"0", b"B", b"#", b"8", b"7", b"\r", b"\n", b"\t", b"\x08",
-    b"\x0e", b"\x0f", b"\x18", b"\x7f", "中".encode(), "\u200d".encode(), "\ufe0f".encode(),
-    "\u0301".encode(), "\U0001f468".encode(), b"\xe4", b"\xb8", b"\xc2\x9b", b"abc", b"x" * 30,
+    b"\x1b",
+    b"[",
+    b"]",
+    b"P",
+    b"_",
+    b"^",
+    b"X",
+    b"\\",
+    b"\x07",
+    b"?",
+    b">",
+    b"<",
+    b"=",
+    b";",
+    b":",
+    b"$",
+    b"!",
+    b" ",
+    b"0",
+    b"1",
+    b"2",
+    b"5",
+    b"9",
+    b"38",
+    b"48",
+    b"1049",
+    b"2026",
+    b"99999999",
+    b"m",
+    b"H",
+    b"G",
+    b"J",
+    b"K",
+    b"h",
+    b"l",
+    b"r",
+    b"n",
+    b"c",
+    b"q",
+    b"u",
+    b"p",
+    b"@",
+    b"L",
+    b"M",
+    b"P",
+    b"X",
+    b"b",
+    b"S",
+    b"T",
+    b"(",
+    b"0",
+    b"B",
+    b"#",
+    b"8",
+    b"7",
+    b"\r",
+    b"\n",
+    b"\t",
+    b"\x08",
+    b"\x0e",
+    b"\x0f",
+    b"\x18",
+    b"\x7f",
+    "中".encode(),
+    "\u200d".encode(),
+    "\ufe0f".encode(),
+    "\u0301".encode(),
+    "\U0001f468".encode(),
+    b"\xe4",
+    b"\xb8",
+    b"\xc2\x9b",
+    b"abc",
+    b"x" * 30,
 ]
 
 
@@ -52,8 +119,10 @@ def text_heavy(rng: random.Random, size: int) -> bytes:
         if roll < 0.6:
             out += "".join(chr(rng.randint(0x20, 0x7E)) for _ in range(rng.randint(1, 200))).encode()
         elif roll < 0.8:
-            out += "".join(chr(rng.choice((0x4E00, 0x1F600, 0x301, 0x200D, 0xFE0F, 0x2500, 0xE9)) + rng.randint(0, 40))
-                           for _ in range(rng.randint(1, 30))).encode()
+            out += "".join(
+                chr(rng.choice((0x4E00, 0x1F600, 0x301, 0x200D, 0xFE0F, 0x2500, 0xE9)) + rng.randint(0, 40))
+                for _ in range(rng.randint(1, 30))
+            ).encode()
         else:
             out += b"".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 12)))
     return bytes(out)

@@ -98,7 +98,7 @@ async def test_cursor_position_and_device_attribute_queries_are_answered_to_the_
     script = (
         "stty raw -echo; printf 'abc\\033[6n'; IFS= read -r -d R pos; "
         "printf '\\033[c'; IFS= read -r -d c da; "
-        "printf '\\r\\npos=%s da=%s\\r\\n' \"${pos#*[}\" \"${da#*[}\"; sleep 0.05"
+        'printf \'\\r\\npos=%s da=%s\\r\\n\' "${pos#*[}" "${da#*[}"; sleep 0.05'
     )
     session = TerminalSession(24, 80)
     session.start(["bash", "--norc", "--noprofile", "-c", script])
@@ -167,8 +167,13 @@ async def test_caught_up_only_once_everything_the_child_wrote_is_parsed() -> Non
 
     session = TerminalSession(24, 80, on_screen_changed=on_changed, on_exit=exits.append)
     # A burst far larger than the kernel's PTY buffer, then silence until told to go.
-    session.start([sys.executable, "-c",
-                   "import os, sys\nos.write(1, b'x' * 2_000_000 + b'\\r\\nburst-done\\r\\n')\nsys.stdin.read(1)\n"])
+    session.start(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys\nos.write(1, b'x' * 2_000_000 + b'\\r\\nburst-done\\r\\n')\nsys.stdin.read(1)\n",
+        ]
+    )
     await wait_until(lambda: "burst-done" in screen_text(session), 20.0, what="the end of the burst")
     assert seen_behind  # mid-burst the session knew the child had written more than it had parsed
     await wait_until(lambda: session.caught_up, 5.0, what="caught up after the burst")

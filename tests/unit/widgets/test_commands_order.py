@@ -7,13 +7,21 @@ from taskping_tui.widgets.commands_panel import CommandEntry, display_order, tok
 
 
 def entry(text: str, state: str, position: int, updated_at: float = 0.0) -> CommandEntry:
-    return CommandEntry(position, CommandState(state), "me@example.com", "1m", "", text, position=position,
-                        updated_at=updated_at)
+    return CommandEntry(
+        position, CommandState(state), "me@example.com", "1m", "", text, position=position, updated_at=updated_at
+    )
 
 
 def test_waiting_for_you_first_in_queue_order_then_agent_then_newest_history() -> None:
-    rows = [entry("old", "injected", 1, 10.0), entry("newer", "rejected", 2, 20.0), entry("a", "approved", 3),
-            entry("q", "queued", 5), entry("b", "blocked", 4), entry("u", "unknown", 6), entry("i", "injecting", 7)]
+    rows = [
+        entry("old", "injected", 1, 10.0),
+        entry("newer", "rejected", 2, 20.0),
+        entry("a", "approved", 3),
+        entry("q", "queued", 5),
+        entry("b", "blocked", 4),
+        entry("u", "unknown", 6),
+        entry("i", "injecting", 7),
+    ]
     assert [row.command for row in display_order(rows)] == ["b", "q", "u", "a", "i", "newer", "old"]
 
 

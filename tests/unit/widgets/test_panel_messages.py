@@ -53,8 +53,11 @@ async def press_on(panel: Panel, entries: Sequence[object], keys: Sequence[str],
 async def test_each_commands_key_posts_its_own_message_with_the_command_id() -> None:
     """Blocked 12 is listed first (what needs you) and focus lands on it: each key names command 12."""
     panel = CommandsPanel(True)
-    posted = await press_on(panel, [command(7, CommandState.QUEUED), command(12, CommandState.BLOCKED)],
-                            ["a", "x", "e", "v", "shift+up", "shift+down"])
+    posted = await press_on(
+        panel,
+        [command(7, CommandState.QUEUED), command(12, CommandState.BLOCKED)],
+        ["a", "x", "e", "v", "shift+up", "shift+down"],
+    )
     assert [(type(m), m.command_id) for m in posted] == [  # type: ignore[attr-defined]
         (CommandsPanel.ApproveRequested, 12),
         (CommandsPanel.RejectRequested, 12),
@@ -68,16 +71,19 @@ async def test_each_commands_key_posts_its_own_message_with_the_command_id() -> 
 
 async def test_commands_keys_follow_the_state_machine() -> None:
     """An injected command can only be viewed; a failed one can be approved again but not moved."""
-    injected = await press_on(CommandsPanel(True), [command(3, CommandState.INJECTED)],
-                              ["a", "x", "e", "shift+up", "v"])
+    injected = await press_on(
+        CommandsPanel(True), [command(3, CommandState.INJECTED)], ["a", "x", "e", "shift+up", "v"]
+    )
     assert [type(m) for m in injected] == [CommandsPanel.ViewRequested]
     failed = await press_on(CommandsPanel(True), [command(4, CommandState.FAILED)], ["shift+down", "a", "x"])
     assert [type(m) for m in failed] == [CommandsPanel.ApproveRequested, CommandsPanel.RejectRequested]
 
 
 async def test_enter_on_a_mail_asks_to_open_it_by_mail_id() -> None:
-    entries = [InboundEntry(41, WHEN, "me@example.com", "Re: done", "accepted"),
-               InboundEntry(42, WHEN, "x@spam.example", "Re: done", "rejected", "not an allowed sender")]
+    entries = [
+        InboundEntry(41, WHEN, "me@example.com", "Re: done", "accepted"),
+        InboundEntry(42, WHEN, "x@spam.example", "Re: done", "rejected", "not an allowed sender"),
+    ]
     posted = await press_on(InboundPanel(True, "config.toml"), entries, ["enter"])
     assert [(type(m), m.mail_id) for m in posted] == [(InboundPanel.OpenRequested, 42)]  # type: ignore[attr-defined]
 
