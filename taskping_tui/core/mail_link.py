@@ -23,7 +23,7 @@ from taskping_tui.inbound.command_edit import ApprovalPlan, plan_approval
 from taskping_tui.inbound.commands import CommandEvent
 from taskping_tui.inbound.injector import AgentView, Injector
 from taskping_tui.inbound.processor import InboundProcessor, PendingPermission, ProcessedMail, dangerous_permission
-from taskping_tui.mail.compose import NotificationFacts
+from taskping_tui.mail.compose import NotificationFacts, NotificationKind
 from taskping_tui.mail.outbox import Outbox
 from taskping_tui.mail.password import PasswordError, Secret, resolve_password, resolve_secret
 from taskping_tui.mail.sender import SmtpSender
@@ -314,30 +314,26 @@ class MailLink:
 
     def _after_injection(self, command: CommandRow) -> None:
         self.view.toast(command.text, title="Command typed into the agent", timeout=4)
-        if self.outbox is not None and self.config.mail.send_confirmation and command.session_id:
+        if self.config.mail.send_confirmation:
+            self._mail_about(command, "command_received", f"Received: {command.text}")
+
+    def expire_commands(self) -> None:
+        for command in self.store.expire_commands(self.config.security.command_ttl_minutes * 60):
+            self.view.show_command(command)
+            self._mail_about(command, "command_expired", f"Expired without being typed: {command.text}")
+
+    def _mail_about(self, command: CommandRow, kind: NotificationKind, summary: str) -> None:
+        """A mail about ``command`` in its session's thread."""
+        if self.outbox is not None and command.session_id:
             self.outbox.enqueue(
                 NotificationFacts(
-                    kind="command_received",
-                    summary=f"Received: {command.text}",
+                    kind=kind,
+                    summary=summary,
                     session_id=command.session_id,
                     session_name=self._session_name(command.session_id),
                     prompt=command.text,
                 )
             )
-
-    def expire_commands(self) -> None:
-        for command in self.store.expire_commands(self.config.security.command_ttl_minutes * 60):
-            self.view.show_command(command)
-            if self.outbox is not None and command.session_id:
-                self.outbox.enqueue(
-                    NotificationFacts(
-                        kind="command_expired",
-                        summary=f"Expired without being typed: {command.text}",
-                        session_id=command.session_id,
-                        session_name=self._session_name(command.session_id),
-                        prompt=command.text,
-                    )
-                )
 
     # -- command actions (the Commands panel) ---------------------------------------------------------
 
