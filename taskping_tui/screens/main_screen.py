@@ -373,8 +373,8 @@ class MainScreen(Screen[None]):
             return
         self.host.tick()
         for session in self.host.sessions.values():
-            if session.pane.scroll_offset != session.scrolled_back:
-                session.scrolled_back = session.pane.scroll_offset
+            if session.pane.lines_scrolled_back != session.scrolled_back:
+                session.scrolled_back = session.pane.lines_scrolled_back
                 state = session.link.state if session.link is not None else None
                 self._show_label(session, state.value if state is not None else SessionStatus.OFFLINE.value)
         if self.mail is not None:

@@ -107,7 +107,7 @@ def _segments_for(cells: Sequence[Sequence[object]], styles: CellStyles, cursor:
     for key, run in groupby(cells, _style_key):
         text = "".join([cell[0] for cell in run])  # type: ignore[misc]
         if text:  # a run made only of wide-char stubs ("") has nothing to draw
-            segments.append(Segment(text, styles.get(key, cursor)))  # type: ignore[arg-type]
+            segments.append(Segment(text, styles.get(key, cursor)))
     return segments
 
 
@@ -237,7 +237,7 @@ class TerminalView(Widget, can_focus=True):
         return self._session.running
 
     @property
-    def scroll_offset(self) -> int:
+    def lines_scrolled_back(self) -> int:
         """How many lines the view is scrolled back from the live screen (0 = live)."""
         return self._scroll_offset
 

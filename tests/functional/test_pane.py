@@ -157,17 +157,17 @@ async def test_shift_pageup_scrolls_back_and_typing_returns_to_the_live_screen()
         pane = pane_of(pilot)
         assert painted_text(pane).splitlines()[0] == "178"
         await pilot.press("shift+pageup")
-        assert pane.scroll_offset == 23
+        assert pane.lines_scrolled_back == 23
         painted = painted_text(pane)
         assert painted.splitlines()[0].startswith("155 ")
         assert painted.splitlines()[1] == "156"
         assert "scrollback −23" in painted.splitlines()[0]
         await pilot.press("shift+pagedown")
-        assert pane.scroll_offset == 0
+        assert pane.lines_scrolled_back == 0
         await pilot.press("shift+pageup", "shift+pageup")
-        assert pane.scroll_offset == 46
+        assert pane.lines_scrolled_back == 46
         await pilot.press("x")
-        assert pane.scroll_offset == 0
+        assert pane.lines_scrolled_back == 0
         assert "scrollback" not in painted_text(pane)
         await wait_for_text(pilot, "x")
 
@@ -178,9 +178,9 @@ async def test_mouse_wheel_scrolls_back_when_the_child_does_not_track_the_mouse(
         await wait_for_text(pilot, "100")
         pane = pane_of(pilot)
         pane.on_mouse_scroll_up(_wheel_event(pane, up=True))
-        assert pane.scroll_offset == 3
+        assert pane.lines_scrolled_back == 3
         pane.on_mouse_scroll_down(_wheel_event(pane, up=False))
-        assert pane.scroll_offset == 0
+        assert pane.lines_scrolled_back == 0
 
 
 def _wheel_event(pane: TerminalView, *, up: bool):  # type: ignore[no-untyped-def]
@@ -199,7 +199,7 @@ async def test_wheel_goes_to_a_child_that_tracks_the_mouse() -> None:
         pane.on_mouse_scroll_up(_wheel_event(pane, up=True))
         # ESC [ < 6 4 ; 6 ; 6 M
         await wait_for_text(pilot, "1b 5b 3c 36 34 3b 36 3b 36 4d")
-        assert pane.scroll_offset == 0
+        assert pane.lines_scrolled_back == 0
 
 
 async def test_child_exit_shows_status_and_enter_restarts() -> None:
