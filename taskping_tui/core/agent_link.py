@@ -95,8 +95,6 @@ class AgentLink:
         self.mode_watch = PermissionModeWatch()
         self._runtime_dir = runtime_dir
         self.ids = agent_ids or AgentIds(None, None)
-        # Every agent session id this link has hosted (with -c / -r Claude Code picks them itself).
-        self.agent_session_ids: set[str] = {self.ids.session_id} if self.ids.session_id else set()
         self.pending_permission: PendingPermission | None = None
         self._instance: InstanceDir | None = None
         self._hook_server: HookSocketServer | None = None
@@ -269,7 +267,5 @@ class AgentLink:
 
     def _set_ids(self, ids: AgentIds) -> None:
         self.ids = ids
-        if ids.session_id:
-            self.agent_session_ids.add(ids.session_id)
         if self._on_ids_change is not None:
             self._on_ids_change(ids)

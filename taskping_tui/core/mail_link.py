@@ -8,7 +8,6 @@ not-typing rules. The UI is reached through :class:`MailView`; nothing here impo
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import ssl
@@ -25,7 +24,7 @@ from taskping_tui.inbound.injector import AgentView, Injector
 from taskping_tui.inbound.processor import InboundProcessor, PendingPermission, ProcessedMail, dangerous_permission
 from taskping_tui.mail.compose import NotificationFacts, NotificationKind
 from taskping_tui.mail.outbox import Outbox
-from taskping_tui.mail.password import PasswordError, Secret, resolve_password, resolve_secret
+from taskping_tui.mail.password import PasswordError, Secret, resolve_password
 from taskping_tui.mail.sender import SmtpSender
 from taskping_tui.mail.watcher import FetchedMail, MailWatcher, WatcherStatus, WatcherTimings
 from taskping_tui.mail.watcher_problem import WatcherProblem, no_password_problem, watcher_problem
@@ -109,10 +108,11 @@ class MailLink:
 
     # -- life cycle -----------------------------------------------------------------------------------
 
-    async def start(self, resolve: Callable[[], Awaitable[Secret]] | None = None) -> None:
+    async def start(self, resolve: Callable[[], Awaitable[Secret]]) -> None:
+        """Resolve the password (``resolve``: the App's, off the event loop), then build sender and watcher."""
         password_error = ""
         try:
-            self.secret = await (resolve() if resolve else self._resolve_password())
+            self.secret = await resolve()
         except PasswordError as error:
             self.view.toast(str(error), title="Mail password", severity="error", timeout=15)
             password_error = str(error)
@@ -127,7 +127,6 @@ class MailLink:
         self.processor = InboundProcessor(
             self.store,
             self.config,
-            pending_permission=lambda: None,
             permission_for_session=self._pending_permission,
             session_ended=self._session_ended,
         )
@@ -151,9 +150,6 @@ class MailLink:
         self.outbox.start()
         if self.watcher is not None:
             self.watcher.start()
-
-    async def _resolve_password(self) -> Secret:
-        return await asyncio.to_thread(resolve_secret, self.config.mail)
 
     @property
     def expiry_interval(self) -> float:

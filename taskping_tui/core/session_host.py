@@ -195,8 +195,7 @@ class SessionHost:
                     context=lambda: link.context,
                 )
             )
-        self.view.start_pane(session, plan.argv)
-        self.view.sessions_changed()
+        self.view.start_pane(session, plan.argv)  # the Sessions panel was redrawn by the STARTING state above
         return True
 
     async def restart(self, session: HostedSession) -> None:

@@ -134,7 +134,7 @@ def servers_fit(chosen: Provider, smtp_host: str, smtp_port: str, imap_host: str
     return typed == (chosen.smtp_host, str(chosen.smtp_port), chosen.imap_host, str(chosen.imap_port))
 
 
-def _provider_for_imap_host(host: str) -> Provider | None:
+def provider_for_imap_host(host: str) -> Provider | None:
     host = host.strip().lower().rstrip(".")
     for candidate in PROVIDERS:
         if candidate.imap_host and host == candidate.imap_host:
@@ -167,7 +167,7 @@ def require_auth_fit(require_auth: str, imap_host: str) -> RequireAuthFit:
     mailbox at another provider never gets such a header, so every reply is rejected.
     """
     wanted = require_auth.strip().lower()
-    by_host = _provider_for_imap_host(imap_host)
+    by_host = provider_for_imap_host(imap_host)
     if not wanted:
         if by_host is not None and by_host.authserv_id:
             return RequireAuthFit(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from taskping_tui.config import MailConfig
-from taskping_tui.mail.providers import PROVIDERS
+from taskping_tui.mail.providers import provider_for_imap_host
 from taskping_tui.mail.watcher import WatcherStatus
 
 
@@ -31,7 +31,6 @@ def password_source_text(mail: MailConfig) -> str:
 
 
 def _provider_hint(mail: MailConfig) -> str:
-    host = mail.imap.host.strip().lower()
     hints = {
         "gmail": "Gmail wants an app password",
         "qq": "QQ Mail wants the authorization code (授权码)",
@@ -39,10 +38,9 @@ def _provider_hint(mail: MailConfig) -> str:
         "feishu": "Feishu wants the client password",
         "lark": "Lark wants the client password",
     }
-    for candidate in PROVIDERS:
-        if candidate.imap_host == host and candidate.key in hints:
-            return f" ({hints[candidate.key]}, not the account password)"
-    return ""
+    known = provider_for_imap_host(mail.imap.host)
+    hint = hints.get(known.key) if known is not None else None
+    return f" ({hint}, not the account password)" if hint else ""
 
 
 def watcher_problem(status: WatcherStatus, mail: MailConfig) -> WatcherProblem | None:

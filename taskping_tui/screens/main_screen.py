@@ -34,7 +34,7 @@ from taskping_tui.mail.watcher_problem import WatcherProblem
 from taskping_tui.screens import presenters
 from taskping_tui.screens.pane_label import pane_subtitle
 from taskping_tui.startup import open_mail_store
-from taskping_tui.store import CommandRow, OutboxRow, SessionRow, Store
+from taskping_tui.store import CommandRow, InboundMailRow, OutboxRow, SessionRow, Store
 from taskping_tui.terminal.keys import encode_key
 from taskping_tui.terminal.view import TerminalView
 from taskping_tui.widgets.commands_panel import CommandEntry, CommandsPanel
@@ -165,9 +165,13 @@ class MainScreen(Screen[None]):
         assert self.fanout is not None and self.store is not None
         for row in self.store.pending_outbox():  # mail left unsent by the last run goes out now
             self.fanout.add_left_over(row)
-        for inbound in reversed(self.store.list_inbound_mail(limit=100)):
-            self.show_inbound(inbound.id)
-        # In one go: what needs you first, from the top (no highlight: nothing is new news at start).
+        self._show_mail_rows()
+
+    def _show_mail_rows(self) -> None:
+        """The recent inbound mail, and the commands in one go: what needs you first, from the top."""
+        assert self.store is not None
+        for row in reversed(self.store.list_inbound_mail(limit=100)):
+            self._show_inbound_row(row)
         self.show_commands(self.store.list_commands(limit=200))
 
     # ------------------------------------------------------------------------------------------- sessions
@@ -191,6 +195,8 @@ class MainScreen(Screen[None]):
         )
         for row in open_rows:  # listed as offline / resumable unless brought back below
             host.host(row)
+        # Entries name their session once two are listed: decided now, so the panels are drawn once.
+        self._labelled = len(open_rows) + (0 if plan.ask else len(plan.new)) >= 2
         if plan.ask:
             self.app.push_screen(
                 ConfirmDialog(
@@ -198,7 +204,7 @@ class MainScreen(Screen[None]):
                     "\n".join(f"{row.number}  {row.name}  ({row.cwd})" for row in open_rows),
                     confirm_label="Resume all",
                 ),
-                self._answer_resume_question,
+                lambda resume: self._answer_resume_question(resume, plan.new),
             )
             return
         if plan.resume_open:
@@ -207,14 +213,16 @@ class MainScreen(Screen[None]):
         for new in plan.new:
             await self.new_session(new, focus=False)
 
-    async def _answer_resume_question(self, resume: bool | None) -> None:
+    async def _answer_resume_question(self, resume: bool | None, instead: list[NewSession]) -> None:
+        """Resume the listed sessions, or open the plan's new session (here, the default agent) instead."""
         if self.host is None:
             return
         if resume:
             for session in [s for s in self.ordered if not s.opened]:
                 await self.host.open(session, resume=True)
-        else:
-            await self.new_session(NewSession(os.getcwd(), list(self._cli_argv or self.tapp.default_argv)))
+            return
+        for new in instead:
+            await self.new_session(new)
 
     async def new_session(self, new: NewSession, *, focus: bool = True) -> HostedSession:
         assert self.host is not None
@@ -610,9 +618,7 @@ class MainScreen(Screen[None]):
             for record in self.fanout.records:
                 self._show_record(record)
         if self.store is not None and self.mail is not None:
-            for inbound in reversed(self.store.list_inbound_mail(limit=100)):
-                self.show_inbound(inbound.id)
-            self.show_commands(self.store.list_commands(limit=200))
+            self._show_mail_rows()
 
     def _show_record(self, record: NotificationRecord) -> None:
         for panel in self.query(NotificationsPanel):  # none left while the app shuts down
@@ -620,8 +626,10 @@ class MainScreen(Screen[None]):
 
     def show_inbound(self, mail_id: int) -> None:
         row = self.store.get_inbound_mail(mail_id) if self.store is not None else None
-        if row is None:
-            return
+        if row is not None:
+            self._show_inbound_row(row)
+
+    def _show_inbound_row(self, row: InboundMailRow) -> None:
         for panel in self.query(InboundPanel):
             panel.show(presenters.inbound_entry(row, self.session_label(row.session_id)))
 

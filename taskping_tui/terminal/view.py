@@ -376,6 +376,7 @@ class TerminalView(Widget, can_focus=True):
 
     def _on_theme_changed(self, theme: Theme) -> None:
         self._styles = CellStyles(palette_for(theme))
+        self._moved_rows.clear()  # its Strips carry the old colours; everything else it checks per row
         self._invalidate_all()
 
     async def on_unmount(self) -> None:
@@ -391,7 +392,6 @@ class TerminalView(Widget, can_focus=True):
 
     def _invalidate_all(self) -> None:
         self._strips.clear()
-        self._moved_rows.clear()
         self.terminal_screen.dirty.clear()
         self._painted_cursor = None
         self.refresh()
