@@ -6,6 +6,7 @@ Kept free of heavy imports: `taskping-tui hook` runs once per Claude Code hook a
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -104,6 +105,29 @@ def setup_logging() -> Path | None:
     return log_file
 
 
+# Textual composes frames on a fixed grid of 1/TEXTUAL_FPS (default 60): output the pane has parsed
+# waits up to 17 ms for the next grid tick before anyone sees it (≈ 20 ms of every short `ls`, end to
+# end). The pane paces its own frames (60 a second, 10 while it floods) and an idle app composes
+# nothing, so a finer grid costs no frames, only that wait.
+FRAME_GRID_FPS = 240
+
+
+def import_textual_with_fine_frame_grid() -> None:
+    """Import Textual reading TEXTUAL_FPS = FRAME_GRID_FPS unless the user set it.
+
+    Textual reads the variable once, at import; it is removed again so that the agents started in
+    the panes (a Textual app among them) do not inherit it.
+    """
+    preset = "TEXTUAL_FPS" in os.environ
+    if not preset:
+        os.environ["TEXTUAL_FPS"] = str(FRAME_GRID_FPS)
+    try:
+        import textual.constants  # noqa: F401
+    finally:
+        if not preset:
+            os.environ.pop("TEXTUAL_FPS", None)
+
+
 def run_app(config_path: Path | None, agent_argv: list[str], session_dirs: Sequence[str] = ()) -> int:
     from taskping_tui.config import ConfigError, load_config
     from taskping_tui.errors import TaskPingError, describe_error
@@ -128,6 +152,7 @@ def run_app(config_path: Path | None, agent_argv: list[str], session_dirs: Seque
 
     import gc
 
+    import_textual_with_fine_frame_grid()
     from taskping_tui.app import TaskPingApp
 
     # Everything imported so far lives for the whole run: keep it out of the collector's way, which
