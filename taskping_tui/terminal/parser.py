@@ -39,6 +39,15 @@ _SPLIT = re.compile(
     r"|[\x7f-\x9f]"  # DEL and C1: ignored
     r"|\Z)"
 )
+#: A block of whole lines that print only ASCII and set colours, each ended by CR LF (or several CRs
+#: and LF, as a terminal's ONLCR makes of CR LF): what `cat`, `ls --color` and build logs print.
+SIMPLE_LINES = re.compile(r"(?:[ -~]*+(?:\x1b\[[0-9;]*+m[ -~]*+)*+\r++\n)++")
+#: The tokens of such a block: a printable run, an SGR sequence, a line's end.
+LINE_TOKENS = re.compile(r"[ -~]++|\x1b\[[0-9;]*+m|\r++\n")
+SGR_SEQUENCE = re.compile(r"\x1b\[[0-9;]*+m")
+#: Characters of such a block worth trying to scroll through the screen at once.
+MIN_LINES_BLOCK = 2048
+MAX_BLOCK_REFUSALS = 3  # per applied text
 _CSI_PARTS = re.compile(r"\x1b\[([<=>?]?)([0-?]*)([ -/]*)([@-~])")
 _SGR_PARAMS = re.compile(r"[0-9;:]*")
 _CSI_PARAMS = re.compile(r"[0-9;]*")
@@ -157,6 +166,57 @@ class TerminalParser:
 
     # ------------------------------------------------------------------ core loop
     def _run(self, text: str) -> None:
+        """Apply ``text``: lines that scroll through the screen unseen go to history directly.
+
+        When the text holds, after its first line feed, a long block of plain lines (see
+        :data:`SIMPLE_LINES`) and that line feed leaves the cursor where such a block can skip the
+        screen, the block goes through :meth:`TerminalScreen.scroll_in_lines`, and so on for the
+        line after each block; the rest, and any text without such a block, through :meth:`_apply`.
+        """
+        done = 0
+        refusals = 0
+        while len(text) - done >= MIN_LINES_BLOCK:
+            # A block can start once the cursor is on the bottom row: the line it is on, and as
+            # many as the rows below it, come first.
+            start = done
+            for _ in range(max(1, self._screen.lines - self._screen.cursor.y)):
+                start = text.find("\n", start) + 1
+                if not start:
+                    break
+            block = self._next_long_block(text, start) if start else None
+            if block is None:
+                break
+            start = block.start()
+            self._apply(text[done:start])
+            done = start
+            applied = self._screen.scroll_in_lines(block[0])
+            if applied:
+                done += applied  # then the line that ended the block, and the block after it
+                continue
+            # The cursor was not where a block can start (a line left it mid-row, a region or the
+            # alternate screen is set): try a few lines further on, a few times.
+            refusals += 1
+            if refusals == MAX_BLOCK_REFUSALS:
+                break
+        self._apply(text[done:] if done else text)
+
+    @staticmethod
+    def _next_long_block(text: str, start: int) -> re.Match[str] | None:
+        """The first block of at least MIN_LINES_BLOCK characters of plain lines from line start
+        ``start`` on, past short ones (a few plain lines, then one that is not); None when the
+        line at ``start`` is not plain or no long block is left."""
+        while len(text) - start >= MIN_LINES_BLOCK:
+            block = SIMPLE_LINES.match(text, start)
+            if block is None:
+                return None
+            if block.end() - start >= MIN_LINES_BLOCK:
+                return block
+            start = text.find("\n", block.end()) + 1  # after the line that is not plain
+            if not start:
+                return None
+        return None
+
+    def _apply(self, text: str) -> None:
         """Split ``text`` into printable runs and control items and apply them in order.
 
         The common cases -- SGR, CUP, CHA, CR LF and printable ASCII runs -- are applied inline

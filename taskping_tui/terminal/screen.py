@@ -44,7 +44,7 @@ from pyte import modes as pyte_modes
 from pyte.screens import Cursor, Margins
 from wcwidth import wcwidth
 
-from taskping_tui.terminal.parser import MAX_CACHED_RUN, TerminalParser
+from taskping_tui.terminal.parser import LINE_TOKENS, MAX_CACHED_RUN, SGR_SEQUENCE, TerminalParser
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +112,9 @@ _MAX_SEEN_RUNS_TOTAL = 8192  # runs drawn once, kept as text
 # The style registry holds _MAX_STYLES styles, so output that keeps making new ones (at least one
 # a row) churns again within this many rows and every row it prints is stored compactly.
 _COMPACT_AFTER_CHURN = _MAX_STYLES
+
+# Lines of a block that must go straight to history before scroll_in_lines is worth its set-up.
+_MIN_LINES_INTO_HISTORY = 8
 
 # Characters known to be exactly one cell wide; grows as new characters are seen.
 _narrow_chars: set[str] = {chr(c) for c in range(0x20, 0x7F)}
@@ -199,6 +202,12 @@ def _style_rest(code: int) -> tuple[Any, ...]:
     )
 
 
+def _history_style(cell: Cell) -> int | Cell:
+    """The style of ``cell`` as a HistoryRow run stores it: packed, or the cell itself."""
+    code = _style_code(cell)
+    return cell if code < 0 else code
+
+
 class HistoryRow(Sequence[Cell]):
     """A scrollback row: a read-only sequence of cells, stored as runs of one style.
 
@@ -215,8 +224,18 @@ class HistoryRow(Sequence[Cell]):
     def __init__(self, cells: Sequence[Cell]) -> None:
         self._text: str | tuple[str, ...] = ""
         self._starts: bytes | tuple[int, ...] = b""
-        self._styles: array[int] | tuple[Cell, ...] = ()
+        self._styles: array[int] | tuple[int | Cell, ...] = ()
         self.refill(cells)
+
+    @classmethod
+    def from_runs(cls, text: str, starts: list[int], styles: tuple[int | Cell, ...]) -> HistoryRow:
+        """A row of one-cell characters ``text`` whose run number i starts at ``starts[i]`` and has
+        the style ``styles[i]`` (a packed code, or a cell of that style)."""
+        row: HistoryRow = object.__new__(cls)
+        row._text = text
+        row._starts = bytes(starts) if len(text) <= 256 else tuple(starts)
+        row._styles = styles
+        return row
 
     def refill(self, cells: Sequence[Cell]) -> None:
         """Store ``cells`` (a screen row) in place of what this row held."""
@@ -347,7 +366,20 @@ class _CellCache(dict):  # type: ignore[type-arg]
 class _Style:
     """A distinct set of graphic attributes with its cell cache and cached SGR transitions."""
 
-    __slots__ = ("cell", "cells", "getcell", "trans", "by_item", "blank", "blank_line", "runs", "seen", "budget")
+    __slots__ = (
+        "cell",
+        "cells",
+        "getcell",
+        "trans",
+        "by_item",
+        "blank",
+        "blank_line",
+        "runs",
+        "seen",
+        "budget",
+        "history_style",
+        "history_blank",
+    )
 
     def __init__(self, cell: Cell, budget: _CacheBudget) -> None:
         self.cell = cell
@@ -366,6 +398,9 @@ class _Style:
         self.blank = BLANK if cell.bg == "default" else Cell(bg=cell.bg)
         # A row of ``blank`` cells as wide as the screen that last asked (see _scroll_one).
         self.blank_line: tuple[Cell, ...] = ()
+        # How a HistoryRow built from runs stores this style and its blank (see scroll_in_lines).
+        self.history_style: int | Cell = _history_style(cell)
+        self.history_blank: int | Cell = _history_style(self.blank)
 
     def remember_item(self, item: str, style: _Style) -> None:
         """Cache that the SGR sequence ``item`` leads from this style to ``style``."""
@@ -909,6 +944,147 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
         compact = self._compacting_history()
         self.history.extend(map(HistoryRow, rows) if compact else rows)
         self.history_pushed += len(rows)
+
+    def scroll_in_lines(self, block: str) -> int:
+        """Apply the start of ``block`` (lines matching :data:`SIMPLE_LINES`) as if it were fed.
+
+        When the cursor is at column 0 of a blank bottom row of a full-screen scroll region on the
+        main screen, every line of the block starts on a fresh bottom row and scrolls up, so all but
+        the last screenful pass through the screen unseen into history: those are stored as
+        compact history rows straight from their text and colours, with no cell or screen row ever
+        built for them. Returns how many characters were applied: whole lines, up to the first one
+        wider than the screen; 0 (nothing changed) when the cursor is elsewhere or too few lines
+        would skip the screen to be worth it.
+        """
+        if not self._lines_can_skip_screen():
+            return 0
+        columns = self.columns
+        lines = self.lines
+        end = len(block)
+        block_lines = block.split("\n")
+        if max(map(len, block_lines)) > columns:  # escape sequences included: maybe too wide
+            end = self._end_of_lines_that_fit(block_lines)
+        if block.count("\n", 0, end) - lines + 1 < _MIN_LINES_INTO_HISTORY:
+            return 0
+        split = end  # after the last line that leaves the screen: a screenful before the end
+        for _ in range(lines):
+            split = block.rfind("\n", 0, split)
+        split += 1
+        buffer = self.buffer
+        for y in range(lines - 1):  # the rows above the cursor leave first
+            self._push_history_row(buffer[y])
+        self._lines_into_history(LINE_TOKENS.findall(block, 0, split))
+        buffer[:] = self._lines_onto_screen(LINE_TOKENS.findall(block, split, end))
+        self.dirty.update(range(lines))
+        return end
+
+    def _lines_can_skip_screen(self) -> bool:
+        cursor = self.cursor
+        bottom = self.lines - 1
+        return (
+            cursor.x == 0
+            and cursor.y == bottom
+            and self._top == 0
+            and self._bottom == bottom
+            and self._fast
+            and not self.in_alternate_screen
+            and self.buffer[bottom].count(self._style.blank) == self.columns
+        )
+
+    def _end_of_lines_that_fit(self, block_lines: list[str]) -> int:
+        """Where the first of ``block_lines`` wider than the screen starts (or the block's end)."""
+        columns = self.columns
+        end = 0
+        for line in block_lines[:-1]:
+            if len(line) > columns and len(SGR_SEQUENCE.sub("", line).rstrip("\r")) > columns:
+                break
+            end += len(line) + 1
+        return end
+
+    def _next_style(self, style: _Style, sgr: str) -> _Style:
+        """The style after the SGR sequence ``sgr`` (not cached on ``style`` yet)."""
+        self._style = style
+        self.sgr(sgr[2:-1])
+        nxt = self._style
+        style.remember_item(sgr, nxt)
+        return nxt
+
+    def _lines_into_history(self, tokens: list[str]) -> None:
+        """Append each line of ``tokens`` to history as the compact row it would have left as."""
+        columns = self.columns
+        history_append = self.history.append
+        pack_starts: Callable[[list[int]], bytes | tuple[int, ...]] = bytes if columns <= 256 else tuple
+        new_row = object.__new__
+        style = self._style
+        fill = style.history_blank  # a fresh bottom row is blank in the style of the line feed
+        texts: list[str] = []
+        starts: list[int] = []
+        styles: list[int | Cell] = []
+        last: int | Cell | None = None
+        x = 0
+        pushed = 0
+        for token in tokens:
+            if token < " ":  # ESC or CR
+                if token >= "\x1b":  # an SGR sequence (a line end starts with CR)
+                    nxt = style.by_item.get(token)
+                    style = nxt if nxt is not None else self._next_style(style, token)
+                    continue
+                # the line's end
+                if x < columns:
+                    texts.append(" " * (columns - x))
+                    if last != fill:
+                        starts.append(x)
+                        styles.append(fill)
+                row: HistoryRow = new_row(HistoryRow)
+                row._text = "".join(texts)
+                row._starts = pack_starts(starts)
+                row._styles = tuple(styles)
+                history_append(row)
+                pushed += 1
+                texts = []
+                starts = []
+                styles = []
+                last = None
+                x = 0
+                fill = style.history_blank
+            else:
+                code = style.history_style
+                if code != last:
+                    starts.append(x)
+                    styles.append(code)
+                    last = code
+                texts.append(token)
+                x += len(token)
+        self._style = style
+        self.history_pushed += pushed
+
+    def _lines_onto_screen(self, tokens: list[str]) -> list[list[Cell]]:
+        """The screen rows the lines of ``tokens`` leave, each on a fresh row, plus the bottom row."""
+        columns = self.columns
+        style = self._style
+        rows: list[list[Cell]] = []
+        row = [style.blank] * columns
+        x = 0
+        for token in tokens:
+            if token < " ":
+                if token >= "\x1b":
+                    nxt = style.by_item.get(token)
+                    style = nxt if nxt is not None else self._next_style(style, token)
+                    continue
+                rows.append(row)
+                row = [style.blank] * columns
+                x = 0
+            else:
+                end = x + len(token)
+                if len(token) > MAX_CACHED_RUN:
+                    row[x:end] = map(style.getcell, token)
+                else:
+                    cells = style.runs.get(token)
+                    row[x:end] = style.run_cells(token) if cells is None else cells
+                x = end
+        rows.append(row)
+        self._style = style
+        return rows
 
     def _scroll_up(self, count: int) -> None:
         top, bottom = self._top, self._bottom

@@ -228,3 +228,63 @@ def test_alternate_screen_scrolling_reuses_rows_and_keeps_content_right() -> Non
     screen.feed(b"\x1b[?1049h" + b"".join(b"alt %d\r\n" % i for i in range(30)) + b"last")
     assert [screen.row_text(y).rstrip() for y in range(4)] == ["alt 27", "alt 28", "alt 29", "last"]
     assert screen.history_len() == 0
+
+
+BLOCK_SGRS = ["0", "", "1", "2", "22", "31", "01;34", "38;5;208", "48;5;17", "38;2;10;20;30", "7", "27", "44", "49"]
+
+
+def block_stream(seed: int, columns: int) -> bytes:
+    """Mostly plain coloured lines (some wider than the screen, some with a background colour at the
+    line feed), now and then a line no block takes (tab, wide character, cursor move, no CR)."""
+    rng = random.Random(seed)
+    out: list[str] = []
+    for _ in range(900):
+        roll = rng.random()
+        if roll < 0.01:
+            out.append(rng.choice(["a\tb", "界 wide", "\x1b[2;3Hmoved", "bare lf\n", "\x1b[Kcleared"]))
+        if roll > 0.99:
+            width = columns + rng.randint(1, 5)
+        else:
+            width = rng.choice((0, 1, columns - 1, columns, rng.randint(0, columns), rng.randint(0, columns)))
+        line = ""
+        while len(line) < width:
+            line += f"\x1b[{rng.choice(BLOCK_SGRS)}m" if rng.random() < 0.3 else rng.choice("ab cd-_.")
+        out.append(line + "\r" * rng.randint(1, 2) + "\n")
+    return "".join(out).encode()
+
+
+@pytest.mark.parametrize(
+    ("seed", "columns", "lines", "scrollback"),
+    [(1, 40, 6, 100), (2, 40, 6, 0), (3, 30, 10, 15), (4, 80, 24, 10_000), (5, 300, 5, 50)],
+)
+def test_lines_skipping_the_screen_end_exactly_as_if_drawn_one_by_one(
+    seed: int, columns: int, lines: int, scrollback: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = block_stream(seed, columns)
+    skipped: list[int] = []
+    scroll_in_lines = TerminalScreen.scroll_in_lines
+
+    def counting(screen: TerminalScreen, block: str) -> int:
+        applied = scroll_in_lines(screen, block)
+        skipped.append(applied)
+        return applied
+
+    monkeypatch.setattr(TerminalScreen, "scroll_in_lines", counting)
+    at_once = TerminalScreen(columns, lines, scrollback=scrollback)
+    at_once.feed(data)
+    assert sum(skipped) > len(data) // 3, "many lines skipped the screen"
+    byte_by_byte = TerminalScreen(columns, lines, scrollback=scrollback)
+    for i in range(len(data)):
+        byte_by_byte.feed(data[i : i + 1])
+    assert snapshot(at_once) == snapshot(byte_by_byte)
+
+
+def test_a_block_under_a_scroll_region_or_on_the_alternate_screen_is_drawn_as_usual() -> None:
+    lines = b"".join(b"\x1b[32mline %d\x1b[0m\r\n" % i for i in range(400))
+    for setup in (b"\x1b[2;6r\x1b[6;1H", b"\x1b[?1049h\x1b[8;1H"):
+        at_once = TerminalScreen(30, 8, scrollback=50)
+        at_once.feed(setup + lines)
+        byte_by_byte = TerminalScreen(30, 8, scrollback=50)
+        for byte in setup + lines:
+            byte_by_byte.feed(bytes([byte]))
+        assert snapshot(at_once) == snapshot(byte_by_byte)
