@@ -20,7 +20,9 @@ Differences from stock pyte that callers rely on:
   :class:`Cell` (``len``, indexing, slicing, iteration); treat it as read-only. Rows normally move
   there as they are (lists whose cells the style caches share). While the styles churn (a new
   truecolour every word, as lolcat or gradients print), the cells of a row are mostly its own
-  objects, so rows leaving the screen are stored as a compact :class:`HistoryRow` instead.
+  objects, so rows leaving the screen are stored as a compact :class:`HistoryRow` instead. Plain
+  lines of a flood that scroll through the screen unseen (see :meth:`TerminalScreen.scroll_in_lines`)
+  go to history as compact rows built from their text, without ever being screen rows.
 """
 
 from __future__ import annotations
