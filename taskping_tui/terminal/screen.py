@@ -230,12 +230,13 @@ class HistoryRow(Sequence[Cell]):
         self.refill(cells)
 
     @classmethod
-    def from_runs(cls, text: str, starts: list[int], styles: tuple[int | Cell, ...]) -> HistoryRow:
-        """A row of one-cell characters ``text`` whose run number i starts at ``starts[i]`` and has
-        the style ``styles[i]`` (a packed code, or a cell of that style)."""
+    def from_runs(cls, text: str, starts: bytes | tuple[int, ...], styles: tuple[int | Cell, ...]) -> HistoryRow:
+        """A row of one-cell characters ``text`` whose run number i starts at ``starts[i]`` (bytes
+        when the row is at most 256 cells wide) and has the style ``styles[i]`` (a packed code, or a
+        cell of that style)."""
         row: HistoryRow = object.__new__(cls)
         row._text = text
-        row._starts = bytes(starts) if len(text) <= 256 else tuple(starts)
+        row._starts = starts
         row._styles = styles
         return row
 
@@ -1016,7 +1017,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
         columns = self.columns
         history_append = self.history.append
         pack_starts: Callable[[list[int]], bytes | tuple[int, ...]] = bytes if columns <= 256 else tuple
-        new_row = object.__new__
+        new_row = HistoryRow.from_runs
         style = self._style
         fill = style.history_blank  # a fresh bottom row is blank in the style of the line feed
         texts: list[str] = []
@@ -1037,11 +1038,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
                     if last != fill:
                         starts.append(x)
                         styles.append(fill)
-                row: HistoryRow = new_row(HistoryRow)
-                row._text = "".join(texts)
-                row._starts = pack_starts(starts)
-                row._styles = tuple(styles)
-                history_append(row)
+                history_append(new_row("".join(texts), pack_starts(starts), tuple(styles)))
                 pushed += 1
                 texts = []
                 starts = []
