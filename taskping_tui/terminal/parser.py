@@ -168,10 +168,10 @@ class TerminalParser:
     def _run(self, text: str) -> None:
         """Apply ``text``: lines that scroll through the screen unseen go to history directly.
 
-        When the text holds, after its first line feed, a long block of plain lines (see
-        :data:`SIMPLE_LINES`) and that line feed leaves the cursor where such a block can skip the
-        screen, the block goes through :meth:`TerminalScreen.scroll_in_lines`, and so on for the
-        line after each block; the rest, and any text without such a block, through :meth:`_apply`.
+        A long block of plain lines (see :data:`SIMPLE_LINES`) that starts once the cursor can have
+        reached the bottom row goes through :meth:`TerminalScreen.scroll_in_lines` when the cursor
+        is where such a block can skip the screen, and so on after each block; the text before and
+        between blocks, and any text without one, goes through :meth:`_apply`.
         """
         done = 0
         refusals = 0
@@ -189,6 +189,13 @@ class TerminalParser:
             start = block.start()
             self._apply(text[done:start])
             done = start
+            if self._pending:
+                # The text before the block ends inside a string (an OSC or DCS whose payload holds
+                # line feeds): what looked like plain lines belongs to it.
+                text = self._pending + text[done:]
+                self._pending = ""
+                done = 0
+                break
             applied = self._screen.scroll_in_lines(block[0])
             if applied:
                 done += applied  # then the line that ended the block, and the block after it

@@ -288,3 +288,21 @@ def test_a_block_under_a_scroll_region_or_on_the_alternate_screen_is_drawn_as_us
         for byte in setup + lines:
             byte_by_byte.feed(bytes([byte]))
         assert snapshot(at_once) == snapshot(byte_by_byte)
+
+
+@pytest.mark.parametrize("string", [b"\x1b]0;title\r\n", b"\x1bPq#0\r\n", b"\x1b]2;two\r\nlines\r\n"])
+def test_plain_looking_lines_inside_an_unfinished_string_sequence_belong_to_it(string: bytes) -> None:
+    """An OSC or DCS whose payload holds line feeds, then a long block of plain lines (which ends the
+    string at its first ESC): the string is applied in its place, as it is when fed byte by byte."""
+    data = b"x\r\n" * 10 + string + b"".join(b"\x1b[32mline %d\x1b[0m\r\n" % i for i in range(400)) + b"tail"
+    titles: dict[str, list[str]] = {"at once": [], "byte by byte": []}
+    at_once = TerminalScreen(30, 8, scrollback=50)
+    at_once.on_title = titles["at once"].append
+    at_once.feed(data)
+    byte_by_byte = TerminalScreen(30, 8, scrollback=50)
+    byte_by_byte.on_title = titles["byte by byte"].append
+    for byte in data:
+        byte_by_byte.feed(bytes([byte]))
+    assert snapshot(at_once) == snapshot(byte_by_byte)
+    assert titles["at once"] == titles["byte by byte"]
+    assert at_once.row_text(6).rstrip() == "line 399"
