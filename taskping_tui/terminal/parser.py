@@ -41,10 +41,11 @@ _SPLIT = re.compile(
 )
 #: A block of whole lines that print only ASCII and set colours, each ended by CR LF (or several CRs
 #: and LF, as a terminal's ONLCR makes of CR LF): what `cat`, `ls --color` and build logs print.
-SIMPLE_LINES = re.compile(r"(?:[ -~]*+(?:\x1b\[[0-9;]*+m[ -~]*+)*+\r++\n)++")
+_SGR = r"\x1b\[[0-9;]*+m"
+SIMPLE_LINES = re.compile(rf"(?:[ -~]*+(?:{_SGR}[ -~]*+)*+\r++\n)++")
 #: The tokens of such a block: a printable run, an SGR sequence, a line's end.
-LINE_TOKENS = re.compile(r"[ -~]++|\x1b\[[0-9;]*+m|\r++\n")
-SGR_SEQUENCE = re.compile(r"\x1b\[[0-9;]*+m")
+LINE_TOKENS = re.compile(rf"[ -~]++|{_SGR}|\r++\n")
+SGR_SEQUENCE = re.compile(_SGR)
 #: Characters of such a block worth trying to scroll through the screen at once.
 MIN_LINES_BLOCK = 2048
 MAX_BLOCK_REFUSALS = 3  # per applied text

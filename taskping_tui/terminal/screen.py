@@ -32,7 +32,7 @@ import logging
 import re
 from array import array
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from importlib import metadata
 from itertools import compress, islice
@@ -413,6 +413,13 @@ class _Style:
         self.budget.count_transition(self)
         by_item[item] = style
 
+    def cells_for(self, text: str) -> Iterable[Cell]:
+        """Cells for a printable run of one-cell characters, from the run cache when it is short."""
+        if len(text) > MAX_CACHED_RUN:
+            return map(self.getcell, text)
+        cells = self.runs.get(text)
+        return self.run_cells(text) if cells is None else cells
+
     def run_cells(self, text: str) -> tuple[Cell, ...]:
         """Cells for a short printable run not in ``runs``; caches it if it was seen before.
 
@@ -704,11 +711,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
                 row = self.buffer[y]
                 if self._wide_seen:
                     self._clear_split_wide(row, x, end)
-                if end - x > MAX_CACHED_RUN:
-                    row[x:end] = map(self._style.getcell, data)
-                else:
-                    cells = self._style.runs.get(data)
-                    row[x:end] = self._style.run_cells(data) if cells is None else cells
+                row[x:end] = self._style.cells_for(data)
                 self.dirty.add(y)
                 cursor.x = end
                 return
@@ -1075,11 +1078,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
                 x = 0
             else:
                 end = x + len(token)
-                if len(token) > MAX_CACHED_RUN:
-                    row[x:end] = map(style.getcell, token)
-                else:
-                    cells = style.runs.get(token)
-                    row[x:end] = style.run_cells(token) if cells is None else cells
+                row[x:end] = style.cells_for(token)
                 x = end
         rows.append(row)
         self._style = style
