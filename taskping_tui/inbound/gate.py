@@ -61,6 +61,7 @@ class Reason(StrEnum):
     TOKEN_UNKNOWN = "token-unknown"
     TOKEN_EXPIRED = "token-expired"
     TOKEN_REVOKED = "token-revoked"
+    TOKEN_AMBIGUOUS = "token-ambiguous"
     AUTH_MISSING = "auth-missing"
     AUTH_FAILED = "auth-failed"
     DUPLICATE_MESSAGE_ID = "duplicate-message-id"
@@ -320,12 +321,43 @@ def _resolve_token(mail: ParsedMail, facts: GateFacts) -> str | None:
     """The subject's token, else the token of the newest of our Message-IDs the mail replies to."""
     if mail.token:
         return normalize_token(mail.token) or mail.token
+    return _replied_token(mail, facts)
+
+
+def _replied_token(mail: ParsedMail, facts: GateFacts) -> str | None:
+    """The token of the newest of our Message-IDs in In-Reply-To / References."""
     candidates = ([mail.in_reply_to] if mail.in_reply_to else []) + list(reversed(mail.references))
     for message_id in candidates:
         token = facts.token_for_message_id(message_id)
         if token:
             return normalize_token(token) or token
     return None
+
+
+def _ambiguity_reasons(mail: ParsedMail, token: str | None, facts: GateFacts) -> list[tuple[Reason, str]]:
+    """A mail that names two sessions goes to neither: which one the user meant cannot be known."""
+    in_subject = list(dict.fromkeys(normalize_token(t) or t for t in (*mail.subject_tokens, mail.token) if t))
+    if len(in_subject) > 1:
+        named = ", ".join(f"#{t}" for t in in_subject)
+        return [
+            (
+                Reason.TOKEN_AMBIGUOUS,
+                f"the subject names {len(in_subject)} session tokens ({named}); reply to one notification",
+            )
+        ]
+    replied = _replied_token(mail, facts) if token is not None else None
+    if replied is None or replied == token:
+        return []
+    subject_session = facts.token_status(token).session_id if token else None
+    replied_session = facts.token_status(replied).session_id
+    if subject_session is None or replied_session is None or subject_session == replied_session:
+        return []  # an unknown token is rejected as such; two tokens of one session agree
+    return [
+        (
+            Reason.TOKEN_AMBIGUOUS,
+            f"the subject's token #{token} belongs to another session than the notification it replies to (#{replied})",
+        )
+    ]
 
 
 def _token_reasons(token: str | None, facts: GateFacts, now: float) -> tuple[list[tuple[Reason, str]], str | None]:
@@ -422,6 +454,7 @@ def decide(mail: ParsedMail, policy: GatePolicy, facts: GateFacts, now: float | 
         rejected.append((Reason.UNPARSABLE, f"cannot read the mail: {mail.problem}"))
     rejected += _sender_reasons(mail, policy)
     token_reasons, session_id = _token_reasons(token, facts, now_ts)
+    token_reasons += _ambiguity_reasons(mail, token, facts)
     rejected += token_reasons
     auth_result = ""
     if policy.require_auth:

@@ -28,7 +28,7 @@ from email.message import Message
 from html.parser import HTMLParser
 from typing import Final
 
-from taskping_tui.mail.tokens import find_token_in_subject
+from taskping_tui.mail.tokens import find_tokens_in_subject
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,8 @@ class ParsedMail:
     taskping_session: str | None = None  # X-TaskPing-Session: set only on mails we sent
     text: str = ""  # the whole text part (HTML turned into text), for display
     command: str = ""
-    token: str | None = None
+    token: str | None = None  # the subject's first token
+    subject_tokens: tuple[str, ...] = ()  # every distinct token in the subject (more than one: ambiguous)
     size: int = 0
     problem: str | None = None
     notes: list[str] = field(default_factory=list)  # how an odd mail was still read (e.g. a charset fallback)
@@ -935,6 +936,12 @@ def _parse(data: bytes) -> ParsedMail:
     if from_count != 1:
         from_addr = ""
     subject = decode_header_text(_first_header(headers, "Subject"))
+    subject_tokens = find_tokens_in_subject(subject)
+    # More than one Subject field: some client shows another one, so every field's tokens count.
+    subjects = _all_headers(headers, "Subject")
+    if len(subjects) > 1:
+        found = (token for value in subjects for token in find_tokens_in_subject(decode_header_text(value)))
+        subject_tokens = tuple(dict.fromkeys((*subject_tokens, *found)))
     return_path = _first_header(headers, "Return-Path")
     notes: list[str] = []
     try:
@@ -965,7 +972,8 @@ def _parse(data: bytes) -> ParsedMail:
         taskping_session=_first_header(headers, "X-TaskPing-Session"),
         text=text,
         command=command,
-        token=find_token_in_subject(subject),
+        token=subject_tokens[0] if subject_tokens else None,
+        subject_tokens=subject_tokens,
         size=len(data),
         problem=problem,
         notes=notes,

@@ -63,19 +63,22 @@ def is_valid_token(text: str) -> bool:
     return _VALID_TOKEN.fullmatch(text) is not None
 
 
-def find_token_in_subject(subject: str) -> str | None:
-    """Return the canonical token from the first ``[TaskPing #TOKEN]`` tag in ``subject``, if any.
+def find_tokens_in_subject(subject: str) -> tuple[str, ...]:
+    """Every distinct canonical token of the ``[TaskPing #TOKEN]`` tags in ``subject``, in order.
 
     Tolerates what replying clients and people do to the tag: ``Re:`` / ``回复：`` prefixes, any case,
     spaces inside the brackets, full-width brackets, ``＃`` and letters (``［TaskPing ＃ABC…］``) and the 【 】 brackets
-    of Chinese input methods.
-    A tag whose code is not a valid token is skipped, and a later valid tag is used.
+    of Chinese input methods. A tag whose code is not a valid token is skipped; the same token twice
+    (``Re: [TaskPing #X] … [TaskPing #X]``) counts once.
     """
     if not subject:
-        return None
+        return ()
     folded = unicodedata.normalize("NFKC", subject).translate(_CJK_BRACKETS)
-    for match in _SUBJECT_TAG.finditer(folded):
-        token = normalize_token(match.group(1))
-        if token is not None:
-            return token
-    return None
+    found = (normalize_token(match.group(1)) for match in _SUBJECT_TAG.finditer(folded))
+    return tuple(dict.fromkeys(token for token in found if token is not None))
+
+
+def find_token_in_subject(subject: str) -> str | None:
+    """The first token :func:`find_tokens_in_subject` finds in ``subject``, if any."""
+    tokens = find_tokens_in_subject(subject)
+    return tokens[0] if tokens else None

@@ -34,6 +34,8 @@ What it covers (issue 13), one class per item, each with as many variants as we 
 12. The watcher: a reply delivered while the app is handling an earlier mail — alone, and in the middle of
    a burst of 40 — is in the Inbound panel ≤ 2 s after its delivery, like every mail of the burst (it used
    to wait for the next IDLE round).
+13. Ambiguous routing: a subject naming a second session token, and a second Subject field naming one:
+   rejected, nothing typed.
 """
 
 from __future__ import annotations
@@ -315,6 +317,26 @@ def cases() -> dict[str, Case]:
         ]
     ):
         found[f"7-{index}"] = Case("7", tagged(tag, f"echo token-{index}"), "accepted", typed=f"echo token-{index}")
+    # 13: two session tokens (the second need not be known: which session was meant cannot be told)
+    found["13-two-tags"] = Case(
+        "13",
+        lambda t, mid: build(
+            f"#{t}", "echo two-tags", subject=f"Re: [TaskPing #{t}] [TaskPing #ABCDEFGH]", message_id=mid
+        ),
+        "rejected",
+        codes=("names 2 session tokens",),
+    )
+    found["13-two-subjects"] = Case(
+        "13",
+        lambda t, mid: build(
+            f"#{t}",
+            "echo two-subjects",
+            subject=f"Re: [TaskPing #{t}] Turn finished\r\nSubject: Re: [TaskPing #ABCD-EFGH]",
+            message_id=mid,
+        ),
+        "rejected",
+        codes=("names 2 session tokens",),
+    )
     # 8: unknown charset labels
     found["8-ascii"] = Case(
         "8",

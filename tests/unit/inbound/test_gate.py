@@ -116,6 +116,56 @@ def test_token_comes_from_the_newest_known_reference() -> None:
     assert verdict.token == TOKEN and verdict.session_id == SESSION
 
 
+OTHER_TOKEN, OTHER_SESSION, OTHER_MSGID = "ABCDEFGH", "other-session", "<taskping.2.abc@devbox>"
+
+
+def two_sessions() -> FakeStore:
+    store = FakeStore()
+    store.tokens[OTHER_TOKEN] = TokenInfo("active", OTHER_SESSION, NOW + 60)
+    store.sent[OTHER_MSGID] = OTHER_TOKEN
+    return store
+
+
+@pytest.mark.parametrize("other_session", [OTHER_SESSION, SESSION])
+def test_a_subject_naming_two_tokens_goes_to_neither_session(other_session: str) -> None:
+    store = two_sessions()
+    store.tokens[OTHER_TOKEN] = TokenInfo("active", other_session, NOW + 60)
+    subject = f"Re: [TaskPing #{TOKEN}] Turn finished [TaskPing #{OTHER_TOKEN}]"
+    verdict = run(reply(subject=subject, subject_tokens=(TOKEN, OTHER_TOKEN)), store)
+    assert verdict.kind is VerdictKind.REJECTED
+    assert verdict.codes == [Reason.TOKEN_AMBIGUOUS]
+    assert verdict.reasons == [
+        f"the subject names 2 session tokens (#{TOKEN}, #{OTHER_TOKEN}); reply to one notification"
+    ]
+
+
+def test_the_same_token_twice_in_the_subject_is_one_token() -> None:
+    subject = f"Re: [TaskPing #{TOKEN}] Fwd: [TaskPing #{TOKEN.lower()}]"
+    assert run(reply(subject=subject, subject_tokens=(TOKEN, TOKEN.lower()))).kind is VerdictKind.ACCEPTED
+
+
+@pytest.mark.parametrize("header", ["in_reply_to", "references"])
+def test_a_subject_token_of_one_session_on_a_reply_to_another_sessions_mail_is_rejected(header: str) -> None:
+    changes: dict[str, object] = (
+        {"in_reply_to": OTHER_MSGID, "references": [OTHER_MSGID]}
+        if header == "in_reply_to"
+        else {"in_reply_to": "<my-own-earlier-reply@x>", "references": [OTHER_MSGID]}
+    )
+    verdict = run(reply(**changes), two_sessions())
+    assert verdict.kind is VerdictKind.REJECTED
+    assert verdict.codes == [Reason.TOKEN_AMBIGUOUS]
+    assert verdict.reasons == [
+        f"the subject's token #{TOKEN} belongs to another session than the notification it replies to (#{OTHER_TOKEN})"
+    ]
+
+
+def test_a_reply_to_an_older_token_of_the_same_session_is_accepted() -> None:
+    store = two_sessions()
+    store.tokens[OTHER_TOKEN] = TokenInfo("expired", SESSION)  # the session's token before a renewal
+    verdict = run(reply(in_reply_to=OTHER_MSGID, references=[OTHER_MSGID]), store)
+    assert verdict.kind is VerdictKind.ACCEPTED and verdict.session_id == SESSION
+
+
 def test_sender_match_is_case_insensitive() -> None:
     assert run(reply(from_addr="alice@example.org")).kind is VerdictKind.ACCEPTED
     assert "alice@example.org" in POLICY.allowed_senders  # stored lower-cased, display name dropped

@@ -335,6 +335,22 @@ def test_separators_do_not_make_a_wrong_length_token_valid(tag: str) -> None:
     assert find_token_in_subject(f"Re: [TaskPing {tag}] x") is None
 
 
+@pytest.mark.parametrize(
+    ("subject", "headers"),
+    [
+        (f"Re: [TaskPing #{TOKEN}] [TaskPing #ABCDEFGH] done", ""),
+        (f"Re: [TaskPing #{TOKEN}] done", "Subject: Re: [TaskPing #ABCDEFGH] done\r\n"),
+        ("=?utf-8?b?W1Rhc2tQaW5nICM3SzNRWjlNWF0=?= [TaskPing #ABCDEFGH]", ""),
+    ],
+    ids=["one-subject", "second-subject-field", "encoded-word"],
+)
+def test_a_mail_naming_two_session_tokens_is_rejected_as_ambiguous(subject: str, headers: str) -> None:
+    result = verdict(mail(subject=subject, headers=headers))
+    assert result.kind is VerdictKind.REJECTED
+    assert result.codes == [Reason.TOKEN_AMBIGUOUS]
+    assert f"#{TOKEN}, #ABCDEFGH" in result.reasons[0]
+
+
 # -- item 8: unknown charset labels -----------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from taskping_tui.mail.tokens import (
     TOKEN_BITS,
     TOKEN_LENGTH,
     find_token_in_subject,
+    find_tokens_in_subject,
     is_valid_token,
     new_token,
     normalize_token,
@@ -115,3 +116,9 @@ def test_find_token_in_subject_rejects_other_text(subject: str) -> None:
 
 def test_find_token_skips_an_invalid_tag_and_uses_the_next_valid_one() -> None:
     assert find_token_in_subject("[TaskPing #UUUUUUUU] [TaskPing #7K3QZ9MX]") == "7K3QZ9MX"
+
+
+def test_find_tokens_lists_each_distinct_token_of_the_subject_once_in_order() -> None:
+    subject = "Re: [TaskPing #7K3QZ9MX] [TaskPing #UUUUUUUU] Fwd: 【TaskPing #abcd-efgh】 [TaskPing #7k3qz9mx]"
+    assert find_tokens_in_subject(subject) == ("7K3QZ9MX", "ABCDEFGH")
+    assert find_tokens_in_subject("Re: Turn finished") == ()
