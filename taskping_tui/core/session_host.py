@@ -68,6 +68,7 @@ class HostedSession:
     restarting: bool = False  # its exit was asked for (R, close): no "agent exited" news
     resume_on_exit: bool = False  # R on a running agent: start it again (resumed) once it has ended
     opened: bool = False
+    opening: bool = False  # its agent link is being set up: a restart now would start it twice
     start_problem: str = ""  # why the agent is not running ("command not found"), for the pane's label
     scrolled_back: int = 0  # lines the pane is scrolled back, for the pane's label
 
@@ -169,6 +170,14 @@ class SessionHost:
             session.opened = False
             self.view.refused(session, f"session {row.number} “{row.name}” runs in another taskping-tui (pid {holder})")
             return False
+        session.opening = True
+        try:
+            return await self._open_claimed(session, resume=resume)
+        finally:
+            session.opening = False
+
+    async def _open_claimed(self, session: HostedSession, *, resume: bool) -> bool:
+        row, key = session.row, session.row.id
         link = AgentLink(
             row.argv,
             row.cwd,
@@ -200,6 +209,9 @@ class SessionHost:
 
     async def restart(self, session: HostedSession) -> None:
         """End the agent (if it runs) and start it again, resuming its conversation where it can."""
+        if session.opening:
+            self.view.notice(session, "The agent is still starting; restart it once it runs.")
+            return
         if session.link is None:
             await self.open(session, resume=True)
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,18 @@ async def test_a_session_another_live_taskping_tui_hosts_is_not_opened_twice(tmp
     assert host.store.get_session(row.id).host_pid is not None  # type: ignore[union-attr]
     await host.shutdown()
     assert host.store.get_session(row.id).host_pid is None  # type: ignore[union-attr]
+
+
+async def test_restart_pressed_again_while_an_offline_session_opens_starts_its_agent_once(tmp_path: Path) -> None:
+    host, screen, _shown = make_host(tmp_path)
+    row = host.store.create_session("offline", fake_claude(tmp_path), str(tmp_path))
+    session = host.host(row)
+    try:
+        await asyncio.gather(host.restart(session), host.restart(session), host.restart(session))
+        assert len(session.pane.started) == 1
+        assert screen.notices == ["The agent is still starting; restart it once it runs."] * 2
+        await host.restart(session)  # once it runs, R restarts it as usual
+        host.on_exited(session, None, 1)
+        assert len(session.pane.started) == 2
+    finally:
+        await host.shutdown()
