@@ -6,7 +6,7 @@ import asyncio
 import sys
 import time
 
-from taskping_tui.terminal.process import ExitStatus
+from taskping_tui.terminal.process import READ_CHUNK, ExitStatus
 from taskping_tui.terminal.screen import TerminalScreen
 from taskping_tui.terminal.session import (
     PAUSE_READING_AT,
@@ -14,8 +14,6 @@ from taskping_tui.terminal.session import (
     TerminalSession,
 )
 from tests.support.terminal_pane_fixtures import wait_until
-
-READ_CHUNK = 64 * 1024
 
 
 def screen_text(session: TerminalSession) -> str:
@@ -75,21 +73,18 @@ async def test_flood_is_parsed_in_slices_with_loop_turns_in_between() -> None:
     assert slices_in_a_row == 1
 
 
-async def test_backpressure_pauses_reading_and_loses_nothing() -> None:
+async def test_a_child_faster_than_the_parser_is_held_back_and_nothing_is_lost() -> None:
     factory, screens = recording_factory(delay=0.004)  # ~4 MB/s: slower than the child writes
     exits: list[ExitStatus] = []
     session = TerminalSession(24, 80, screen_factory=factory, on_exit=exits.append)
     session.start(["sh", "-c", "seq 1 60000"])
     expected = sum(len(f"{n}\r\n") for n in range(1, 60001))
     largest_backlog = 0
-    paused_seen = False
     while not exits:
         largest_backlog = max(largest_backlog, session.backlog)
-        process = session.process
-        paused_seen = paused_seen or (process is not None and process.reading_paused)
         await asyncio.sleep(0.002)
-    assert paused_seen
-    assert largest_backlog <= PAUSE_READING_AT + READ_CHUNK
+    # The child waits on the full PTY instead of its output piling up here, ahead of any key's echo.
+    assert largest_backlog <= PAUSE_READING_AT + READ_CHUNK <= 32 * 1024
     assert session.bytes_parsed == expected
     assert screens[-1].row_text(22).rstrip() == "60000"
 
