@@ -128,6 +128,12 @@ def import_textual_with_fine_frame_grid() -> None:
             os.environ.pop("TEXTUAL_FPS", None)
 
 
+def report_bad_config(error: Exception) -> int:
+    """Say what is wrong with the config (its message names the file, key and fix); exit status 2."""
+    print(f"taskping-tui: bad config\n{error}", file=sys.stderr)
+    return 2
+
+
 def run_app(config_path: Path | None, agent_argv: list[str], session_dirs: Sequence[str] = ()) -> int:
     from taskping_tui.config import ConfigError, load_config
     from taskping_tui.errors import TaskPingError, describe_error
@@ -135,14 +141,9 @@ def run_app(config_path: Path | None, agent_argv: list[str], session_dirs: Seque
 
     try:
         config = load_config(config_path)
-    except ConfigError as error:
-        print(f"taskping-tui: bad config\n{error}", file=sys.stderr)
-        return 2
-    try:
         check_startup(config)
     except ConfigError as error:
-        print(f"taskping-tui: bad config\n{error}", file=sys.stderr)
-        return 2
+        return report_bad_config(error)
     except TaskPingError as error:
         print(describe_error(error), file=sys.stderr)
         return 2
@@ -221,8 +222,7 @@ def run_inspect(argv: list[str]) -> int:
     try:
         config = load_config(options.config)
     except ConfigError as error:
-        print(f"taskping-tui: bad config\n{error}", file=sys.stderr)
-        return 2
+        return report_bad_config(error)
     return inspect_main(options.mail, config, as_json=options.json)
 
 
