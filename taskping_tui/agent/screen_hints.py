@@ -82,3 +82,26 @@ def permission_options(lines: Sequence[str]) -> dict[int, str]:
 def _is_continuation(line: str, text_column: int) -> bool:
     stripped = line.lstrip()
     return bool(stripped) and len(line) - len(stripped) >= text_column > 0
+
+
+_QUESTION_FOOTER = re.compile(r"Enter to select\b.*\bEsc to cancel")
+
+
+def question_dialog_options(lines: Sequence[str]) -> dict[int, str]:
+    """The numbered rows of Claude Code's AskUserQuestion dialog on screen (2.1.197 and 2.1.332 alike):
+    {1: "PostgreSQL", 2: "SQLite", 3: "Type something.", 4: "Chat about this"}; {} when none is drawn.
+
+    Read upwards from the "Enter to select · … · Esc to cancel" footer to the question's text, over the
+    options' indented descriptions and the rule above the last row.
+    """
+    footer = next((y for y in range(len(lines) - 1, -1, -1) if _QUESTION_FOOTER.search(lines[y])), None)
+    if footer is None:
+        return {}
+    options: dict[int, str] = {}
+    for line in reversed(lines[:footer]):
+        match = _OPTION.match(line)
+        if match:
+            options.setdefault(int(match.group(1)), match.group(2))
+        elif not (not line.strip() or _RULE.match(line) or line.startswith("   ")):
+            break  # the question (or anything else that is not part of the option list)
+    return dict(sorted(options.items()))

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from taskping_tui.agent.events import HookEvent
+from taskping_tui.agent.question import QUESTION_TOOL, read_questions
 
 logger = logging.getLogger(__name__)
 
@@ -382,7 +383,11 @@ class AgentTracker:
         self, tool_name: str | None, tool_input: dict[str, Any] | None, message: str | None
     ) -> list[Notification]:
         self._set_state(AgentState.WAITING)
-        if tool_name:
+        questions = read_questions(tool_input) if tool_name == QUESTION_TOOL else ()
+        if questions:
+            more = f" (+{len(questions) - 1} more)" if len(questions) > 1 else ""
+            summary = f"Asks: {one_line(questions[0].text, 80)}{more}"
+        elif tool_name:
             detail = tool_input.get("command") if tool_input else None
             what = f"{tool_name}({one_line(str(detail), 60)})" if detail else tool_name
             summary = f"Needs permission: {what}"

@@ -18,11 +18,13 @@ from typing import Any, Protocol
 from taskping_tui.agent.events import HookEvent
 from taskping_tui.agent.hooks import InstanceDir, LaunchPlan, is_claude_code, plan_agent_launch
 from taskping_tui.agent.permission_mode import PermissionModeWatch
+from taskping_tui.agent.question import QUESTION_TOOL, mail_answerable_question
 from taskping_tui.agent.screen_hints import (
     claude_prompt_text,
     cursor_at_prompt,
     permission_dialog_visible,
     permission_options,
+    question_dialog_options,
 )
 from taskping_tui.agent.socket_server import HookSocketServer
 from taskping_tui.agent.state import AgentState, AgentTracker, Notification, TrackerSettings
@@ -210,7 +212,8 @@ class AgentLink:
         dialog: bool | None = None
         if tracker.state is AgentState.WAITING:
             lines = screen_lines(pane)
-            dialog = permission_dialog_visible(lines)
+            # Claude's question is a dialog too: while it is drawn the agent still waits.
+            dialog = permission_dialog_visible(lines) or bool(question_dialog_options(lines))
         at_prompt = False
         excerpt: str | None = None
         if not tracker.is_claude:
@@ -238,12 +241,21 @@ class AgentLink:
             prompt = claude_prompt_text(lines, [screen.buffer[y] for y in range(len(lines))])
         else:
             prompt = "" if cursor_at_prompt(lines, screen.cursor.y, screen.cursor.x) else None
+        pending = self.pending_permission if state is AgentState.WAITING else None
+        asks = pending is not None and pending.tool_name == QUESTION_TOOL
+        question = mail_answerable_question(pending.tool_name, pending.tool_input) if pending is not None else None
+        if question is not None:
+            options = question_dialog_options(lines)
+        else:
+            options = permission_options(lines) if state is AgentState.WAITING and not asks else {}
         return AgentView(
             state=state,
             prompt_text=prompt,
-            dialog_options=permission_options(lines) if state is AgentState.WAITING else {},
+            dialog_options=options,
             seconds_since_key=time.monotonic() - pane.last_key_time,
             bracketed_paste=screen.bracketed_paste,
+            question=question,
+            question_needs_keyboard=asks and question is None,
         )
 
     # -- inside ---------------------------------------------------------------------------------------

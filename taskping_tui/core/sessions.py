@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from taskping_tui.agent.question import QUESTION_TOOL
 from taskping_tui.agent.state import AgentState
 
 
@@ -29,7 +30,6 @@ class SessionStatus(enum.StrEnum):
 
 # Space visits these first to last; anything else does not need you.
 NEEDS_YOU = (SessionStatus.PERMISSION, SessionStatus.QUESTION, SessionStatus.UNREAD)
-QUESTION_TOOLS = frozenset({"AskUserQuestion"})
 
 
 def session_status(
@@ -46,7 +46,7 @@ def session_status(
     if agent_state is AgentState.EXITED or not running and agent_state is not AgentState.STARTING:
         return SessionStatus.EXITED
     if agent_state is AgentState.WAITING:
-        return SessionStatus.QUESTION if tool_name in QUESTION_TOOLS else SessionStatus.PERMISSION
+        return SessionStatus.QUESTION if tool_name == QUESTION_TOOL else SessionStatus.PERMISSION
     if agent_state is AgentState.BUSY:
         return SessionStatus.BUSY
     if agent_state is AgentState.IDLE:

@@ -8,17 +8,21 @@ What may be typed depends on what the agent shows right now:
 - idle, input box empty, no key pressed for a few seconds → the command, as a bracketed paste when the
   child enabled it, then a separate Enter;
 - a permission dialog → only an answer to it: yes / always / no (and their Chinese forms), mapped to the
-  number of the option the dialog shows now; anything else waits for the agent to be idle.
+  number of the option the dialog shows now; anything else waits for the agent to be idle;
+- Claude's question (AskUserQuestion, one question, one choice) → the answer: an option's number or
+  label picks it, any other text goes into the dialog's "Type something." row.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from taskping_tui.agent.question import AgentQuestion
 from taskping_tui.agent.state import AgentState
 from taskping_tui.inbound.commands import CommandEvent, CommandState, injection_readiness
 from taskping_tui.inbound.permission import option_for, permission_answer
@@ -41,6 +45,10 @@ class AgentView:
     dialog_options: dict[int, str] = field(default_factory=dict)
     seconds_since_key: float = 1e9
     bracketed_paste: bool = False
+    # Claude's pending question, when a reply can answer it (then dialog_options are the question dialog's).
+    question: AgentQuestion | None = None
+    # The agent waits on a question a reply cannot answer (several questions, several choices).
+    question_needs_keyboard: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", AgentState(self.state))  # also accept the state's name
@@ -48,7 +56,7 @@ class AgentView:
 
 class InjectionAction(StrEnum):
     TYPE = "type"  # type the command as a prompt
-    ANSWER = "answer"  # press the number of a permission dialog option
+    ANSWER = "answer"  # answer the dialog on screen (a permission, Claude's question)
     WAIT = "wait"  # not now: keep it approved and say why
     DROP = "drop"  # never: it no longer applies (rejected, with the reason as its note)
 
@@ -58,6 +66,8 @@ class InjectionPlan:
     action: InjectionAction
     reason: str = ""
     keys: bytes = b""
+    then: tuple[bytes, ...] = ()  # more keys, each after a short pause (the agent redraws in between)
+    note: str = ""  # what was done, for the command's history
 
 
 def prompt_keys(text: str, bracketed: bool) -> bytes:
@@ -68,7 +78,43 @@ def prompt_keys(text: str, bracketed: bool) -> bytes:
     return text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
 
 
+_ANSWER_PUNCTUATION = re.compile(r"[\s.!?。！？~～]+$")
+
+
+def plan_question_answer(text: str, question: AgentQuestion, options_on_screen: dict[int, str]) -> InjectionPlan:
+    """Keys that answer ``question`` with ``text``: its option's digit, or free text in "Type something."."""
+    if not options_on_screen:
+        return InjectionPlan(InjectionAction.WAIT, "Claude's question is not on screen yet")
+    wanted = _ANSWER_PUNCTUATION.sub("", " ".join(text.split()))
+    labels = {number: option.label for number, option in enumerate(question.options, start=1)}
+    number = next((n for n, label in labels.items() if wanted.casefold() in (str(n), label.casefold())), None)
+    expected = labels if number is None else {number: labels[number]}
+    if number is None:
+        expected[question.free_text_number] = "Type something"
+    for row, label in expected.items():
+        shown = options_on_screen.get(row, "")
+        if not (shown and (label.startswith(shown) or shown.startswith(label))):
+            return InjectionPlan(InjectionAction.WAIT, "the dialog on screen is not the question that was asked")
+    if number is not None:
+        return InjectionPlan(
+            InjectionAction.ANSWER, keys=str(number).encode(), note=f"answered Claude's question: {labels[number]}"
+        )
+    free_text = " ".join(text.split()).encode("utf-8")  # one line: Enter submits the answer
+    return InjectionPlan(
+        InjectionAction.ANSWER,
+        keys=str(question.free_text_number).encode(),
+        then=(free_text, b"\r"),
+        note="answered Claude's question in its own words",
+    )
+
+
 def plan_injection(text: str, view: AgentView, typing_grace: float = TYPING_GRACE_SECONDS) -> InjectionPlan:
+    if view.state is AgentState.WAITING and view.question is not None:
+        return plan_question_answer(text, view.question, view.dialog_options)
+    if view.state is AgentState.WAITING and view.question_needs_keyboard:
+        return InjectionPlan(
+            InjectionAction.DROP, "Claude asks several questions or lets you pick several: answer at the keyboard"
+        )
     answer = permission_answer(text)
     if view.state is AgentState.WAITING:
         if answer is None:
@@ -78,7 +124,7 @@ def plan_injection(text: str, view: AgentView, typing_grace: float = TYPING_GRAC
         number = option_for(answer, view.dialog_options)
         if number is None:
             return InjectionPlan(InjectionAction.DROP, f"the dialog on screen offers no {answer!r} option")
-        return InjectionPlan(InjectionAction.ANSWER, keys=str(number).encode())
+        return InjectionPlan(InjectionAction.ANSWER, keys=str(number).encode(), note="answered the permission dialog")
     if answer is not None and view.state is AgentState.IDLE and view.prompt_text == "":
         return InjectionPlan(InjectionAction.DROP, "a permission answer, but no permission dialog is open any more")
     readiness = injection_readiness(
@@ -89,7 +135,9 @@ def plan_injection(text: str, view: AgentView, typing_grace: float = TYPING_GRAC
     )
     if not readiness.ready:
         return InjectionPlan(InjectionAction.WAIT, readiness.reason)
-    return InjectionPlan(InjectionAction.TYPE, keys=prompt_keys(text, view.bracketed_paste))
+    return InjectionPlan(
+        InjectionAction.TYPE, keys=prompt_keys(text, view.bracketed_paste), then=(b"\r",), note="typed into the agent"
+    )
 
 
 @dataclass(frozen=True)
@@ -159,13 +207,12 @@ class Injector:
             return self.store.get_command(command.id)
         try:
             self.write(plan.keys)
-            if plan.action is InjectionAction.TYPE:
+            for keys in plan.then:
                 await self.sleep(self.submit_delay)
-                self.write(b"\r")
+                self.write(keys)
         except OSError as error:
             logger.warning("typing command %s into the agent failed: %s", command.id, error)
             return self.store.apply_command_event(
                 command.id, CommandEvent.INJECTION_FAILED, note=f"could not write to the agent: {error}"
             )
-        note = "answered the permission dialog" if plan.action is InjectionAction.ANSWER else "typed into the agent"
-        return self.store.apply_command_event(command.id, CommandEvent.INJECTION_DONE, note=note)
+        return self.store.apply_command_event(command.id, CommandEvent.INJECTION_DONE, note=plan.note)

@@ -22,6 +22,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import PurePath
 from typing import Any, Literal
 
+from taskping_tui.agent.question import QUESTION_TOOL, AgentQuestion, mail_answerable_question, read_questions
 from taskping_tui.config import MailConfig
 from taskping_tui.mail.reply import REPLY_MARKER  # the line the reply parser cuts at
 from taskping_tui.mail.tokens import subject_tag
@@ -156,6 +157,8 @@ def tool_input_text(tool_input: Any) -> str:
 
 def what_happened(facts: NotificationFacts) -> str:
     label = KIND_LABELS.get(facts.kind, facts.kind.replace("_", " ").capitalize())
+    if facts.kind == "needs_permission" and facts.tool_name == QUESTION_TOOL:
+        return "Claude asks a question"
     if facts.kind == "needs_permission" and facts.tool_name:
         return f"{label} ({_one_line(facts.tool_name)})"
     return label
@@ -188,6 +191,33 @@ HOW_TO_ANSWER = (
 )
 
 
+QUESTION_ANSWERS = (
+    "Reply with the number or the name of an option, or with your own answer in one line "
+    "(it goes into “Type something.”)."
+)
+QUESTION_AT_KEYBOARD = (
+    "This one is answered at the keyboard (several questions or several choices): a reply by mail is not typed into it."
+)
+
+
+def _question_paragraphs(
+    questions: Sequence[AgentQuestion], answerable: AgentQuestion | None
+) -> list[tuple[str, str, bool]]:
+    paragraphs: list[tuple[str, str, bool]] = []
+    for index, question in enumerate(questions, start=1):
+        label = "Question" if len(questions) == 1 else f"Question {index} of {len(questions)}"
+        if question.header:
+            label += f" — {question.header}"
+        lines = [question.text]
+        for number, option in enumerate(question.options, start=1):
+            lines.append(f"{number}. {option.label}" + (f" — {option.description}" if option.description else ""))
+        if question.multi_select:
+            lines.append("(pick any number of them)")
+        paragraphs.append((label, "\n".join(lines), True))
+    paragraphs.append(("How to answer", QUESTION_ANSWERS if answerable is not None else QUESTION_AT_KEYBOARD, False))
+    return paragraphs
+
+
 @dataclass(frozen=True)
 class _Section:
     """One notification laid out as (heading, paragraphs); a paragraph is (label, text, preformatted)."""
@@ -202,7 +232,10 @@ def _section(facts: NotificationFacts, answer_cap: int, host: str) -> _Section:
         paragraphs.append(("", _clean_block(facts.summary), False))
     if facts.error.strip():
         paragraphs.append(("Error", _clean_block(facts.error), True))
-    if facts.kind == "needs_permission":
+    questions = read_questions(facts.tool_input) if facts.tool_name == QUESTION_TOOL else ()
+    if facts.kind == "needs_permission" and questions:
+        paragraphs += _question_paragraphs(questions, mail_answerable_question(facts.tool_name, facts.tool_input))
+    elif facts.kind == "needs_permission":
         tool = _one_line(facts.tool_name) or "a tool"
         paragraphs.append(("Tool", tool, False))
         tool_input, note = capped(_clean_block(tool_input_text(facts.tool_input)), answer_cap, "Input")

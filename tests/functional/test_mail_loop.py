@@ -262,6 +262,58 @@ async def test_no_by_mail_is_followed_by_a_mail_saying_the_agent_waits(loop_fact
         assert len(loop.smtp.messages) == 2, "one follow-up, not one per tick"
 
 
+DATABASE_QUESTION = {
+    "questions": [
+        {
+            "question": "Which database should the service use?",
+            "header": "Database",
+            "multiSelect": False,
+            "options": [
+                {"label": "PostgreSQL", "description": "relational, the team knows it"},
+                {"label": "SQLite", "description": "one file, no server"},
+            ],
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("version", "reply", "answer"),
+    [
+        ("2.1.332", "sqlite", "SQLite"),
+        ("2.1.197", "2", "SQLite"),
+        ("2.1.332", "DuckDB, in memory", "DuckDB, in memory"),
+    ],
+    ids=["332-label", "197-number", "332-own-words"],
+)
+async def test_claudes_question_is_mailed_and_answered_by_mail(  # type: ignore[no-untyped-def]
+    loop_factory, request, version: str, reply: str, answer: str
+) -> None:
+    argv = [str(request.getfixturevalue("claude_cli_332"))] if version == "2.1.332" else None  # auto mode
+    async with loop_factory(agent_argv=argv) as loop:
+        loop.mock.queue_tool_use("AskUserQuestion", DATABASE_QUESTION)
+        loop.mock.queue_text("Going with it.")
+        await loop.type_prompt("set up the service")
+        mail = await loop.next_mail(1, "the question mail")
+        assert "Claude asks a question" in mail["Subject"]
+        body = mail.get_body(("plain",)).get_content()
+        assert "Which database should the service use?" in body and "2. SQLite — one file, no server" in body
+        assert loop.app.agent_state == "waiting"
+        await loop.deliver_reply(gmail_reply(mail, reply))
+        await loop.until(lambda: len(loop.mock.tool_results()) == 1, "the answer at the mock")
+        (result,) = loop.mock.tool_results()
+        assert f'"Which database should the service use?"="{answer}"' in str(result["content"])
+        finished = await loop.next_mail(2, "the turn-finished mail")
+        assert (
+            "Turn finished" in finished["Subject"] and "Going with it." in finished.get_body(("plain",)).get_content()
+        )
+        store = loop.app.store
+        assert store is not None
+        (command,) = store.list_commands()
+        assert command.state == "injected"
+        assert loop.mock.user_prompts() == ["set up the service"]  # the answer was not typed as a prompt
+
+
 async def test_dangerous_command_waits_for_the_keyboard(loop_factory) -> None:  # type: ignore[no-untyped-def]
     async with loop_factory() as loop:
         loop.mock.queue_text("Hi.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from taskping_tui.agent.screen_hints import cursor_at_prompt, permission_dialog_visible
+from taskping_tui.agent.screen_hints import cursor_at_prompt, permission_dialog_visible, question_dialog_options
 
 DIALOG = """\
 ● Bash(touch made_by_tool.txt)
@@ -77,3 +77,35 @@ def test_claude_332_dialog_with_a_wrapped_option_has_four_options() -> None:
     assert sorted(options) == [1, 2, 3, 4]
     assert options[4] == "No"
     assert options[2].endswith("from this project")
+
+
+# Claude Code 2.1.332 (2.1.197 draws the same dialog) asking one AskUserQuestion question.
+QUESTION = """\
+❯ set up the service
+────────────────────────────────────────
+ ☐ Database
+Which database should the service use?
+❯ 1. PostgreSQL
+     relational, the team knows it
+  2. SQLite
+     one file, no server
+  3. Type something.
+────────────────────────────────────────
+  4. Chat about this
+Enter to select · ↑/↓ to navigate · Esc to cancel""".splitlines()
+
+
+def test_the_question_dialogs_rows_are_read_past_descriptions_and_the_rule() -> None:
+    assert question_dialog_options(QUESTION) == {
+        1: "PostgreSQL",
+        2: "SQLite",
+        3: "Type something.",
+        4: "Chat about this",
+    }
+    assert not permission_dialog_visible(QUESTION)  # not a permission dialog
+
+
+def test_no_question_dialog_without_its_footer() -> None:
+    assert question_dialog_options(QUESTION[:-1]) == {}
+    assert question_dialog_options(DIALOG) == {}
+    assert question_dialog_options(AFTER_NO) == {}

@@ -458,3 +458,18 @@ def test_titles_of_other_agents_do_not_drive_the_state(plain: AgentTracker, cloc
     clock.advance(3)
     assert plain.tick(cursor_at_prompt=True) == []
     assert plain.state is AgentState.IDLE
+
+
+def test_claudes_question_waits_and_is_summarised_by_the_question(tracker: AgentTracker) -> None:
+    start_session(tracker)
+    tracker.on_hook(hook("UserPromptSubmit", prompt="set up the service"))
+    questions = [{"question": "Which database should the service use?", "options": [{"label": "SQLite"}]}]
+    (note,) = tracker.on_hook(
+        hook("PermissionRequest", tool_name="AskUserQuestion", tool_input={"questions": questions})
+    )
+    assert tracker.state is AgentState.WAITING
+    assert note.summary == "Asks: Which database should the service use?"
+    (two,) = tracker.on_hook(
+        hook("PermissionRequest", tool_name="AskUserQuestion", tool_input={"questions": questions * 2})
+    )
+    assert two.summary == "Asks: Which database should the service use? (+1 more)"

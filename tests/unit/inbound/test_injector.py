@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from taskping_tui.agent.question import AgentQuestion, QuestionOption
 from taskping_tui.inbound.injector import AgentView, Injector, plan_injection
 from taskping_tui.store import NewInboundMail, Store
 
@@ -142,3 +143,57 @@ async def test_commands_of_another_apps_session_are_left_alone(tmp_path: Path) -
     assert await Injector(store, written.append, sessions=lambda: {"ours"}, sleep=no_sleep).step(IDLE) == type(step)(
         None, None
     )
+
+
+QUESTION = AgentQuestion(
+    "Which database should the service use?",
+    "Database",
+    (QuestionOption("PostgreSQL", "relational"), QuestionOption("SQLite", "one file")),
+)
+QUESTION_ON_SCREEN = {1: "PostgreSQL", 2: "SQLite", 3: "Type something.", 4: "Chat about this"}
+ASKING = AgentView(state="waiting", prompt_text=None, dialog_options=QUESTION_ON_SCREEN, question=QUESTION)
+
+
+@pytest.mark.parametrize("reply", ["2", "2.", "sqlite", "SQLite!", " SQLite "])
+def test_a_reply_naming_an_option_presses_its_number(reply: str) -> None:
+    plan = plan_injection(reply, ASKING)
+    assert (plan.action, plan.keys, plan.then) == ("answer", b"2", ())
+    assert plan.note == "answered Claude's question: SQLite"
+
+
+@pytest.mark.parametrize(
+    ("reply", "typed"), [("use DuckDB\ninstead", b"use DuckDB instead"), ("yes", b"yes"), ("3", b"3")]
+)
+def test_any_other_reply_goes_into_type_something(reply: str, typed: bytes) -> None:
+    plan = plan_injection(reply, ASKING)
+    assert (plan.action, plan.keys, plan.then) == ("answer", b"3", (typed, b"\r"))
+
+
+def test_a_question_answer_waits_for_its_own_dialog() -> None:
+    hidden = AgentView(state="waiting", prompt_text=None, question=QUESTION)
+    assert plan_injection("2", hidden).reason == "Claude's question is not on screen yet"
+    other = AgentView(state="waiting", prompt_text=None, dialog_options={1: "Yes", 2: "No"}, question=QUESTION)
+    assert plan_injection("2", other).reason == "the dialog on screen is not the question that was asked"
+    assert plan_injection("free words", other).action == "wait"
+
+
+def test_a_question_for_the_keyboard_drops_the_reply_and_says_so() -> None:
+    view = AgentView(state="waiting", prompt_text=None, question_needs_keyboard=True)
+    plan = plan_injection("Auth and Billing", view)
+    assert (plan.action, plan.reason) == (
+        "drop",
+        "Claude asks several questions or lets you pick several: answer at the keyboard",
+    )
+
+
+async def test_a_free_text_answer_is_typed_after_its_row_is_picked(tmp_path: Path) -> None:
+    store = store_with(tmp_path, "use DuckDB instead")
+    written: list[bytes] = []
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+
+    step = await Injector(store, written.append, sleep=sleep, submit_delay=0.3).step(ASKING)
+    assert written == [b"3", b"use DuckDB instead", b"\r"] and pauses == [0.3, 0.3]
+    assert step.command is not None and step.command.state == "injected"

@@ -95,6 +95,60 @@ def test_permission_mail_shows_tool_input_and_reply_words(mail: MailConfig) -> N
     assert "npm publish --access public" in html
 
 
+QUESTION_INPUT = {
+    "questions": [
+        {
+            "question": "Which database should the service use?",
+            "header": "Database",
+            "multiSelect": False,
+            "options": [
+                {"label": "PostgreSQL", "description": "relational"},
+                {"label": "SQLite", "description": "one file <no server>"},
+            ],
+        }
+    ]
+}
+
+
+def test_a_question_mail_shows_the_question_its_numbered_options_and_how_to_answer(mail: MailConfig) -> None:
+    composed = compose_notification(
+        facts(
+            kind="needs_permission",
+            summary="Asks: Which database?",
+            tool_name="AskUserQuestion",
+            tool_input=QUESTION_INPUT,
+        ),
+        token=TOKEN,
+        mail=mail,
+    )
+    assert (
+        composed.subject == "[TaskPing #7K3QZ9MX] Claude asks a question — webshop: fix the failing login test please"
+    )
+    text, html = parts(parse(composed.as_bytes()))
+    text = text.replace("\r\n", "\n")
+    assert "Question — Database" in text
+    assert (
+        "Which database should the service use?\n1. PostgreSQL — relational\n2. SQLite — one file <no server>" in text
+    )
+    assert "Reply with the number or the name of an option, or with your own answer" in text
+    assert '"questions"' not in text and "yes (allow once)" not in text  # not shown as a tool's JSON input
+    assert "2. SQLite — one file &lt;no server&gt;" in html
+
+
+def test_a_mail_about_several_questions_says_they_are_answered_at_the_keyboard(mail: MailConfig) -> None:
+    (question,) = QUESTION_INPUT["questions"]
+    several = {"questions": [question, {**question, "question": "And the cache?", "multiSelect": True}]}
+    composed = compose_notification(
+        facts(kind="needs_permission", summary="Asks", tool_name="AskUserQuestion", tool_input=several),
+        token=TOKEN,
+        mail=mail,
+    )
+    text, _ = parts(parse(composed.as_bytes()))
+    assert "Question 1 of 2 — Database" in text and "Question 2 of 2 — Database" in text
+    assert "And the cache?" in text and "(pick any number of them)" in text
+    assert "answered at the keyboard" in text
+
+
 def test_text_part_reads_alone_with_prompt_answer_project_host_time_and_marker(mail: MailConfig) -> None:
     composed = compose_notification(facts(), token=TOKEN, mail=mail, host_name="devbox")
     text, _ = parts(parse(composed.as_bytes()))

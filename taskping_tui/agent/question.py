@@ -1,0 +1,74 @@
+"""Claude Code's AskUserQuestion tool: the questions an agent asks, read from the tool's input.
+
+Claude Code (2.1.197 and 2.1.332) reports the tool through a PermissionRequest hook whose
+``tool_input`` is ``{"questions": [{"question", "header", "options": [{"label", "description"}],
+"multiSelect"}]}`` and draws a dialog that numbers the options 1..n, then "n+1. Type something."
+(free text) and, below a rule, "n+2. Chat about this". Pressing an option's digit picks it at once;
+the free-text row takes typed text and Enter. Several questions (tabs) or a multiple-choice question
+(check boxes, a Submit row) are answered with arrows and Enter, which only the keyboard does well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+QUESTION_TOOL: Final = "AskUserQuestion"
+MAX_TEXT = 500  # a question, header, label or description longer than this is cut (it is shown, not typed)
+
+
+@dataclass(frozen=True)
+class QuestionOption:
+    label: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class AgentQuestion:
+    """One question of an AskUserQuestion call."""
+
+    text: str
+    header: str = ""
+    options: tuple[QuestionOption, ...] = ()
+    multi_select: bool = False
+
+    @property
+    def free_text_number(self) -> int:
+        """The number of the dialog's "Type something." row."""
+        return len(self.options) + 1
+
+
+def _text(value: Any) -> str:
+    return " ".join(value.split())[:MAX_TEXT] if isinstance(value, str) else ""
+
+
+def read_questions(tool_input: Any) -> tuple[AgentQuestion, ...]:
+    """The questions in an AskUserQuestion tool input; entries that are not questions are left out."""
+    raw = tool_input.get("questions") if isinstance(tool_input, dict) else None
+    if not isinstance(raw, list):
+        return ()
+    questions = []
+    for entry in raw:
+        if not isinstance(entry, dict) or not _text(entry.get("question")):
+            continue
+        options = tuple(
+            QuestionOption(_text(option.get("label")), _text(option.get("description")))
+            for option in entry.get("options") or ()
+            if isinstance(option, dict) and _text(option.get("label"))
+        )
+        questions.append(
+            AgentQuestion(
+                _text(entry["question"]), _text(entry.get("header")), options, entry.get("multiSelect") is True
+            )
+        )
+    return tuple(questions)
+
+
+def mail_answerable_question(tool_name: str | None, tool_input: Any) -> AgentQuestion | None:
+    """The question a reply can answer: one question, one choice, with options; None otherwise."""
+    if tool_name != QUESTION_TOOL:
+        return None
+    questions = read_questions(tool_input)
+    if len(questions) != 1 or questions[0].multi_select or not questions[0].options:
+        return None
+    return questions[0]
