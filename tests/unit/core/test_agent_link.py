@@ -8,6 +8,7 @@ import os
 import stat
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from taskping_tui.agent.hook_client import send_line
 from taskping_tui.agent.state import AgentState, TrackerSettings
@@ -78,3 +79,70 @@ async def test_two_links_two_private_sockets_and_events_stay_apart(tmp_path: Pat
         await a.close()
         await b.close()
     assert not Path(socket_a).exists() and not Path(socket_b).parent.exists()
+
+
+class QuestionPane:
+    """What AgentLink reads from a pane: its screen's lines (and the injector's few extra facts)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.terminal_screen = SimpleNamespace(
+            display=lines, buffer=[[] for _ in lines], cursor=SimpleNamespace(x=0, y=0), bracketed_paste=True
+        )
+        self.last_key_time = 0.0
+
+    def write(self, data: bytes) -> None:
+        raise AssertionError("nothing is typed here")
+
+
+async def test_claudes_question_keeps_the_agent_waiting_while_drawn_and_is_answerable(tmp_path: Path) -> None:
+    states: list[AgentState] = []
+    link = make_link(tmp_path, [], states)
+    link.settings = TrackerSettings(dialog_gone_grace=0.05)
+    await link.open()
+    try:
+        assert link.tracker is not None
+        socket = settings_socket(link)
+        question = {"question": "Which database?", "options": [{"label": "PostgreSQL"}, {"label": "SQLite"}]}
+        await send(socket, {"hook_event_name": "UserPromptSubmit", "session_id": "cc", "prompt": "set up"})
+        await send(
+            socket,
+            {
+                "hook_event_name": "PermissionRequest",
+                "session_id": "cc",
+                "tool_name": "AskUserQuestion",
+                "tool_input": {"questions": [question]},
+            },
+        )
+        for _ in range(100):
+            if link.state is AgentState.WAITING:
+                break
+            await asyncio.sleep(0.01)
+        drawn = QuestionPane(QUESTION_SCREEN)
+        for _ in range(3):
+            link.tick(drawn)
+            await asyncio.sleep(0.06)
+        assert link.state is AgentState.WAITING  # the question dialog is not a dismissed permission dialog
+        view = link.agent_view(drawn)
+        assert view.question is not None and view.question.text == "Which database?"
+        assert view.dialog_options == {1: "PostgreSQL", 2: "SQLite", 3: "Type something.", 4: "Chat about this"}
+        answered = QuestionPane(["❯ set up", "● Answered Claude's questions:"])
+        for _ in range(3):
+            link.tick(answered)
+            await asyncio.sleep(0.06)
+        assert link.state is AgentState.IDLE  # answered at the keyboard: the dialog is gone
+    finally:
+        await link.close()
+
+
+QUESTION_SCREEN = [
+    "❯ set up",
+    "─" * 40,
+    " ☐ Database",
+    "Which database?",
+    "❯ 1. PostgreSQL",
+    "  2. SQLite",
+    "  3. Type something.",
+    "─" * 40,
+    "  4. Chat about this",
+    "Enter to select · ↑/↓ to navigate · Esc to cancel",
+]
