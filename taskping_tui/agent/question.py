@@ -2,10 +2,11 @@
 
 Claude Code (2.1.197 and 2.1.332) reports the tool through a PermissionRequest hook whose
 ``tool_input`` is ``{"questions": [{"question", "header", "options": [{"label", "description"}],
-"multiSelect"}]}`` and draws a dialog that numbers the options 1..n, then "n+1. Type something."
-(free text) and, below a rule, "n+2. Chat about this". Pressing an option's digit picks it at once;
-the free-text row takes typed text and Enter. Several questions (tabs) or a multiple-choice question
-(check boxes, a Submit row) are answered with arrows and Enter, which only the keyboard does well.
+"multiSelect"}]}`` (one to four questions) and draws a dialog that numbers a question's options 1..n,
+then "n+1. Type something." (free text) and, below a rule, "n+2. Chat about this". Pressing an
+option's digit picks it at once; the free-text row takes typed text and Enter. With several questions
+each answer moves on to the next one and the last to a review, where "1. Submit answers" sends them.
+A multiple-choice question (check boxes toggled with Enter, a Submit row) is left to the keyboard.
 """
 
 from __future__ import annotations
@@ -64,11 +65,11 @@ def read_questions(tool_input: Any) -> tuple[AgentQuestion, ...]:
     return tuple(questions)
 
 
-def mail_answerable_question(tool_name: str | None, tool_input: Any) -> AgentQuestion | None:
-    """The question a reply can answer: one question, one choice, with options; None otherwise."""
+def mail_answerable_questions(tool_name: str | None, tool_input: Any) -> tuple[AgentQuestion, ...]:
+    """The questions a reply can answer, one answer each: every one a single choice with options; () otherwise."""
     if tool_name != QUESTION_TOOL:
-        return None
+        return ()
     questions = read_questions(tool_input)
-    if len(questions) != 1 or questions[0].multi_select or not questions[0].options:
-        return None
-    return questions[0]
+    if any(question.multi_select or not question.options for question in questions):
+        return ()
+    return questions

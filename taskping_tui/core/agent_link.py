@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from taskping_tui.agent.events import HookEvent
 from taskping_tui.agent.hooks import InstanceDir, LaunchPlan, is_claude_code, plan_agent_launch
 from taskping_tui.agent.permission_mode import PermissionModeWatch
-from taskping_tui.agent.question import QUESTION_TOOL, mail_answerable_question
+from taskping_tui.agent.question import QUESTION_TOOL, mail_answerable_questions
 from taskping_tui.agent.screen_hints import (
     claude_prompt_text,
     cursor_at_prompt,
@@ -243,8 +243,8 @@ class AgentLink:
             prompt = "" if cursor_at_prompt(lines, screen.cursor.y, screen.cursor.x) else None
         pending = self.pending_permission if state is AgentState.WAITING else None
         asks = pending is not None and pending.tool_name == QUESTION_TOOL
-        question = mail_answerable_question(pending.tool_name, pending.tool_input) if pending is not None else None
-        if question is not None:
+        questions = mail_answerable_questions(pending.tool_name, pending.tool_input) if pending is not None else ()
+        if questions:
             options = question_dialog_options(lines)
         else:
             options = permission_options(lines) if state is AgentState.WAITING and not asks else {}
@@ -254,8 +254,8 @@ class AgentLink:
             dialog_options=options,
             seconds_since_key=time.monotonic() - pane.last_key_time,
             bracketed_paste=screen.bracketed_paste,
-            question=question,
-            question_needs_keyboard=asks and question is None,
+            questions=questions,
+            question_needs_keyboard=asks and not questions,
         )
 
     # -- inside ---------------------------------------------------------------------------------------

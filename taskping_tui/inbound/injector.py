@@ -9,8 +9,8 @@ What may be typed depends on what the agent shows right now:
   child enabled it, then a separate Enter;
 - a permission dialog → only an answer to it: yes / always / no (and their Chinese forms), mapped to the
   number of the option the dialog shows now; anything else waits for the agent to be idle;
-- Claude's question (AskUserQuestion, one question, one choice) → the answer: an option's number or
-  label picks it, any other text goes into the dialog's "Type something." row.
+- Claude's questions (AskUserQuestion, each a single choice) → the answers, one per line for several:
+  an option's number or label picks it, any other text goes into the dialog's "Type something." row.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -45,9 +45,9 @@ class AgentView:
     dialog_options: dict[int, str] = field(default_factory=dict)
     seconds_since_key: float = 1e9
     bracketed_paste: bool = False
-    # Claude's pending question, when a reply can answer it (then dialog_options are the question dialog's).
-    question: AgentQuestion | None = None
-    # The agent waits on a question a reply cannot answer (several questions, several choices).
+    # Claude's pending questions, when a reply can answer them (then dialog_options are the question dialog's).
+    questions: tuple[AgentQuestion, ...] = ()
+    # The agent waits on a question a reply cannot answer (several choices).
     question_needs_keyboard: bool = False
 
     def __post_init__(self) -> None:
@@ -66,7 +66,8 @@ class InjectionPlan:
     action: InjectionAction
     reason: str = ""
     keys: bytes = b""
-    then: tuple[bytes, ...] = ()  # more keys, each after a short pause (the agent redraws in between)
+    then: tuple[bytes, ...] = ()  # more keys, each after a pause (the agent redraws in between)
+    pause: float = 0.0  # at least this long between them (the injector's submit delay otherwise)
     note: str = ""  # what was done, for the command's history
 
 
@@ -79,42 +80,75 @@ def prompt_keys(text: str, bracketed: bool) -> bytes:
 
 
 _ANSWER_PUNCTUATION = re.compile(r"[\s.!?。！？~～]+$")
+QUESTION_STEP_PAUSE = 0.4  # between a question's answer and the next: the dialog moves on and redraws
+SUBMIT_ANSWERS = b"1"  # "1. Submit answers" on the review after several questions
 
 
-def plan_question_answer(text: str, question: AgentQuestion, options_on_screen: dict[int, str]) -> InjectionPlan:
-    """Keys that answer ``question`` with ``text``: its option's digit, or free text in "Type something."."""
+def _picked_option(answer: str, question: AgentQuestion) -> int | None:
+    """The option ``answer`` names by number or label (any case, trailing punctuation ignored)."""
+    wanted = _ANSWER_PUNCTUATION.sub("", " ".join(answer.split())).casefold()
+    for number, option in enumerate(question.options, start=1):
+        if wanted in (str(number), option.label.casefold()):
+            return number
+    return None
+
+
+def _same_label(shown: str, label: str) -> bool:
+    return bool(shown) and (label.startswith(shown) or shown.startswith(label))  # a long label may wrap
+
+
+def _answer_label(answer: str, question: AgentQuestion) -> str:
+    number = _picked_option(answer, question)
+    return question.options[number - 1].label if number is not None else "in its own words"
+
+
+def _answer_keys(answer: str, question: AgentQuestion) -> tuple[bytes, ...]:
+    """One question's answer: its option's digit, or the "Type something." digit, the words and Enter."""
+    number = _picked_option(answer, question)
+    if number is not None:
+        return (str(number).encode(),)
+    return (str(question.free_text_number).encode(), " ".join(answer.split()).encode("utf-8"), b"\r")
+
+
+def plan_question_answer(
+    text: str, questions: Sequence[AgentQuestion], options_on_screen: dict[int, str]
+) -> InjectionPlan:
+    """Keys that answer Claude's ``questions`` with ``text``: one answer, or one per line for several.
+
+    Only when the dialog on screen shows the first question's options (so a digit never lands in
+    another dialog); then each answer's keys, and "Submit answers" after several questions.
+    """
     if not options_on_screen:
         return InjectionPlan(InjectionAction.WAIT, "Claude's question is not on screen yet")
-    wanted = _ANSWER_PUNCTUATION.sub("", " ".join(text.split()))
-    labels = {number: option.label for number, option in enumerate(question.options, start=1)}
-    number = next((n for n, label in labels.items() if wanted.casefold() in (str(n), label.casefold())), None)
-    expected = labels if number is None else {number: labels[number]}
-    if number is None:
-        expected[question.free_text_number] = "Type something"
-    for row, label in expected.items():
-        shown = options_on_screen.get(row, "")
-        if not (shown and (label.startswith(shown) or shown.startswith(label))):
-            return InjectionPlan(InjectionAction.WAIT, "the dialog on screen is not the question that was asked")
-    if number is not None:
-        return InjectionPlan(
-            InjectionAction.ANSWER, keys=str(number).encode(), note=f"answered Claude's question: {labels[number]}"
-        )
-    free_text = " ".join(text.split()).encode("utf-8")  # one line: Enter submits the answer
+    answers = [" ".join(text.split())] if len(questions) == 1 else [line for line in text.splitlines() if line.strip()]
+    if len(answers) != len(questions):
+        reason = f"Claude asks {len(questions)} questions: reply with one answer per line, in order"
+        return InjectionPlan(InjectionAction.DROP, reason)
+    first = questions[0]
+    expected = {number: option.label for number, option in enumerate(first.options, start=1)}
+    expected[first.free_text_number] = "Type something"
+    if not all(_same_label(options_on_screen.get(row, ""), label) for row, label in expected.items()):
+        return InjectionPlan(InjectionAction.WAIT, "the dialog on screen is not the question that was asked")
+    pairs = list(zip(answers, questions, strict=True))
+    steps = [keys for answer, question in pairs for keys in _answer_keys(answer, question)]
+    if len(questions) > 1:
+        steps.append(SUBMIT_ANSWERS)
+    said = "; ".join(_answer_label(answer, question) for answer, question in pairs)
     return InjectionPlan(
         InjectionAction.ANSWER,
-        keys=str(question.free_text_number).encode(),
-        then=(free_text, b"\r"),
-        note="answered Claude's question in its own words",
+        keys=steps[0],
+        then=tuple(steps[1:]),
+        pause=QUESTION_STEP_PAUSE,
+        note=f"answered Claude's {'question' if len(questions) == 1 else 'questions'}: {said}",
     )
 
 
 def plan_injection(text: str, view: AgentView, typing_grace: float = TYPING_GRACE_SECONDS) -> InjectionPlan:
-    if view.state is AgentState.WAITING and view.question is not None:
-        return plan_question_answer(text, view.question, view.dialog_options)
+    if view.state is AgentState.WAITING and view.questions:
+        return plan_question_answer(text, view.questions, view.dialog_options)
     if view.state is AgentState.WAITING and view.question_needs_keyboard:
-        return InjectionPlan(
-            InjectionAction.DROP, "Claude asks several questions or lets you pick several: answer at the keyboard"
-        )
+        reason = "Claude's question lets you pick several answers: answer it at the keyboard"
+        return InjectionPlan(InjectionAction.DROP, reason)
     answer = permission_answer(text)
     if view.state is AgentState.WAITING:
         if answer is None:
@@ -208,7 +242,7 @@ class Injector:
         try:
             self.write(plan.keys)
             for keys in plan.then:
-                await self.sleep(self.submit_delay)
+                await self.sleep(max(self.submit_delay, plan.pause))
                 self.write(keys)
         except OSError as error:
             logger.warning("typing command %s into the agent failed: %s", command.id, error)

@@ -22,7 +22,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import PurePath
 from typing import Any, Literal
 
-from taskping_tui.agent.question import QUESTION_TOOL, AgentQuestion, mail_answerable_question, read_questions
+from taskping_tui.agent.question import QUESTION_TOOL, AgentQuestion, mail_answerable_questions, read_questions
 from taskping_tui.config import MailConfig
 from taskping_tui.mail.reply import REPLY_MARKER  # the line the reply parser cuts at
 from taskping_tui.mail.tokens import subject_tag
@@ -191,18 +191,21 @@ HOW_TO_ANSWER = (
 )
 
 
-QUESTION_ANSWERS = (
+QUESTION_ANSWER = (
     "Reply with the number or the name of an option, or with your own answer in one line "
     "(it goes into “Type something.”)."
 )
+QUESTIONS_ANSWERS = (
+    "Reply with one answer per line, in the order of the questions: the number or the name of an "
+    "option, or your own words."
+)
 QUESTION_AT_KEYBOARD = (
-    "This one is answered at the keyboard (several questions or several choices): a reply by mail is not typed into it."
+    "This one is answered at the keyboard (a question where you may pick several answers): "
+    "a reply by mail is not typed into it."
 )
 
 
-def _question_paragraphs(
-    questions: Sequence[AgentQuestion], answerable: AgentQuestion | None
-) -> list[tuple[str, str, bool]]:
+def _question_paragraphs(questions: Sequence[AgentQuestion], answerable: bool) -> list[tuple[str, str, bool]]:
     paragraphs: list[tuple[str, str, bool]] = []
     for index, question in enumerate(questions, start=1):
         label = "Question" if len(questions) == 1 else f"Question {index} of {len(questions)}"
@@ -214,7 +217,8 @@ def _question_paragraphs(
         if question.multi_select:
             lines.append("(pick any number of them)")
         paragraphs.append((label, "\n".join(lines), True))
-    paragraphs.append(("How to answer", QUESTION_ANSWERS if answerable is not None else QUESTION_AT_KEYBOARD, False))
+    how = QUESTION_AT_KEYBOARD if not answerable else QUESTION_ANSWER if len(questions) == 1 else QUESTIONS_ANSWERS
+    paragraphs.append(("How to answer", how, False))
     return paragraphs
 
 
@@ -234,7 +238,9 @@ def _section(facts: NotificationFacts, answer_cap: int, host: str) -> _Section:
         paragraphs.append(("Error", _clean_block(facts.error), True))
     questions = read_questions(facts.tool_input) if facts.tool_name == QUESTION_TOOL else ()
     if facts.kind == "needs_permission" and questions:
-        paragraphs += _question_paragraphs(questions, mail_answerable_question(facts.tool_name, facts.tool_input))
+        paragraphs += _question_paragraphs(
+            questions, bool(mail_answerable_questions(facts.tool_name, facts.tool_input))
+        )
     elif facts.kind == "needs_permission":
         tool = _one_line(facts.tool_name) or "a tool"
         paragraphs.append(("Tool", tool, False))

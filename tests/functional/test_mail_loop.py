@@ -277,21 +277,32 @@ DATABASE_QUESTION = {
 }
 
 
+FRAMEWORK_QUESTION = {
+    "question": "Which web framework?",
+    "header": "Framework",
+    "multiSelect": False,
+    "options": [{"label": "FastAPI", "description": "async"}, {"label": "Flask", "description": "classic"}],
+}
+DATABASE = '"Which database should the service use?"'
+
+
 @pytest.mark.parametrize(
-    ("version", "reply", "answer"),
+    ("version", "also", "reply", "answered"),
     [
-        ("2.1.332", "sqlite", "SQLite"),
-        ("2.1.197", "2", "SQLite"),
-        ("2.1.332", "DuckDB, in memory", "DuckDB, in memory"),
+        ("2.1.332", [], "sqlite", f'{DATABASE}="SQLite"'),
+        ("2.1.197", [], "2", f'{DATABASE}="SQLite"'),
+        ("2.1.332", [], "DuckDB, in memory", f'{DATABASE}="DuckDB, in memory"'),
+        ("2.1.332", [FRAMEWORK_QUESTION], "2\nBottle", f'{DATABASE}="SQLite", "Which web framework?"="Bottle"'),
     ],
-    ids=["332-label", "197-number", "332-own-words"],
+    ids=["332-label", "197-number", "332-own-words", "332-two-questions"],
 )
 async def test_claudes_question_is_mailed_and_answered_by_mail(  # type: ignore[no-untyped-def]
-    loop_factory, request, version: str, reply: str, answer: str
+    loop_factory, request, version: str, also: list[dict[str, object]], reply: str, answered: str
 ) -> None:
     argv = [str(request.getfixturevalue("claude_cli_332"))] if version == "2.1.332" else None  # auto mode
     async with loop_factory(agent_argv=argv) as loop:
-        loop.mock.queue_tool_use("AskUserQuestion", DATABASE_QUESTION)
+        questions = {"questions": [*DATABASE_QUESTION["questions"], *also]}
+        loop.mock.queue_tool_use("AskUserQuestion", questions)
         loop.mock.queue_text("Going with it.")
         await loop.type_prompt("set up the service")
         mail = await loop.next_mail(1, "the question mail")
@@ -302,7 +313,7 @@ async def test_claudes_question_is_mailed_and_answered_by_mail(  # type: ignore[
         await loop.deliver_reply(gmail_reply(mail, reply))
         await loop.until(lambda: len(loop.mock.tool_results()) == 1, "the answer at the mock")
         (result,) = loop.mock.tool_results()
-        assert f'"Which database should the service use?"="{answer}"' in str(result["content"])
+        assert answered in str(result["content"])
         finished = await loop.next_mail(2, "the turn-finished mail")
         assert (
             "Turn finished" in finished["Subject"] and "Going with it." in finished.get_body(("plain",)).get_content()

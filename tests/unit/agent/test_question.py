@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from taskping_tui.agent.question import AgentQuestion, QuestionOption, mail_answerable_question, read_questions
+from taskping_tui.agent.question import AgentQuestion, QuestionOption, mail_answerable_questions, read_questions
 
 DATABASE = {
     "question": "Which database should the service use?",
@@ -58,12 +58,13 @@ def test_odd_entries_are_skipped_and_long_text_is_cut_to_one_line() -> None:
     [
         ("AskUserQuestion", [DATABASE], True),
         ("AskUserQuestion", [FEATURES], False),  # several choices: check boxes and a Submit row
-        ("AskUserQuestion", [DATABASE, DATABASE], False),  # several questions: tabs
+        ("AskUserQuestion", [DATABASE, DATABASE], True),  # several questions: one answer each, then Submit
+        ("AskUserQuestion", [DATABASE, FEATURES], False),
         ("AskUserQuestion", [{"question": "Why?", "options": []}], False),
         ("Bash", [DATABASE], False),
     ],
 )
-def test_only_one_single_choice_question_can_be_answered_by_mail(
+def test_only_single_choice_questions_can_be_answered_by_mail(
     tool_name: str, questions: list[dict[str, Any]], answerable: bool
 ) -> None:
-    assert (mail_answerable_question(tool_name, {"questions": questions}) is not None) is answerable
+    assert bool(mail_answerable_questions(tool_name, {"questions": questions})) is answerable

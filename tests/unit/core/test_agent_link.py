@@ -123,7 +123,7 @@ async def test_claudes_question_keeps_the_agent_waiting_while_drawn_and_is_answe
             await asyncio.sleep(0.06)
         assert link.state is AgentState.WAITING  # the question dialog is not a dismissed permission dialog
         view = link.agent_view(drawn)
-        assert view.question is not None and view.question.text == "Which database?"
+        assert [question.text for question in view.questions] == ["Which database?"]
         assert view.dialog_options == {1: "PostgreSQL", 2: "SQLite", 3: "Type something.", 4: "Chat about this"}
         answered = QuestionPane(["❯ set up", "● Answered Claude's questions:"])
         for _ in range(3):

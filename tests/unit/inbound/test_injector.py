@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from taskping_tui.agent.question import AgentQuestion, QuestionOption
-from taskping_tui.inbound.injector import AgentView, Injector, plan_injection
+from taskping_tui.inbound.injector import QUESTION_STEP_PAUSE, AgentView, Injector, plan_injection
 from taskping_tui.store import NewInboundMail, Store
 
 DIALOG = {1: "Yes", 2: "Yes, and always allow access to project/ from this project", 3: "No"}
@@ -151,7 +151,7 @@ QUESTION = AgentQuestion(
     (QuestionOption("PostgreSQL", "relational"), QuestionOption("SQLite", "one file")),
 )
 QUESTION_ON_SCREEN = {1: "PostgreSQL", 2: "SQLite", 3: "Type something.", 4: "Chat about this"}
-ASKING = AgentView(state="waiting", prompt_text=None, dialog_options=QUESTION_ON_SCREEN, question=QUESTION)
+ASKING = AgentView(state="waiting", prompt_text=None, dialog_options=QUESTION_ON_SCREEN, questions=(QUESTION,))
 
 
 @pytest.mark.parametrize("reply", ["2", "2.", "sqlite", "SQLite!", " SQLite "])
@@ -170,9 +170,9 @@ def test_any_other_reply_goes_into_type_something(reply: str, typed: bytes) -> N
 
 
 def test_a_question_answer_waits_for_its_own_dialog() -> None:
-    hidden = AgentView(state="waiting", prompt_text=None, question=QUESTION)
+    hidden = AgentView(state="waiting", prompt_text=None, questions=(QUESTION,))
     assert plan_injection("2", hidden).reason == "Claude's question is not on screen yet"
-    other = AgentView(state="waiting", prompt_text=None, dialog_options={1: "Yes", 2: "No"}, question=QUESTION)
+    other = AgentView(state="waiting", prompt_text=None, dialog_options={1: "Yes", 2: "No"}, questions=(QUESTION,))
     assert plan_injection("2", other).reason == "the dialog on screen is not the question that was asked"
     assert plan_injection("free words", other).action == "wait"
 
@@ -182,8 +182,30 @@ def test_a_question_for_the_keyboard_drops_the_reply_and_says_so() -> None:
     plan = plan_injection("Auth and Billing", view)
     assert (plan.action, plan.reason) == (
         "drop",
-        "Claude asks several questions or lets you pick several: answer at the keyboard",
+        "Claude's question lets you pick several answers: answer it at the keyboard",
     )
+
+
+FRAMEWORK = AgentQuestion(
+    "Which web framework?", "Framework", (QuestionOption("FastAPI"), QuestionOption("Flask"), QuestionOption("Django"))
+)
+ASKING_TWO = AgentView(
+    state="waiting", prompt_text=None, dialog_options=QUESTION_ON_SCREEN, questions=(QUESTION, FRAMEWORK)
+)
+
+
+def test_several_questions_take_one_answer_per_line_then_submit() -> None:
+    plan = plan_injection("SQLite\n\n  Bottle, not Flask  ", ASKING_TWO)
+    assert plan.action == "answer" and plan.pause >= 0.3
+    assert (plan.keys, plan.then) == (b"2", (b"4", b"Bottle, not Flask", b"\r", b"1"))
+    assert plan.note == "answered Claude's questions: SQLite; in its own words"
+    assert plan_injection("1\n3", ASKING_TWO).then == (b"3", b"1")
+
+
+@pytest.mark.parametrize("reply", ["SQLite", "SQLite\nDjango\nand hurry"])
+def test_several_questions_with_the_wrong_number_of_answers_are_dropped(reply: str) -> None:
+    plan = plan_injection(reply, ASKING_TWO)
+    assert (plan.action, plan.reason) == ("drop", "Claude asks 2 questions: reply with one answer per line, in order")
 
 
 async def test_a_free_text_answer_is_typed_after_its_row_is_picked(tmp_path: Path) -> None:
@@ -194,6 +216,6 @@ async def test_a_free_text_answer_is_typed_after_its_row_is_picked(tmp_path: Pat
     async def sleep(seconds: float) -> None:
         pauses.append(seconds)
 
-    step = await Injector(store, written.append, sleep=sleep, submit_delay=0.3).step(ASKING)
-    assert written == [b"3", b"use DuckDB instead", b"\r"] and pauses == [0.3, 0.3]
+    step = await Injector(store, written.append, sleep=sleep, submit_delay=0.1).step(ASKING)
+    assert written == [b"3", b"use DuckDB instead", b"\r"] and pauses == [QUESTION_STEP_PAUSE] * 2
     assert step.command is not None and step.command.state == "injected"

@@ -135,7 +135,7 @@ def test_a_question_mail_shows_the_question_its_numbered_options_and_how_to_answ
     assert "2. SQLite — one file &lt;no server&gt;" in html
 
 
-def test_a_mail_about_several_questions_says_they_are_answered_at_the_keyboard(mail: MailConfig) -> None:
+def test_a_mail_about_several_questions_says_how_to_answer_them(mail: MailConfig) -> None:
     (question,) = QUESTION_INPUT["questions"]
     several = {"questions": [question, {**question, "question": "And the cache?", "multiSelect": True}]}
     composed = compose_notification(
@@ -147,6 +147,14 @@ def test_a_mail_about_several_questions_says_they_are_answered_at_the_keyboard(m
     assert "Question 1 of 2 — Database" in text and "Question 2 of 2 — Database" in text
     assert "And the cache?" in text and "(pick any number of them)" in text
     assert "answered at the keyboard" in text
+    two = {"questions": [question, {**question, "question": "And the cache?"}]}
+    composed = compose_notification(
+        facts(kind="needs_permission", summary="Asks", tool_name="AskUserQuestion", tool_input=two),
+        token=TOKEN,
+        mail=mail,
+    )
+    text, _ = parts(parse(composed.as_bytes()))
+    assert "Reply with one answer per line, in the order of the questions" in text
 
 
 def test_text_part_reads_alone_with_prompt_answer_project_host_time_and_marker(mail: MailConfig) -> None:
