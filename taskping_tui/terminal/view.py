@@ -62,7 +62,7 @@ SCROLLBACK_UP_KEYS = frozenset({"shift+pageup"})
 SCROLLBACK_DOWN_KEYS = frozenset({"shift+pagedown"})
 RESTART_KEY = "enter"
 
-_style_key = itemgetter(1, 2, 3, 4, 5, 6, 7, 8, 9)  # every Cell field but data
+_style_key = itemgetter(slice(1, None))  # every Cell field but data (one slice: faster than nine lookups)
 _StyleKey = tuple[str, str, bool, bool, bool, bool, bool, bool, bool]
 
 
