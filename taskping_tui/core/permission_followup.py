@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from taskping_tui.agent.question import QUESTION_TOOL
 from taskping_tui.agent.state import AgentState
 from taskping_tui.inbound.permission import permission_answer
 from taskping_tui.mail.compose import NotificationFacts
@@ -35,6 +36,8 @@ class DeniedPermissionFollowUp:
         self, command: CommandRow, action: str, *, tool_name: str = "", cwd: str = "", prompt: str = ""
     ) -> None:
         """Called after a command was injected with ``action`` ("answer" for a dialog answer)."""
+        if tool_name == QUESTION_TOOL:
+            return  # "no" picked an answer to Claude's question: nothing was denied
         if action == "answer" and permission_answer(command.text) == "no" and command.session_id:
             self.denied, self.tool_name, self.cwd, self.prompt = command, tool_name, cwd, prompt
 

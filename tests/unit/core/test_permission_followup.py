@@ -46,3 +46,9 @@ def test_yes_or_a_typed_prompt_or_a_busy_agent_sends_nothing() -> None:
     follow.answered(command("否"), "answer")
     assert follow.on_state(AgentState.BUSY) is None  # its turn-finished mail follows instead
     assert follow.on_state(AgentState.IDLE) is None
+
+
+def test_no_as_the_answer_to_claudes_question_is_no_denial() -> None:
+    follow = DeniedPermissionFollowUp()
+    follow.answered(command("No"), "answer", tool_name="AskUserQuestion", cwd="/work/app", prompt="deploy?")
+    assert follow.on_state(AgentState.IDLE) is None
