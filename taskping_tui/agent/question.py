@@ -11,11 +11,13 @@ A multiple-choice question (check boxes toggled with Enter, a Submit row) is lef
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
 QUESTION_TOOL: Final = "AskUserQuestion"
 MAX_TEXT = 500  # a question, header, label or description longer than this is cut (it is shown, not typed)
+_ANSWER_PUNCTUATION = re.compile(r"[\s.!?。！？~～]+$")
 
 
 @dataclass(frozen=True)
@@ -73,3 +75,25 @@ def mail_answerable_questions(tool_name: str | None, tool_input: Any) -> tuple[A
     if any(question.multi_select or not question.options for question in questions):
         return ()
     return questions
+
+
+def reply_answers(text: str, questions: tuple[AgentQuestion, ...]) -> list[str] | None:
+    """The answers a reply gives: all of it for one question, one per non-empty line for several;
+    None when the number of lines does not match the number of questions."""
+    if len(questions) == 1:
+        return [" ".join(text.split())]
+    answers = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    return answers if len(answers) == len(questions) else None
+
+
+def picked_option(answer: str, question: AgentQuestion) -> QuestionOption | None:
+    """The option ``answer`` names by number or label (any case, trailing punctuation ignored)."""
+    wanted = _ANSWER_PUNCTUATION.sub("", " ".join(answer.split())).casefold()
+    for number, option in enumerate(question.options, start=1):
+        if wanted in (str(number), option.label.casefold()):
+            return option
+    return None
+
+
+def option_number(option: QuestionOption, question: AgentQuestion) -> int:
+    return question.options.index(option) + 1

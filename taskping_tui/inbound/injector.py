@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from taskping_tui.agent.question import AgentQuestion
+from taskping_tui.agent.question import AgentQuestion, option_number, picked_option, reply_answers
 from taskping_tui.agent.state import AgentState
 from taskping_tui.inbound.commands import CommandEvent, CommandState, injection_readiness
 from taskping_tui.inbound.permission import option_for, permission_answer
@@ -79,18 +78,8 @@ def prompt_keys(text: str, bracketed: bool) -> bytes:
     return text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
 
 
-_ANSWER_PUNCTUATION = re.compile(r"[\s.!?。！？~～]+$")
 QUESTION_STEP_PAUSE = 0.4  # between a question's answer and the next: the dialog moves on and redraws
 SUBMIT_ANSWERS = b"1"  # "1. Submit answers" on the review after several questions
-
-
-def _picked_option(answer: str, question: AgentQuestion) -> int | None:
-    """The option ``answer`` names by number or label (any case, trailing punctuation ignored)."""
-    wanted = _ANSWER_PUNCTUATION.sub("", " ".join(answer.split())).casefold()
-    for number, option in enumerate(question.options, start=1):
-        if wanted in (str(number), option.label.casefold()):
-            return number
-    return None
 
 
 def _same_label(shown: str, label: str) -> bool:
@@ -98,16 +87,16 @@ def _same_label(shown: str, label: str) -> bool:
 
 
 def _answer_label(answer: str, question: AgentQuestion) -> str:
-    number = _picked_option(answer, question)
-    return question.options[number - 1].label if number is not None else "in its own words"
+    option = picked_option(answer, question)
+    return option.label if option is not None else "in its own words"
 
 
 def _answer_keys(answer: str, question: AgentQuestion) -> tuple[bytes, ...]:
     """One question's answer: its option's digit, or the "Type something." digit, the words and Enter."""
-    number = _picked_option(answer, question)
-    if number is not None:
-        return (str(number).encode(),)
-    return (str(question.free_text_number).encode(), " ".join(answer.split()).encode("utf-8"), b"\r")
+    option = picked_option(answer, question)
+    if option is not None:
+        return (str(option_number(option, question)).encode(),)
+    return (str(question.free_text_number).encode(), answer.encode("utf-8"), b"\r")
 
 
 def plan_question_answer(
@@ -120,8 +109,8 @@ def plan_question_answer(
     """
     if not options_on_screen:
         return InjectionPlan(InjectionAction.WAIT, "Claude's question is not on screen yet")
-    answers = [" ".join(text.split())] if len(questions) == 1 else [line for line in text.splitlines() if line.strip()]
-    if len(answers) != len(questions):
+    answers = reply_answers(text, tuple(questions))
+    if answers is None:
         reason = f"Claude asks {len(questions)} questions: reply with one answer per line, in order"
         return InjectionPlan(InjectionAction.DROP, reason)
     first = questions[0]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from taskping_tui.agent.question import QUESTION_TOOL, mail_answerable_questions, picked_option, reply_answers
 from taskping_tui.config import Config
 from taskping_tui.inbound.commands import initial_state
 from taskping_tui.inbound.danger import match_danger
@@ -85,7 +86,10 @@ def gate_facts(store: Store, now: float, mailbox_uid: tuple[int, int] | None = N
 
 
 def dangerous_permission(command: str, pending: PendingPermission | None, extra_patterns: list[str]) -> str | None:
-    """A "yes" / "always" to a dialog whose tool input is dangerous needs the keyboard: the pattern name."""
+    """A "yes" / "always" to a dialog whose tool input is dangerous, or an answer to Claude's question that
+    picks an option described as something dangerous, needs the keyboard: what matched, named."""
+    if pending is not None and pending.tool_name == QUESTION_TOOL:
+        return dangerous_question_pick(command, pending.tool_input, extra_patterns)
     if pending is None or permission_answer(command) not in ("yes", "always"):
         return None
     described = json.dumps(pending.tool_input or {}, ensure_ascii=False)
@@ -93,6 +97,18 @@ def dangerous_permission(command: str, pending: PendingPermission | None, extra_
         described = pending.tool_input["command"]
     hit = match_danger(described, extra_patterns)
     return f"permission for {pending.tool_name}: {hit.name}" if hit else None
+
+
+def dangerous_question_pick(command: str, tool_input: Any, extra_patterns: list[str]) -> str | None:
+    """The danger in the options a reply picks ("2" for "Wipe the database (rm -rf data/)"), if any."""
+    questions = mail_answerable_questions(QUESTION_TOOL, tool_input)
+    answers = reply_answers(command, questions) if questions else None
+    for answer, question in zip(answers or (), questions, strict=False):
+        option = picked_option(answer, question)
+        hit = match_danger(f"{option.label} {option.description}", extra_patterns) if option else None
+        if option is not None and hit is not None:
+            return f"the answer picks “{option.label}”: {hit.name}"
+    return None
 
 
 class InboundProcessor:
@@ -151,7 +167,7 @@ class InboundProcessor:
             permission_danger = dangerous_permission(verdict.command, pending, self.config.security.danger_patterns)
         if permission_danger:
             kind, danger = "blocked", permission_danger
-            reasons.append(f"the tool waiting for permission matches a danger pattern ({permission_danger})")
+            reasons.append(f"what it answers matches a danger pattern ({permission_danger})")
         state = initial_state(kind, self.config.security.approval) if kind in ("accepted", "blocked") else None
         recorded = self.store.record_inbound_mail(
             self._new_mail(mail, parsed, verdict, kind, reasons, danger, now), command_state=state, cursor=cursor

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from taskping_tui.agent.question import AgentQuestion, QuestionOption, mail_answerable_questions, read_questions
+from taskping_tui.agent.question import (
+    AgentQuestion,
+    QuestionOption,
+    mail_answerable_questions,
+    picked_option,
+    read_questions,
+    reply_answers,
+)
 
 DATABASE = {
     "question": "Which database should the service use?",
@@ -68,3 +75,20 @@ def test_only_single_choice_questions_can_be_answered_by_mail(
     tool_name: str, questions: list[dict[str, Any]], answerable: bool
 ) -> None:
     assert bool(mail_answerable_questions(tool_name, {"questions": questions})) is answerable
+
+
+def test_a_reply_gives_one_answer_or_one_per_line() -> None:
+    (one,) = read_questions({"questions": [DATABASE]})
+    assert reply_answers("use  SQLite\nplease", (one,)) == ["use SQLite please"]
+    assert reply_answers("2\n\n  Flask  \n", (one, one)) == ["2", "Flask"]
+    assert reply_answers("2", (one, one)) is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "label"),
+    [("2", "SQLite"), ("sqlite!", "SQLite"), ("postgresql.", "PostgreSQL"), ("3", None), ("SQL", None)],
+)
+def test_an_answer_picks_an_option_by_number_or_label(answer: str, label: str | None) -> None:
+    (question,) = read_questions({"questions": [DATABASE]})
+    picked = picked_option(answer, question)
+    assert (picked.label if picked else None) == label

@@ -116,3 +116,32 @@ def test_mutated_mails_are_always_recorded_never_raised(store: Store) -> None:
         result = processor.process(fetched(bytes(raw), uid=uid), KEY)
         assert result is not None and result.verdict in ("accepted", "blocked", "rejected", "ignored")
     assert len(store.list_inbound_mail(limit=2000)) == 1500
+
+
+WIPE_QUESTION = {
+    "questions": [
+        {
+            "question": "How should I free the disk?",
+            "options": [
+                {"label": "Rotate the logs", "description": "keep a week"},
+                {"label": "Wipe the data directory", "description": "rm -rf data/"},
+            ],
+        }
+    ]
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict"), [("2", "blocked"), ("wipe the data directory", "blocked"), ("1", "accepted")]
+)
+def test_an_answer_picking_a_dangerous_option_of_claudes_question_waits_for_the_keyboard(
+    store: Store, answer: str, verdict: str
+) -> None:
+    token = store.create_session_token("s", 3600).token
+    pending = PendingPermission("AskUserQuestion", WIPE_QUESTION)
+    processor = InboundProcessor(store, CONFIG, pending_permission=lambda: pending)
+    result = processor.process(fetched(reply(token, answer)), KEY)
+    assert result is not None and result.verdict == verdict
+    if verdict == "blocked":
+        assert result.danger is not None and result.danger.startswith("the answer picks “Wipe the data directory”")
+        assert store.list_commands()[0].state == "blocked"
