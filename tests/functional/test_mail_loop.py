@@ -26,6 +26,7 @@ from taskping_tui.widgets.commands_panel import CommandsPanel
 from tests.support.app_harness import AppDriver, agent_env_toml
 from tests.support.dovecot_fixtures import DovecotServer, MailUser
 from tests.support.mock_anthropic import MockAnthropic
+from tests.support.questions import DATABASE, FRAMEWORK, tool_input
 from tests.support.smtp_fixtures import PasswordAuthenticator, SmtpServer, SmtpServerFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -262,37 +263,16 @@ async def test_no_by_mail_is_followed_by_a_mail_saying_the_agent_waits(loop_fact
         assert len(loop.smtp.messages) == 2, "one follow-up, not one per tick"
 
 
-DATABASE_QUESTION = {
-    "questions": [
-        {
-            "question": "Which database should the service use?",
-            "header": "Database",
-            "multiSelect": False,
-            "options": [
-                {"label": "PostgreSQL", "description": "relational, the team knows it"},
-                {"label": "SQLite", "description": "one file, no server"},
-            ],
-        }
-    ]
-}
-
-
-FRAMEWORK_QUESTION = {
-    "question": "Which web framework?",
-    "header": "Framework",
-    "multiSelect": False,
-    "options": [{"label": "FastAPI", "description": "async"}, {"label": "Flask", "description": "classic"}],
-}
-DATABASE = '"Which database should the service use?"'
+ASKED = '"Which database should the service use?"'
 
 
 @pytest.mark.parametrize(
     ("version", "also", "reply", "answered"),
     [
-        ("2.1.332", [], "sqlite", f'{DATABASE}="SQLite"'),
-        ("2.1.197", [], "2", f'{DATABASE}="SQLite"'),
-        ("2.1.332", [], "DuckDB, in memory", f'{DATABASE}="DuckDB, in memory"'),
-        ("2.1.332", [FRAMEWORK_QUESTION], "2\nBottle", f'{DATABASE}="SQLite", "Which web framework?"="Bottle"'),
+        ("2.1.332", [], "sqlite", f'{ASKED}="SQLite"'),
+        ("2.1.197", [], "2", f'{ASKED}="SQLite"'),
+        ("2.1.332", [], "DuckDB, in memory", f'{ASKED}="DuckDB, in memory"'),
+        ("2.1.332", [FRAMEWORK], "2\nBottle", f'{ASKED}="SQLite", "Which web framework?"="Bottle"'),
     ],
     ids=["332-label", "197-number", "332-own-words", "332-two-questions"],
 )
@@ -301,8 +281,7 @@ async def test_claudes_question_is_mailed_and_answered_by_mail(  # type: ignore[
 ) -> None:
     argv = [str(request.getfixturevalue("claude_cli_332"))] if version == "2.1.332" else None  # auto mode
     async with loop_factory(agent_argv=argv) as loop:
-        questions = {"questions": [*DATABASE_QUESTION["questions"], *also]}
-        loop.mock.queue_tool_use("AskUserQuestion", questions)
+        loop.mock.queue_tool_use("AskUserQuestion", tool_input(DATABASE, *also))
         loop.mock.queue_text("Going with it.")
         await loop.type_prompt("set up the service")
         mail = await loop.next_mail(1, "the question mail")

@@ -14,22 +14,7 @@ from taskping_tui.agent.question import (
     read_questions,
     reply_answers,
 )
-
-DATABASE = {
-    "question": "Which database should the service use?",
-    "header": "Database",
-    "multiSelect": False,
-    "options": [
-        {"label": "PostgreSQL", "description": "relational, the team knows it"},
-        {"label": "SQLite", "description": "one file, no server"},
-    ],
-}
-FEATURES = {
-    "question": "Which features should be on?",
-    "header": "Features",
-    "multiSelect": True,
-    "options": [{"label": "Auth"}, {"label": "Billing"}],
-}
+from tests.support.questions import DATABASE, FEATURES
 
 
 def test_a_question_is_read_with_its_options_in_order() -> None:

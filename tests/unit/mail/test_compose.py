@@ -16,6 +16,7 @@ from taskping_tui.mail.compose import (
     compose_notification,
     first_words,
 )
+from tests.support.questions import DATABASE, tool_input
 
 TOKEN = "7K3QZ9MX"
 PASSWORD = "hunter2-very-secret"
@@ -95,19 +96,9 @@ def test_permission_mail_shows_tool_input_and_reply_words(mail: MailConfig) -> N
     assert "npm publish --access public" in html
 
 
-QUESTION_INPUT = {
-    "questions": [
-        {
-            "question": "Which database should the service use?",
-            "header": "Database",
-            "multiSelect": False,
-            "options": [
-                {"label": "PostgreSQL", "description": "relational"},
-                {"label": "SQLite", "description": "one file <no server>"},
-            ],
-        }
-    ]
-}
+QUESTION_INPUT = tool_input(
+    {**DATABASE, "options": [DATABASE["options"][0], {"label": "SQLite", "description": "one file <no server>"}]}
+)
 
 
 def test_a_question_mail_shows_the_question_its_numbered_options_and_how_to_answer(mail: MailConfig) -> None:
@@ -128,7 +119,8 @@ def test_a_question_mail_shows_the_question_its_numbered_options_and_how_to_answ
     text = text.replace("\r\n", "\n")
     assert "Question — Database" in text
     assert (
-        "Which database should the service use?\n1. PostgreSQL — relational\n2. SQLite — one file <no server>" in text
+        "Which database should the service use?\n1. PostgreSQL — relational, the team knows it\n2. SQLite — one file <no server>"
+        in text
     )
     assert "Reply with the number or the name of an option, or with your own answer" in text
     assert '"questions"' not in text and "yes (allow once)" not in text  # not shown as a tool's JSON input
