@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from taskping_tui.agent.question import QUESTION_TOOL
 from taskping_tui.agent.state import Notification
 from taskping_tui.config import NotifyConfig
 from taskping_tui.mail.compose import NotificationFacts
@@ -95,7 +96,7 @@ class NotificationFanout:
         if self.muted:
             return None
         kind = note.kind.value
-        title = KIND_TITLES.get(kind, kind)
+        title = "Claude asks a question" if note.tool_name == QUESTION_TOOL else KIND_TITLES.get(kind, kind)
         if self.notify.toast:
             self._toast(note.summary, title, "warning" if kind in WARNING_KINDS else "information")
         if self.notify.desktop:

@@ -78,3 +78,16 @@ def test_panel_entries_name_their_session_only_when_there_are_several() -> None:
     assert notification_entry(record, "2 web").summary == "[2 web] Turn finished: done"
     assert with_session("", "x") == "x"
     assert (since(5), since(59), since(60), since(7200)) == ("<1m", "<1m", "1m", "2h")
+
+
+def test_claudes_question_is_announced_as_a_question() -> None:
+    fanout, seen = make(NotifyConfig())
+    question = Notification(
+        time=1_700_000_000.0,
+        kind=NotificationKind.NEEDS_PERMISSION,
+        summary="Asks: Which database?",
+        tool_name="AskUserQuestion",
+    )
+    fanout.publish(question, SessionFacts("ours-1", "api", "/w/api"))
+    assert ("toast", "Asks: Which database?", "Claude asks a question", "warning") in seen
+    assert ("desktop", "taskping-tui: Claude asks a question", "Asks: Which database?") in seen
