@@ -12,6 +12,7 @@ A multiple-choice question (check boxes toggled with Enter, a Submit row) is lef
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -67,17 +68,18 @@ def read_questions(tool_input: Any) -> tuple[AgentQuestion, ...]:
     return tuple(questions)
 
 
+def answerable_by_mail(questions: Sequence[AgentQuestion]) -> bool:
+    """One answer each will do: every question a single choice with options."""
+    return bool(questions) and all(not question.multi_select and question.options for question in questions)
+
+
 def mail_answerable_questions(tool_name: str | None, tool_input: Any) -> tuple[AgentQuestion, ...]:
-    """The questions a reply can answer, one answer each: every one a single choice with options; () otherwise."""
-    if tool_name != QUESTION_TOOL:
-        return ()
-    questions = read_questions(tool_input)
-    if any(question.multi_select or not question.options for question in questions):
-        return ()
-    return questions
+    """The questions a reply can answer, one answer each (see :func:`answerable_by_mail`); () otherwise."""
+    questions = read_questions(tool_input) if tool_name == QUESTION_TOOL else ()
+    return questions if answerable_by_mail(questions) else ()
 
 
-def reply_answers(text: str, questions: tuple[AgentQuestion, ...]) -> list[str] | None:
+def reply_answers(text: str, questions: Sequence[AgentQuestion]) -> list[str] | None:
     """The answers a reply gives: all of it for one question, one per non-empty line for several;
     None when the number of lines does not match the number of questions."""
     if len(questions) == 1:
@@ -86,14 +88,16 @@ def reply_answers(text: str, questions: tuple[AgentQuestion, ...]) -> list[str] 
     return answers if len(answers) == len(questions) else None
 
 
-def picked_option(answer: str, question: AgentQuestion) -> QuestionOption | None:
-    """The option ``answer`` names by number or label (any case, trailing punctuation ignored)."""
+def picked_number(answer: str, question: AgentQuestion) -> int | None:
+    """The number of the option ``answer`` names by number or label (any case, trailing punctuation ignored)."""
     wanted = _ANSWER_PUNCTUATION.sub("", " ".join(answer.split())).casefold()
     for number, option in enumerate(question.options, start=1):
         if wanted in (str(number), option.label.casefold()):
-            return option
+            return number
     return None
 
 
-def option_number(option: QuestionOption, question: AgentQuestion) -> int:
-    return question.options.index(option) + 1
+def picked_option(answer: str, question: AgentQuestion) -> QuestionOption | None:
+    """The option ``answer`` names, if any."""
+    number = picked_number(answer, question)
+    return question.options[number - 1] if number is not None else None

@@ -334,8 +334,12 @@ def _replied_token(mail: ParsedMail, facts: GateFacts) -> str | None:
     return None
 
 
-def _ambiguity_reasons(mail: ParsedMail, token: str | None, facts: GateFacts) -> list[tuple[Reason, str]]:
-    """A mail that names two sessions goes to neither: which one the user meant cannot be known."""
+def _ambiguity_reasons(
+    mail: ParsedMail, token: str | None, subject_session: str | None, facts: GateFacts
+) -> list[tuple[Reason, str]]:
+    """A mail that names two sessions goes to neither: which one the user meant cannot be known.
+
+    ``subject_session`` is the session ``token`` belongs to (None when unknown)."""
     in_subject = list(dict.fromkeys(normalize_token(t) or t for t in (*mail.subject_tokens, mail.token) if t))
     if len(in_subject) > 1:
         named = ", ".join(f"#{t}" for t in in_subject)
@@ -348,7 +352,6 @@ def _ambiguity_reasons(mail: ParsedMail, token: str | None, facts: GateFacts) ->
     replied = _replied_token(mail, facts) if token is not None else None
     if replied is None or replied == token:
         return []
-    subject_session = facts.token_status(token).session_id if token else None
     replied_session = facts.token_status(replied).session_id
     if subject_session is None or replied_session is None or subject_session == replied_session:
         return []  # an unknown token is rejected as such; two tokens of one session agree
@@ -454,7 +457,7 @@ def decide(mail: ParsedMail, policy: GatePolicy, facts: GateFacts, now: float | 
         rejected.append((Reason.UNPARSABLE, f"cannot read the mail: {mail.problem}"))
     rejected += _sender_reasons(mail, policy)
     token_reasons, session_id = _token_reasons(token, facts, now_ts)
-    token_reasons += _ambiguity_reasons(mail, token, facts)
+    token_reasons += _ambiguity_reasons(mail, token, session_id, facts)
     rejected += token_reasons
     auth_result = ""
     if policy.require_auth:

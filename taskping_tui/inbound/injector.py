@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from taskping_tui.agent.question import AgentQuestion, option_number, picked_option, reply_answers
+from taskping_tui.agent.question import AgentQuestion, picked_number, reply_answers
 from taskping_tui.agent.state import AgentState
 from taskping_tui.inbound.commands import CommandEvent, CommandState, injection_readiness
 from taskping_tui.inbound.permission import option_for, permission_answer
@@ -86,16 +86,10 @@ def _same_label(shown: str, label: str) -> bool:
     return bool(shown) and (label.startswith(shown) or shown.startswith(label))  # a long label may wrap
 
 
-def _answer_label(answer: str, question: AgentQuestion) -> str:
-    option = picked_option(answer, question)
-    return option.label if option is not None else "in its own words"
-
-
-def _answer_keys(answer: str, question: AgentQuestion) -> tuple[bytes, ...]:
+def _answer_keys(answer: str, question: AgentQuestion, number: int | None) -> tuple[bytes, ...]:
     """One question's answer: its option's digit, or the "Type something." digit, the words and Enter."""
-    option = picked_option(answer, question)
-    if option is not None:
-        return (str(option_number(option, question)).encode(),)
+    if number is not None:
+        return (str(number).encode(),)
     return (str(question.free_text_number).encode(), answer.encode("utf-8"), b"\r")
 
 
@@ -109,7 +103,7 @@ def plan_question_answer(
     """
     if not options_on_screen:
         return InjectionPlan(InjectionAction.WAIT, "Claude's question is not on screen yet")
-    answers = reply_answers(text, tuple(questions))
+    answers = reply_answers(text, questions)
     if answers is None:
         reason = f"Claude asks {len(questions)} questions: reply with one answer per line, in order"
         return InjectionPlan(InjectionAction.DROP, reason)
@@ -118,11 +112,16 @@ def plan_question_answer(
     expected[first.free_text_number] = "Type something"
     if not all(_same_label(options_on_screen.get(row, ""), label) for row, label in expected.items()):
         return InjectionPlan(InjectionAction.WAIT, "the dialog on screen is not the question that was asked")
-    pairs = list(zip(answers, questions, strict=True))
-    steps = [keys for answer, question in pairs for keys in _answer_keys(answer, question)]
+    picks = [
+        (answer, question, picked_number(answer, question)) for answer, question in zip(answers, questions, strict=True)
+    ]
+    steps = [keys for pick in picks for keys in _answer_keys(*pick)]
     if len(questions) > 1:
         steps.append(SUBMIT_ANSWERS)
-    said = "; ".join(_answer_label(answer, question) for answer, question in pairs)
+    said = "; ".join(
+        question.options[number - 1].label if number is not None else "in its own words"
+        for _, question, number in picks
+    )
     return InjectionPlan(
         InjectionAction.ANSWER,
         keys=steps[0],

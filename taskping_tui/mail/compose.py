@@ -22,7 +22,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import PurePath
 from typing import Any, Literal
 
-from taskping_tui.agent.question import QUESTION_TOOL, AgentQuestion, mail_answerable_questions, read_questions
+from taskping_tui.agent.question import QUESTION_TOOL, AgentQuestion, answerable_by_mail, read_questions
 from taskping_tui.config import MailConfig
 from taskping_tui.mail.reply import REPLY_MARKER  # the line the reply parser cuts at
 from taskping_tui.mail.tokens import subject_tag
@@ -238,9 +238,7 @@ def _section(facts: NotificationFacts, answer_cap: int, host: str) -> _Section:
         paragraphs.append(("Error", _clean_block(facts.error), True))
     questions = read_questions(facts.tool_input) if facts.tool_name == QUESTION_TOOL else ()
     if facts.kind == "needs_permission" and questions:
-        paragraphs += _question_paragraphs(
-            questions, bool(mail_answerable_questions(facts.tool_name, facts.tool_input))
-        )
+        paragraphs += _question_paragraphs(questions, answerable_by_mail(questions))
     elif facts.kind == "needs_permission":
         tool = _one_line(facts.tool_name) or "a tool"
         paragraphs.append(("Tool", tool, False))
