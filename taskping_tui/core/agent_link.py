@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from taskping_tui.agent.events import HookEvent
 from taskping_tui.agent.hooks import InstanceDir, LaunchPlan, is_claude_code, plan_agent_launch
 from taskping_tui.agent.permission_mode import PermissionModeWatch
-from taskping_tui.agent.question import QUESTION_TOOL, mail_answerable_questions
+from taskping_tui.agent.question import QUESTION_TOOL, mail_answerable_questions, question_key
 from taskping_tui.agent.screen_hints import (
     claude_prompt_text,
     cursor_at_prompt,
@@ -256,6 +256,7 @@ class AgentLink:
             bracketed_paste=screen.bracketed_paste,
             questions=questions,
             question_needs_keyboard=asks and not questions,
+            question_key=question_key(pending.tool_name, pending.tool_input) if pending is not None else "",
         )
 
     # -- inside ---------------------------------------------------------------------------------------

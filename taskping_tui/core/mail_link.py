@@ -284,6 +284,8 @@ class MailLink:
                 return
             self.waiting_notes.pop(command.id, None)
             self.view.show_command(command)
+            if step.plan.action == "drop" and command.state == "rejected":
+                self._mail_about(command, "command_not_typed", f"Not typed into the agent: {step.plan.reason}.")
             if command.state == "injected":
                 self._after_injection(command)
                 if port is not None:

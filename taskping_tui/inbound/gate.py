@@ -326,8 +326,7 @@ def _resolve_token(mail: ParsedMail, facts: GateFacts) -> str | None:
 
 def _replied_token(mail: ParsedMail, facts: GateFacts) -> str | None:
     """The token of the newest of our Message-IDs in In-Reply-To / References."""
-    candidates = ([mail.in_reply_to] if mail.in_reply_to else []) + list(reversed(mail.references))
-    for message_id in candidates:
+    for message_id in mail.replied_ids:
         token = facts.token_for_message_id(message_id)
         if token:
             return normalize_token(token) or token

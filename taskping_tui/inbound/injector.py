@@ -11,6 +11,8 @@ What may be typed depends on what the agent shows right now:
   number of the option the dialog shows now; anything else waits for the agent to be idle;
 - Claude's questions (AskUserQuestion, each a single choice) → the answers, one per line for several:
   an option's number or label picks it, any other text goes into the dialog's "Type something." row.
+  A reply to a question mail whose question is no longer asked (answered at the keyboard, or gone with
+  a restart) is never typed: as a prompt its answer would read as an instruction.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class AgentView:
     questions: tuple[AgentQuestion, ...] = ()
     # The agent waits on a question a reply cannot answer (several choices).
     question_needs_keyboard: bool = False
+    # Which questions the agent waits on (agent.question.question_key), "" when none.
+    question_key: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", AgentState(self.state))  # also accept the state's name
@@ -131,7 +135,17 @@ def plan_question_answer(
     )
 
 
-def plan_injection(text: str, view: AgentView, typing_grace: float = TYPING_GRACE_SECONDS) -> InjectionPlan:
+QUESTION_GONE = (
+    "it answers Claude's question, which is no longer asked (answered at the keyboard, or the agent restarted)"
+)
+
+
+def plan_injection(
+    text: str, view: AgentView, typing_grace: float = TYPING_GRACE_SECONDS, answers_question: str = ""
+) -> InjectionPlan:
+    """What to do with the command ``text`` now; ``answers_question`` is the question its mail replied to."""
+    if answers_question and answers_question != view.question_key:
+        return InjectionPlan(InjectionAction.DROP, QUESTION_GONE)
     if view.state is AgentState.WAITING and view.questions:
         return plan_question_answer(text, view.questions, view.dialog_options)
     if view.state is AgentState.WAITING and view.question_needs_keyboard:
@@ -210,7 +224,7 @@ class Injector:
         command = self.next_command()
         if command is None:
             return InjectionStep(None, None)
-        plan = plan_injection(command.text, view, self.typing_grace)
+        plan = plan_injection(command.text, view, self.typing_grace, command.answers_question)
         if plan.action is InjectionAction.WAIT:
             return InjectionStep(command, plan)
         if plan.action is InjectionAction.DROP:

@@ -4,6 +4,7 @@ transaction). The watcher marks it \\Seen only after this returns.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -11,7 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from taskping_tui.agent.question import QUESTION_TOOL, mail_answerable_questions, picked_option, reply_answers
+from taskping_tui.agent.question import (
+    QUESTION_TOOL,
+    mail_answerable_questions,
+    picked_option,
+    question_key,
+    reply_answers,
+)
 from taskping_tui.config import Config
 from taskping_tui.inbound.commands import initial_state
 from taskping_tui.inbound.danger import match_danger
@@ -111,6 +118,18 @@ def dangerous_question_pick(command: str, tool_input: Any, extra_patterns: list[
     return None
 
 
+def replied_question_key(store: Store, mail: ParsedMail) -> str:
+    """The question (``question_key``) of our notification ``mail`` replies to, "" when that one asked none."""
+    for message_id in mail.replied_ids:
+        sent = store.lookup_message_id(message_id)
+        if sent is None:
+            continue
+        outbox = store.get_outbox(sent.outbox_id) if sent.outbox_id is not None else None
+        keys = [question_key(fact.get("tool_name"), fact.get("tool_input")) for fact in outbox.facts] if outbox else []
+        return next((key for key in reversed(keys) if key), "")
+    return ""
+
+
 class InboundProcessor:
     """The watcher's handler: decides and commits; raising means "retry this mail later"."""
 
@@ -169,9 +188,10 @@ class InboundProcessor:
             kind, danger = "blocked", permission_danger
             reasons.append(f"what it answers matches a danger pattern ({permission_danger})")
         state = initial_state(kind, self.config.security.approval) if kind in ("accepted", "blocked") else None
-        recorded = self.store.record_inbound_mail(
-            self._new_mail(mail, parsed, verdict, kind, reasons, danger, now), command_state=state, cursor=cursor
-        )
+        new_mail = self._new_mail(mail, parsed, verdict, kind, reasons, danger, now)
+        if state is not None:
+            new_mail = dataclasses.replace(new_mail, answers_question=replied_question_key(self.store, parsed))
+        recorded = self.store.record_inbound_mail(new_mail, command_state=state, cursor=cursor)
         codes = [code.value for code in verdict.codes] + (["permission-danger"] if permission_danger else [])
         log_verdict(mail.uid, parsed.message_id, verdict.token, kind, codes)
         return ProcessedMail(

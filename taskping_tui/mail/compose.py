@@ -34,6 +34,7 @@ NotificationKind = Literal[
     "exited",
     "command_received",
     "command_expired",
+    "command_not_typed",
     "permission_denied",
     "session_ended",
 ]
@@ -45,6 +46,7 @@ KIND_LABELS: dict[str, str] = {
     "exited": "Agent exited",
     "command_received": "Command received",
     "command_expired": "Command expired",
+    "command_not_typed": "Not typed",
     "permission_denied": "Permission denied — waiting for you",
     "session_ended": "This session has ended",
 }
@@ -247,7 +249,9 @@ def _section(facts: NotificationFacts, answer_cap: int, host: str) -> _Section:
             paragraphs.append(("Input", tool_input + (f"\n{note}" if note else ""), True))
         paragraphs.append(("How to answer", PERMISSION_ANSWERS, False))
     if facts.prompt.strip():
-        paragraphs.append(("Your last prompt", _clean_block(facts.prompt), True))
+        # A mail about a mailed command (received, expired, not typed) carries that command as its prompt.
+        label = "Your command" if facts.kind.startswith("command_") else "Your last prompt"
+        paragraphs.append((label, _clean_block(facts.prompt), True))
     if facts.last_assistant_message.strip():
         answer, note = capped(_clean_block(facts.last_assistant_message), answer_cap)
         paragraphs.append(("The agent's answer", answer, True))

@@ -69,6 +69,11 @@ class ParsedMail:
     problem: str | None = None
     notes: list[str] = field(default_factory=list)  # how an odd mail was still read (e.g. a charset fallback)
 
+    @property
+    def replied_ids(self) -> list[str]:
+        """The Message-IDs this mail replies to, nearest first: In-Reply-To, then References newest first."""
+        return ([self.in_reply_to] if self.in_reply_to else []) + list(reversed(self.references))
+
 
 # --------------------------------------------------------------------------------------------------
 # Charsets

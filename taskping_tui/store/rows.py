@@ -118,6 +118,8 @@ class NewInboundMail:
     headers: dict[str, str] = field(default_factory=dict)
     auth_result: str = ""
     danger_pattern: str | None = None
+    # The question (agent.question.question_key) the mail's command answers: it replied to a question mail.
+    answers_question: str = ""
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ class CommandRow:
     created_at: float
     updated_at: float
     note: str
+    answers_question: str = ""  # see NewInboundMail.answers_question
 
     @property
     def created(self) -> datetime:

@@ -148,8 +148,16 @@ SESSIONS_SCHEMA: tuple[str, ...] = (
     "CREATE INDEX sessions_by_state ON sessions(state, number)",
 )
 
+# A reply to a question mail remembers which question it answers (agent.question.question_key).
+_SCHEMA_COMMAND_ANSWERS = ("ALTER TABLE commands ADD COLUMN answers_question TEXT NOT NULL DEFAULT ''",)
+
 # One entry per schema version: MIGRATIONS[n] takes a database at version n to version n + 1.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_SCHEMA_V1, _SCHEMA_COMMAND_EDITS, SESSIONS_SCHEMA)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    _SCHEMA_V1,
+    _SCHEMA_COMMAND_EDITS,
+    SESSIONS_SCHEMA,
+    _SCHEMA_COMMAND_ANSWERS,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -304,6 +304,32 @@ async def test_claudes_question_is_mailed_and_answered_by_mail(  # type: ignore[
         assert loop.mock.user_prompts() == ["set up the service"]  # the answer was not typed as a prompt
 
 
+async def test_a_reply_to_a_question_answered_at_the_keyboard_is_not_typed_and_says_so(  # type: ignore[no-untyped-def]
+    loop_factory, claude_cli_332
+) -> None:
+    async with loop_factory(agent_argv=[str(claude_cli_332)]) as loop:
+        loop.mock.queue_tool_use("AskUserQuestion", tool_input(DATABASE))
+        loop.mock.queue_text("Going with it.")
+        await loop.type_prompt("set up the service")
+        mail = await loop.next_mail(1, "the question mail")
+        await loop.until(lambda: "Type something." in loop.screen_text(), "the question dialog")
+        # Claude Code 2.1.332 drops keys that come in the first ~0.1-0.3 s after it draws the dialog.
+        await asyncio.sleep(0.6)
+        await loop.pilot.press("1")  # PostgreSQL, at the keyboard
+        await loop.until(lambda: len(loop.mock.tool_results()) == 1, "the keyboard's answer at the mock")
+        assert f'{ASKED}="PostgreSQL"' in str(loop.mock.tool_results()[0]["content"])
+        await loop.next_mail(2, "the turn-finished mail")
+        await loop.deliver_reply(gmail_reply(mail, "sqlite"))  # read on the phone only now
+        not_typed = await loop.next_mail(3, "the mail saying the reply was not typed")
+        assert "Not typed" in not_typed["Subject"]
+        assert "no longer asked" in not_typed.get_body(("plain",)).get_content()
+        await asyncio.sleep(1.0)
+        assert loop.mock.user_prompts() == ["set up the service"]  # "sqlite" never became a prompt
+        store = loop.app.store
+        assert store is not None
+        assert [command.state for command in store.list_commands()] == ["rejected"]
+
+
 async def test_dangerous_command_waits_for_the_keyboard(loop_factory) -> None:  # type: ignore[no-untyped-def]
     async with loop_factory() as loop:
         loop.mock.queue_text("Hi.")

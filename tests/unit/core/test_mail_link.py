@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 from collections.abc import Coroutine
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,6 +19,7 @@ from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.mail.password import Secret
 from taskping_tui.mail.watcher import FetchedMail
 from taskping_tui.store import CommandRow, OutboxRow, Store
+from tests.support.questions import DATABASE, tool_input
 
 CONFIG = parse_config("""
 [mail]
@@ -204,3 +207,36 @@ async def test_a_reply_for_a_session_that_is_not_running_waits_for_it(link: Mail
     await settle(link)
     assert agent.typed.count(b"when you are back") == 1
     assert [c.state for c in store.list_commands()] == ["injected"]
+
+
+async def test_an_answer_to_a_question_answered_meanwhile_is_not_typed_and_the_thread_says_why(
+    link: MailLink,
+) -> None:
+    store = link.store
+    row = store.create_session("api", ["claude"], "/w")
+    agent = FakeAgent(row.id)  # idle at its prompt: the question was answered at the keyboard
+    link.attach(agent.port())
+    asked = link.enqueue(
+        NotificationFacts(
+            kind="needs_permission",
+            summary="Asks: Which database?",
+            session_id=row.id,
+            tool_name="AskUserQuestion",
+            tool_input=tool_input(DATABASE),
+        )
+    )
+    store.claim_for_sending(asked.id)
+    store.mark_sent(asked.id)
+    await deliver(link, reply(f"Re: {asked.subject}", "SQLite", in_reply_to=asked.message_id), uid=1)
+    await settle(link)
+    assert agent.typed == b""
+    (command,) = store.list_commands()
+    assert command.state == "rejected" and "no longer asked" in command.note
+    (answer,) = store.pending_outbox()
+    assert answer.kind == "command_not_typed"
+    assert f"In-Reply-To: {asked.message_id}".encode() in answer.message
+    body = email.message_from_bytes(answer.message, policy=email.policy.default).get_body(("plain",))
+    assert body is not None
+    text = body.get_content().replace("\r\n", "\n")
+    assert "Not typed into the agent: it answers Claude's question, which is no longer asked" in text
+    assert "Your command:\nSQLite" in text, text

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from taskping_tui.agent.question import AgentQuestion, QuestionOption
-from taskping_tui.inbound.injector import QUESTION_STEP_PAUSE, AgentView, Injector, plan_injection
+from taskping_tui.inbound.injector import QUESTION_GONE, QUESTION_STEP_PAUSE, AgentView, Injector, plan_injection
 from taskping_tui.store import NewInboundMail, Store
 
 DIALOG = {1: "Yes", 2: "Yes, and always allow access to project/ from this project", 3: "No"}
@@ -219,3 +220,26 @@ async def test_a_free_text_answer_is_typed_after_its_row_is_picked(tmp_path: Pat
     step = await Injector(store, written.append, sleep=sleep, submit_delay=0.1).step(ASKING)
     assert written == [b"3", b"use DuckDB instead", b"\r"] and pauses == [QUESTION_STEP_PAUSE] * 2
     assert step.command is not None and step.command.state == "injected"
+
+
+def test_a_reply_to_a_question_no_longer_asked_is_not_typed_at_all() -> None:
+    """Answered at the keyboard (or lost with a restart), a held "SQLite" would otherwise become a prompt."""
+    idle = AgentView(state="idle", prompt_text="", seconds_since_key=60.0)
+    asked = dataclasses.replace(ASKING, question_key="k1")
+    for view in (idle, dataclasses.replace(asked, question_key="k2")):  # gone, or another question now
+        plan = plan_injection("SQLite", view, answers_question="k1")
+        assert (plan.action, plan.reason) == ("drop", QUESTION_GONE)
+    assert plan_injection("SQLite", asked, answers_question="k1").keys == b"2"
+    assert plan_injection("SQLite", idle).action == "type"  # a reply to any other mail is a prompt
+
+
+async def test_the_injector_rejects_a_held_answer_whose_question_is_gone(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "store.sqlite3")
+    store.record_inbound_mail(
+        NewInboundMail(verdict="accepted", received_at=1.0, command="SQLite", answers_question="k1"),
+        command_state="approved",
+    )
+    written: list[bytes] = []
+    step = await Injector(store, written.append, sleep=no_sleep).step(AgentView(state="idle", prompt_text=""))
+    assert written == []
+    assert step.command is not None and (step.command.state, step.command.note) == ("rejected", QUESTION_GONE)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from taskping_tui.agent.question import question_key
 from taskping_tui.config import parse_config
 from taskping_tui.inbound.processor import InboundProcessor, PendingPermission
 from taskping_tui.mail.watcher import FetchedMail
@@ -145,3 +146,37 @@ def test_an_answer_picking_a_dangerous_option_of_claudes_question_waits_for_the_
     if verdict == "blocked":
         assert result.danger is not None and result.danger.startswith("the answer picks “Wipe the data directory”")
         assert store.list_commands()[0].state == "blocked"
+
+
+def sent_notification(store: Store, token: str, message_id: str, facts: list[dict[str, object]]) -> None:
+    store.enqueue_mail(
+        session_id="s",
+        token=token,
+        kind="needs_permission",
+        subject="n",
+        sender="bot@example.com",
+        recipients=["me@example.com"],
+        message_id=message_id,
+        message=b"",
+        facts=facts,
+    )
+
+
+def test_a_reply_to_a_question_mail_remembers_which_question_it_answers(store: Store) -> None:
+    token = store.create_session_token("s", 3600).token
+    sent_notification(
+        store,
+        token,
+        "<asked@bot>",
+        [{"kind": "needs_permission", "tool_name": "AskUserQuestion", "tool_input": WIPE_QUESTION}],
+    )
+    sent_notification(store, token, "<turn@bot>", [{"kind": "turn_finished"}])
+    processor = InboundProcessor(store, CONFIG)
+    for uid, replied in ((1, "<asked@bot>"), (2, "<turn@bot>")):
+        raw = reply(token, "1", message_id=f"<r{uid}@example.com>").replace(
+            b"Message-ID:", f"In-Reply-To: {replied}\nMessage-ID:".encode()
+        )
+        assert processor.process(fetched(raw, uid=uid), KEY) is not None
+    asked, turn = store.list_commands()
+    assert asked.answers_question == question_key("AskUserQuestion", WIPE_QUESTION) != ""
+    assert turn.answers_question == ""

@@ -99,4 +99,6 @@ def test_a_version_1_store_gains_the_sessions_table_and_keeps_its_rows(tmp_path:
         assert store.get_token("ABCD2345") is not None
         assert store.list_sessions() == []
         assert store.create_session("new", ["bash"], "/w").number == 1
-    assert SCHEMA_VERSION == 3  # sessions came after the command edit history
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
