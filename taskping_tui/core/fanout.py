@@ -102,7 +102,8 @@ class NotificationFanout:
         if self.notify.desktop:
             self._desktop(f"taskping-tui: {title}", note.summary)
         outbox = self.enqueue(facts_from(note, session)) if self.enqueue is not None else None
-        record = NotificationRecord(f"n{next(self._ids)}", note.when, kind, note.summary, session.session_id, outbox)
+        listed = "asks_question" if note.tool_name == QUESTION_TOOL else kind  # the panel labels it apart
+        record = NotificationRecord(f"n{next(self._ids)}", note.when, listed, note.summary, session.session_id, outbox)
         self._keep(record)
         return record
 

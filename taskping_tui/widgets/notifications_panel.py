@@ -14,6 +14,7 @@ from taskping_tui.widgets.panel import Panel
 KIND_LABELS = {
     "turn_finished": ("✔ Turn finished", "$success"),
     "needs_permission": ("? Needs permission", "$warning"),
+    "asks_question": ("? Claude asks", "$warning"),
     "api_error": ("✖ API error", "$error"),
     "exited": ("■ Agent exited", "$foreground-muted"),
 }

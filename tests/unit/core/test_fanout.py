@@ -10,6 +10,7 @@ from taskping_tui.core.fanout import NotificationFanout, NotificationRecord, Ses
 from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.screens.presenters import notification_entry, since, with_session
 from taskping_tui.store import Store
+from taskping_tui.widgets.notifications_panel import render_notification
 
 NOTE = Notification(
     time=1_700_000_000.0,
@@ -88,6 +89,8 @@ def test_claudes_question_is_announced_as_a_question() -> None:
         summary="Asks: Which database?",
         tool_name="AskUserQuestion",
     )
-    fanout.publish(question, SessionFacts("ours-1", "api", "/w/api"))
+    record = fanout.publish(question, SessionFacts("ours-1", "api", "/w/api"))
     assert ("toast", "Asks: Which database?", "Claude asks a question", "warning") in seen
     assert ("desktop", "taskping-tui: Claude asks a question", "Asks: Which database?") in seen
+    assert record is not None
+    assert render_notification(notification_entry(record)).plain.startswith(f"{record.time:%H:%M:%S} ? Claude asks\n")
