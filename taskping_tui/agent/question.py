@@ -11,8 +11,6 @@ A multiple-choice question (check boxes toggled with Enter, a Submit row) is lef
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,15 +77,6 @@ def mail_answerable_questions(tool_name: str | None, tool_input: Any) -> tuple[A
     """The questions a reply can answer, one answer each (see :func:`answerable_by_mail`); () otherwise."""
     questions = read_questions(tool_input) if tool_name == QUESTION_TOOL else ()
     return questions if answerable_by_mail(questions) else ()
-
-
-def question_key(tool_name: str | None, tool_input: Any) -> str:
-    """Which questions Claude asks, as a short fingerprint ("" when it asks none): a reply to a question
-    mail carries it, so a reply that comes after its question was answered is not typed as a prompt."""
-    if tool_name != QUESTION_TOOL or not read_questions(tool_input):
-        return ""
-    asked = json.dumps(tool_input["questions"], sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(asked.encode()).hexdigest()[:16]
 
 
 def reply_answers(text: str, questions: Sequence[AgentQuestion]) -> list[str] | None:

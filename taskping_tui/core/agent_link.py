@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from taskping_tui.agent.events import HookEvent
 from taskping_tui.agent.hooks import InstanceDir, LaunchPlan, is_claude_code, plan_agent_launch
 from taskping_tui.agent.permission_mode import PermissionModeWatch
-from taskping_tui.agent.question import QUESTION_TOOL, mail_answerable_questions, question_key
+from taskping_tui.agent.question import QUESTION_TOOL, mail_answerable_questions
 from taskping_tui.agent.screen_hints import (
     claude_prompt_text,
     cursor_at_prompt,
@@ -29,6 +29,7 @@ from taskping_tui.agent.screen_hints import (
 from taskping_tui.agent.socket_server import HookSocketServer
 from taskping_tui.agent.state import AgentState, AgentTracker, Notification, TrackerSettings
 from taskping_tui.inbound.injector import AgentView
+from taskping_tui.inbound.permission import dialog_key
 from taskping_tui.inbound.processor import PendingPermission
 
 logger = logging.getLogger(__name__)
@@ -256,7 +257,7 @@ class AgentLink:
             bracketed_paste=screen.bracketed_paste,
             questions=questions,
             question_needs_keyboard=asks and not questions,
-            question_key=question_key(pending.tool_name, pending.tool_input) if pending is not None else "",
+            dialog_key=dialog_key(pending.tool_name, pending.tool_input) if pending is not None else "",
         )
 
     # -- inside ---------------------------------------------------------------------------------------

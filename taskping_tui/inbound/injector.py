@@ -12,7 +12,9 @@ What may be typed depends on what the agent shows right now:
 - Claude's questions (AskUserQuestion, each a single choice) → the answers, one per line for several:
   an option's number or label picks it, any other text goes into the dialog's "Type something." row.
   A reply to a question mail whose question is no longer asked (answered at the keyboard, or gone with
-  a restart) is never typed: as a prompt its answer would read as an instruction.
+  a restart) is never typed: as a prompt its answer would read as an instruction. Likewise a yes / no
+  to a permission mail whose dialog closed: it must not answer the next dialog, which asks for
+  something else.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from taskping_tui.agent.question import AgentQuestion, picked_number, reply_answers
+from taskping_tui.agent.question import QUESTION_TOOL, AgentQuestion, picked_number, reply_answers
 from taskping_tui.agent.state import AgentState
 from taskping_tui.inbound.commands import CommandEvent, CommandState, injection_readiness
 from taskping_tui.inbound.permission import option_for, permission_answer
@@ -50,8 +52,8 @@ class AgentView:
     questions: tuple[AgentQuestion, ...] = ()
     # The agent waits on a question a reply cannot answer (several choices).
     question_needs_keyboard: bool = False
-    # Which questions the agent waits on (agent.question.question_key), "" when none.
-    question_key: str = ""
+    # The dialog the agent waits on (inbound.permission.dialog_key), "" when none.
+    dialog_key: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", AgentState(self.state))  # also accept the state's name
@@ -138,14 +140,20 @@ def plan_question_answer(
 QUESTION_GONE = (
     "it answers Claude's question, which is no longer asked (answered at the keyboard, or the agent restarted)"
 )
+PERMISSION_GONE = (
+    "it answers a permission dialog that is no longer open (answered at the keyboard, or another one is open now)"
+)
 
 
 def plan_injection(
-    text: str, view: AgentView, typing_grace: float = TYPING_GRACE_SECONDS, answers_question: str = ""
+    text: str, view: AgentView, typing_grace: float = TYPING_GRACE_SECONDS, answers_dialog: str = ""
 ) -> InjectionPlan:
-    """What to do with the command ``text`` now; ``answers_question`` is the question its mail replied to."""
-    if answers_question and answers_question != view.question_key:
-        return InjectionPlan(InjectionAction.DROP, QUESTION_GONE)
+    """What to do with the command ``text`` now; ``answers_dialog`` is the dialog of the mail it replied to."""
+    if answers_dialog and answers_dialog != view.dialog_key:
+        if answers_dialog.startswith(f"{QUESTION_TOOL}:"):
+            return InjectionPlan(InjectionAction.DROP, QUESTION_GONE)
+        if permission_answer(text) is not None:  # any other reply is an instruction, typed when idle
+            return InjectionPlan(InjectionAction.DROP, PERMISSION_GONE)
     if view.state is AgentState.WAITING and view.questions:
         return plan_question_answer(text, view.questions, view.dialog_options)
     if view.state is AgentState.WAITING and view.question_needs_keyboard:
@@ -224,7 +232,7 @@ class Injector:
         command = self.next_command()
         if command is None:
             return InjectionStep(None, None)
-        plan = plan_injection(command.text, view, self.typing_grace, command.answers_question)
+        plan = plan_injection(command.text, view, self.typing_grace, command.answers_dialog)
         if plan.action is InjectionAction.WAIT:
             return InjectionStep(command, plan)
         if plan.action is InjectionAction.DROP:

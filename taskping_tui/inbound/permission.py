@@ -8,8 +8,10 @@ injector uses both to type the answer.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from typing import Literal
+from typing import Any, Literal
 
 PermissionAnswer = Literal["yes", "always", "no"]
 
@@ -42,3 +44,14 @@ def option_for(answer: PermissionAnswer, options: dict[int, str]) -> int | None:
         if answer == "no" and lowered.startswith("no"):
             return number
     return None
+
+
+def dialog_key(tool_name: str | None, tool_input: Any) -> str:
+    """Which dialog a tool call opens -- ``"<tool>:<fingerprint of its input>"``, "" without a tool.
+
+    A reply to a permission or question mail carries the key of that mail's dialog, so an answer that
+    comes after its dialog closed (answered at the keyboard, or another one is open now) is not typed."""
+    if not tool_name:
+        return ""
+    called = json.dumps(tool_input, sort_keys=True, ensure_ascii=False, default=str)
+    return f"{tool_name}:{hashlib.sha256(called.encode()).hexdigest()[:16]}"

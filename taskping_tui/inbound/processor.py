@@ -12,18 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from taskping_tui.agent.question import (
-    QUESTION_TOOL,
-    mail_answerable_questions,
-    picked_option,
-    question_key,
-    reply_answers,
-)
+from taskping_tui.agent.question import QUESTION_TOOL, mail_answerable_questions, picked_option, reply_answers
 from taskping_tui.config import Config
 from taskping_tui.inbound.commands import initial_state
 from taskping_tui.inbound.danger import match_danger
 from taskping_tui.inbound.gate import GateFacts, Verdict, VerdictKind, decide
-from taskping_tui.inbound.permission import permission_answer
+from taskping_tui.inbound.permission import dialog_key, permission_answer
 from taskping_tui.mail.reply import ParsedMail, parse_mail
 from taskping_tui.mail.watcher import FetchedMail
 from taskping_tui.startup import mail_policy, own_addresses
@@ -118,14 +112,14 @@ def dangerous_question_pick(command: str, tool_input: Any, extra_patterns: list[
     return None
 
 
-def replied_question_key(store: Store, mail: ParsedMail) -> str:
-    """The question (``question_key``) of our notification ``mail`` replies to, "" when that one asked none."""
+def replied_dialog_key(store: Store, mail: ParsedMail) -> str:
+    """The dialog (``dialog_key``) of our notification ``mail`` replies to, "" when that one showed none."""
     for message_id in mail.replied_ids:
         sent = store.lookup_message_id(message_id)
         if sent is None:
             continue
         outbox = store.get_outbox(sent.outbox_id) if sent.outbox_id is not None else None
-        keys = [question_key(fact.get("tool_name"), fact.get("tool_input")) for fact in outbox.facts] if outbox else []
+        keys = [dialog_key(fact.get("tool_name"), fact.get("tool_input")) for fact in outbox.facts] if outbox else []
         return next((key for key in reversed(keys) if key), "")
     return ""
 
@@ -190,7 +184,7 @@ class InboundProcessor:
         state = initial_state(kind, self.config.security.approval) if kind in ("accepted", "blocked") else None
         new_mail = self._new_mail(mail, parsed, verdict, kind, reasons, danger, now)
         if state is not None:
-            new_mail = dataclasses.replace(new_mail, answers_question=replied_question_key(self.store, parsed))
+            new_mail = dataclasses.replace(new_mail, answers_dialog=replied_dialog_key(self.store, parsed))
         recorded = self.store.record_inbound_mail(new_mail, command_state=state, cursor=cursor)
         codes = [code.value for code in verdict.codes] + (["permission-danger"] if permission_danger else [])
         log_verdict(mail.uid, parsed.message_id, verdict.token, kind, codes)

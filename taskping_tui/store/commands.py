@@ -24,7 +24,7 @@ def insert_command(
     position = int(conn.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM commands").fetchone()[0])
     cursor = conn.execute(
         "INSERT INTO commands (mail_id, session_id, token, sender, text, danger_pattern, auth_result, state, "
-        "position, created_at, updated_at, answers_question) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "position, created_at, updated_at, answers_dialog) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             mail_id,
             mail.session_id,
@@ -37,7 +37,7 @@ def insert_command(
             position,
             now,
             now,
-            mail.answers_question,
+            mail.answers_dialog,
         ),
     )
     return int(cursor.lastrowid or 0)
@@ -48,7 +48,7 @@ class CommandsTable(TableBase):
 
     _COMMAND_COLUMNS = (
         "id, mail_id, session_id, token, sender, text, danger_pattern, auth_result, state, position, "
-        "created_at, updated_at, note, answers_question"
+        "created_at, updated_at, note, answers_dialog"
     )
 
     @staticmethod

@@ -118,8 +118,9 @@ class NewInboundMail:
     headers: dict[str, str] = field(default_factory=dict)
     auth_result: str = ""
     danger_pattern: str | None = None
-    # The question (agent.question.question_key) the mail's command answers: it replied to a question mail.
-    answers_question: str = ""
+    # The dialog (inbound.permission.dialog_key) the command answers: its mail replied to a permission or
+    # question mail.
+    answers_dialog: str = ""
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ class CommandRow:
     created_at: float
     updated_at: float
     note: str
-    answers_question: str = ""  # see NewInboundMail.answers_question
+    answers_dialog: str = ""  # see NewInboundMail.answers_dialog
 
     @property
     def created(self) -> datetime:

@@ -148,8 +148,8 @@ SESSIONS_SCHEMA: tuple[str, ...] = (
     "CREATE INDEX sessions_by_state ON sessions(state, number)",
 )
 
-# A reply to a question mail remembers which question it answers (agent.question.question_key).
-_SCHEMA_COMMAND_ANSWERS = ("ALTER TABLE commands ADD COLUMN answers_question TEXT NOT NULL DEFAULT ''",)
+# A reply to a permission or question mail remembers which dialog it answers (inbound.permission.dialog_key).
+_SCHEMA_COMMAND_ANSWERS = ("ALTER TABLE commands ADD COLUMN answers_dialog TEXT NOT NULL DEFAULT ''",)
 
 # One entry per schema version: MIGRATIONS[n] takes a database at version n to version n + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (

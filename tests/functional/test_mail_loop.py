@@ -330,6 +330,28 @@ async def test_a_reply_to_a_question_answered_at_the_keyboard_is_not_typed_and_s
         assert [command.state for command in store.list_commands()] == ["rejected"]
 
 
+async def test_a_late_yes_never_grants_the_next_permission(loop_factory) -> None:  # type: ignore[no-untyped-def]
+    """Dialog A answered at the keyboard, then Claude asks for B: the "yes" mailed for A must not grant B."""
+    async with loop_factory() as loop:
+        loop.mock.queue_tool_use("Bash", {"command": "touch first.txt", "description": "Create the first file"})
+        loop.mock.queue_tool_use("Bash", {"command": "touch second.txt", "description": "Create the second file"})
+        await loop.type_prompt("make two files")
+        first = await loop.next_mail(1, "the first permission mail")
+        await loop.until(lambda: "touch first.txt" in loop.screen_text(), "the first dialog")
+        await asyncio.sleep(0.6)  # Claude Code drops keys that come just after it draws a dialog
+        await loop.pilot.press("1")
+        await loop.until(lambda: (loop.project / "first.txt").exists(), "the first file, allowed at the keyboard")
+        second = await loop.next_mail(2, "the second permission mail")
+        assert "touch second.txt" in second.get_body(("plain",)).get_content()
+        await loop.deliver_reply(gmail_reply(first, "yes"))
+        not_typed = await loop.next_mail(3, "the mail saying the yes was not typed")
+        assert "Not typed" in not_typed["Subject"]
+        assert "no longer open" in not_typed.get_body(("plain",)).get_content()
+        await asyncio.sleep(1.0)
+        assert not (loop.project / "second.txt").exists()
+        assert loop.app.agent_state == "waiting"
+
+
 async def test_dangerous_command_waits_for_the_keyboard(loop_factory) -> None:  # type: ignore[no-untyped-def]
     async with loop_factory() as loop:
         loop.mock.queue_text("Hi.")

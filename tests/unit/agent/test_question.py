@@ -7,16 +7,14 @@ from typing import Any
 import pytest
 
 from taskping_tui.agent.question import (
-    QUESTION_TOOL,
     AgentQuestion,
     QuestionOption,
     mail_answerable_questions,
     picked_option,
-    question_key,
     read_questions,
     reply_answers,
 )
-from tests.support.questions import DATABASE, FEATURES, FRAMEWORK
+from tests.support.questions import DATABASE, FEATURES
 
 
 def test_a_question_is_read_with_its_options_in_order() -> None:
@@ -79,10 +77,3 @@ def test_an_answer_picks_an_option_by_number_or_label(answer: str, label: str | 
     (question,) = read_questions({"questions": [DATABASE]})
     picked = picked_option(answer, question)
     assert (picked.label if picked else None) == label
-
-
-def test_a_question_key_names_the_questions_not_the_call() -> None:
-    asked = question_key(QUESTION_TOOL, {"questions": [DATABASE]})
-    assert asked and asked == question_key(QUESTION_TOOL, {"questions": [dict(reversed(list(DATABASE.items())))]})
-    assert asked != question_key(QUESTION_TOOL, {"questions": [FRAMEWORK]})
-    assert question_key("Bash", {"command": "ls"}) == "" == question_key(QUESTION_TOOL, {"questions": []})

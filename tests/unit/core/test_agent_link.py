@@ -11,9 +11,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from taskping_tui.agent.hook_client import send_line
-from taskping_tui.agent.question import question_key
 from taskping_tui.agent.state import AgentState, TrackerSettings
 from taskping_tui.core.agent_link import AgentIds, AgentLink
+from taskping_tui.inbound.permission import dialog_key
 
 
 def settings_socket(link: AgentLink) -> str:
@@ -126,13 +126,13 @@ async def test_claudes_question_keeps_the_agent_waiting_while_drawn_and_is_answe
         view = link.agent_view(drawn)
         assert [question.text for question in view.questions] == ["Which database?"]
         assert view.dialog_options == {1: "PostgreSQL", 2: "SQLite", 3: "Type something.", 4: "Chat about this"}
-        assert view.question_key == question_key("AskUserQuestion", {"questions": [question]}) != ""
+        assert view.dialog_key == dialog_key("AskUserQuestion", {"questions": [question]}) != ""
         answered = QuestionPane(["❯ set up", "● Answered Claude's questions:"])
         for _ in range(3):
             link.tick(answered)
             await asyncio.sleep(0.06)
         assert link.state is AgentState.IDLE  # answered at the keyboard: the dialog is gone
-        assert link.agent_view(answered).question_key == ""  # a held answer to it is not typed now
+        assert link.agent_view(answered).dialog_key == ""  # a held answer to it is not typed now
     finally:
         await link.close()
 

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from taskping_tui.agent.question import AgentQuestion, QuestionOption
-from taskping_tui.inbound.injector import QUESTION_GONE, QUESTION_STEP_PAUSE, AgentView, Injector, plan_injection
+from taskping_tui.inbound.injector import (
+    PERMISSION_GONE,
+    QUESTION_GONE,
+    QUESTION_STEP_PAUSE,
+    AgentView,
+    Injector,
+    plan_injection,
+)
 from taskping_tui.store import NewInboundMail, Store
 
 DIALOG = {1: "Yes", 2: "Yes, and always allow access to project/ from this project", 3: "No"}
@@ -225,21 +232,31 @@ async def test_a_free_text_answer_is_typed_after_its_row_is_picked(tmp_path: Pat
 def test_a_reply_to_a_question_no_longer_asked_is_not_typed_at_all() -> None:
     """Answered at the keyboard (or lost with a restart), a held "SQLite" would otherwise become a prompt."""
     idle = AgentView(state="idle", prompt_text="", seconds_since_key=60.0)
-    asked = dataclasses.replace(ASKING, question_key="k1")
-    for view in (idle, dataclasses.replace(asked, question_key="k2")):  # gone, or another question now
-        plan = plan_injection("SQLite", view, answers_question="k1")
+    asked = dataclasses.replace(ASKING, dialog_key="AskUserQuestion:k1")
+    for view in (idle, dataclasses.replace(asked, dialog_key="AskUserQuestion:k2")):  # gone, or another one now
+        plan = plan_injection("SQLite", view, answers_dialog="AskUserQuestion:k1")
         assert (plan.action, plan.reason) == ("drop", QUESTION_GONE)
-    assert plan_injection("SQLite", asked, answers_question="k1").keys == b"2"
+    assert plan_injection("SQLite", asked, answers_dialog="AskUserQuestion:k1").keys == b"2"
     assert plan_injection("SQLite", idle).action == "type"  # a reply to any other mail is a prompt
 
 
 async def test_the_injector_rejects_a_held_answer_whose_question_is_gone(tmp_path: Path) -> None:
     store = Store.open(tmp_path / "store.sqlite3")
     store.record_inbound_mail(
-        NewInboundMail(verdict="accepted", received_at=1.0, command="SQLite", answers_question="k1"),
+        NewInboundMail(verdict="accepted", received_at=1.0, command="SQLite", answers_dialog="AskUserQuestion:k1"),
         command_state="approved",
     )
     written: list[bytes] = []
     step = await Injector(store, written.append, sleep=no_sleep).step(AgentView(state="idle", prompt_text=""))
     assert written == []
     assert step.command is not None and (step.command.state, step.command.note) == ("rejected", QUESTION_GONE)
+
+
+def test_a_yes_to_a_permission_mail_never_answers_another_dialog() -> None:
+    """Answered at the keyboard, then Claude asks for something else: the late "yes" must not grant that."""
+    other = AgentView(state="waiting", prompt_text=None, dialog_options=DIALOG, dialog_key="Bash:git-push")
+    plan = plan_injection("yes", other, answers_dialog="Bash:touch-file")
+    assert (plan.action, plan.reason) == ("drop", PERMISSION_GONE)
+    assert plan_injection("yes", dataclasses.replace(other, dialog_key="Bash:touch-file")).keys == b"1"
+    idle = AgentView(state="idle", prompt_text="", seconds_since_key=60.0)
+    assert plan_injection("run the tests instead", idle, answers_dialog="Bash:touch-file").action == "type"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from taskping_tui.inbound.permission import option_for, permission_answer
+from taskping_tui.inbound.permission import dialog_key, option_for, permission_answer
+from tests.support.questions import DATABASE, FRAMEWORK
 
 DIALOG = {1: "Yes", 2: "Yes, and always allow access to project/ from this project", 3: "No"}
 DIALOG_NO_ALWAYS = {1: "Yes", 2: "No, and tell Claude what to do differently (esc)"}
@@ -40,3 +41,12 @@ def test_answers_map_to_the_option_shown_now() -> None:
     assert option_for("no", DIALOG) == 3
     assert option_for("no", DIALOG_NO_ALWAYS) == 2
     assert option_for("always", DIALOG_NO_ALWAYS) is None
+
+
+def test_a_dialog_key_names_the_tool_call_not_how_its_json_was_ordered() -> None:
+    asked = dialog_key("AskUserQuestion", {"questions": [DATABASE]})
+    assert asked.startswith("AskUserQuestion:")
+    assert asked == dialog_key("AskUserQuestion", {"questions": [dict(reversed(list(DATABASE.items())))]})
+    assert asked != dialog_key("AskUserQuestion", {"questions": [FRAMEWORK]})
+    assert dialog_key("Bash", {"command": "ls"}) != dialog_key("Bash", {"command": "rm -rf build"})
+    assert dialog_key("", {"command": "ls"}) == ""

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from taskping_tui.agent.question import question_key
 from taskping_tui.config import parse_config
+from taskping_tui.inbound.permission import dialog_key
 from taskping_tui.inbound.processor import InboundProcessor, PendingPermission
 from taskping_tui.mail.watcher import FetchedMail
 from taskping_tui.store import Store
@@ -162,21 +162,26 @@ def sent_notification(store: Store, token: str, message_id: str, facts: list[dic
     )
 
 
-def test_a_reply_to_a_question_mail_remembers_which_question_it_answers(store: Store) -> None:
+def test_a_reply_to_a_permission_or_question_mail_remembers_which_dialog_it_answers(store: Store) -> None:
     token = store.create_session_token("s", 3600).token
+    bash = {"command": "touch x"}
     sent_notification(
         store,
         token,
         "<asked@bot>",
         [{"kind": "needs_permission", "tool_name": "AskUserQuestion", "tool_input": WIPE_QUESTION}],
     )
-    sent_notification(store, token, "<turn@bot>", [{"kind": "turn_finished"}])
+    sent_notification(
+        store, token, "<bash@bot>", [{"kind": "needs_permission", "tool_name": "Bash", "tool_input": bash}]
+    )
+    sent_notification(store, token, "<turn@bot>", [{"kind": "turn_finished", "tool_name": "", "tool_input": None}])
     processor = InboundProcessor(store, CONFIG)
-    for uid, replied in ((1, "<asked@bot>"), (2, "<turn@bot>")):
+    for uid, replied in enumerate(("<asked@bot>", "<bash@bot>", "<turn@bot>"), start=1):
         raw = reply(token, "1", message_id=f"<r{uid}@example.com>").replace(
             b"Message-ID:", f"In-Reply-To: {replied}\nMessage-ID:".encode()
         )
         assert processor.process(fetched(raw, uid=uid), KEY) is not None
-    asked, turn = store.list_commands()
-    assert asked.answers_question == question_key("AskUserQuestion", WIPE_QUESTION) != ""
-    assert turn.answers_question == ""
+    asked, permission, turn = store.list_commands()
+    assert asked.answers_dialog == dialog_key("AskUserQuestion", WIPE_QUESTION) != ""
+    assert permission.answers_dialog == dialog_key("Bash", bash) != ""
+    assert turn.answers_dialog == ""
