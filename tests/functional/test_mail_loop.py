@@ -26,7 +26,7 @@ from taskping_tui.widgets.commands_panel import CommandsPanel
 from tests.support.app_harness import AppDriver, agent_env_toml
 from tests.support.dovecot_fixtures import DovecotServer, MailUser
 from tests.support.mock_anthropic import MockAnthropic
-from tests.support.questions import DATABASE, FRAMEWORK, tool_input
+from tests.support.questions import DATABASE, DISK, FRAMEWORK, tool_input
 from tests.support.smtp_fixtures import PasswordAuthenticator, SmtpServer, SmtpServerFactory
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -302,6 +302,22 @@ async def test_claudes_question_is_mailed_and_answered_by_mail(  # type: ignore[
         (command,) = store.list_commands()
         assert command.state == "injected"
         assert loop.mock.user_prompts() == ["set up the service"]  # the answer was not typed as a prompt
+
+
+async def test_picking_a_dangerous_option_by_mail_waits_for_the_keyboard(loop_factory, claude_cli_332) -> None:  # type: ignore[no-untyped-def]
+    async with loop_factory(agent_argv=[str(claude_cli_332)]) as loop:
+        loop.mock.queue_tool_use("AskUserQuestion", tool_input(DISK))
+        loop.mock.queue_text("Wiped.")
+        await loop.type_prompt("free some disk")
+        mail = await loop.next_mail(1, "the question mail")
+        await loop.deliver_reply(gmail_reply(mail, "2"))
+        store = loop.app.store
+        assert store is not None
+        await loop.until(lambda: [c.state for c in store.list_commands()] == ["blocked"], "a blocked answer")
+        (command,) = store.list_commands()
+        assert command.danger_pattern and "Wipe the data directory" in command.danger_pattern
+        await asyncio.sleep(1.0)
+        assert loop.mock.tool_results() == [] and loop.app.agent_state == "waiting"  # nothing was picked
 
 
 async def test_a_reply_to_a_question_answered_at_the_keyboard_is_not_typed_and_says_so(  # type: ignore[no-untyped-def]

@@ -19,6 +19,15 @@ FRAMEWORK: dict[str, Any] = {
     "multiSelect": False,
     "options": [{"label": "FastAPI", "description": "async"}, {"label": "Flask", "description": "classic"}],
 }
+DISK: dict[str, Any] = {  # its second option is dangerous: picking it by mail needs the keyboard
+    "question": "How should I free the disk?",
+    "header": "Disk",
+    "multiSelect": False,
+    "options": [
+        {"label": "Rotate the logs", "description": "keep a week"},
+        {"label": "Wipe the data directory", "description": "rm -rf data/"},
+    ],
+}
 FEATURES: dict[str, Any] = {  # several answers may be picked: the keyboard's job
     "question": "Which features should be on?",
     "header": "Features",

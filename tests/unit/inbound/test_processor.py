@@ -13,6 +13,7 @@ from taskping_tui.inbound.processor import InboundProcessor, PendingPermission
 from taskping_tui.mail.watcher import FetchedMail
 from taskping_tui.store import Store
 from tests.support import MAIL_CORPUS
+from tests.support.questions import DISK, tool_input
 
 CONFIG_TEXT = """
 [mail]
@@ -119,17 +120,7 @@ def test_mutated_mails_are_always_recorded_never_raised(store: Store) -> None:
     assert len(store.list_inbound_mail(limit=2000)) == 1500
 
 
-WIPE_QUESTION = {
-    "questions": [
-        {
-            "question": "How should I free the disk?",
-            "options": [
-                {"label": "Rotate the logs", "description": "keep a week"},
-                {"label": "Wipe the data directory", "description": "rm -rf data/"},
-            ],
-        }
-    ]
-}
+WIPE_QUESTION = tool_input(DISK)
 
 
 @pytest.mark.parametrize(
