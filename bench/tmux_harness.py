@@ -117,7 +117,7 @@ class TmuxServer:
             command,
         )
         self.proc = subprocess.Popen(
-            ["tmux", "-S", str(socket), "-C", "attach", "-t", session],
+            ["tmux", "-S", str(socket), "-C", "attach", "-f", "no-output", "-t", session],  # never %output
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -125,7 +125,6 @@ class TmuxServer:
         )
         try:
             self._wait_until_attached()
-            self.command("refresh-client -f no-output")
         except BaseException:
             self.close()
             raise

@@ -119,8 +119,8 @@ def replied_dialog_key(store: Store, mail: ParsedMail) -> str:
         if sent is None:
             continue
         outbox = store.get_outbox(sent.outbox_id) if sent.outbox_id is not None else None
-        keys = [dialog_key(fact.get("tool_name"), fact.get("tool_input")) for fact in outbox.facts] if outbox else []
-        return next((key for key in reversed(keys) if key), "")
+        asked = [fact for fact in outbox.facts if fact.get("kind") == "needs_permission"] if outbox else []
+        return dialog_key(asked[-1].get("tool_name"), asked[-1].get("tool_input")) if asked else ""
     return ""
 
 
