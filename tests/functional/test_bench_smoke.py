@@ -17,7 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
+# One worker runs the benches one after another: each loads the machine, two at once starve each other.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150), pytest.mark.xdist_group("benches")]
 
 
 @dataclass(frozen=True)
