@@ -141,7 +141,8 @@ QUESTION_GONE = (
     "it answers Claude's question, which is no longer asked (answered at the keyboard, or the agent restarted)"
 )
 PERMISSION_GONE = (
-    "it answers a permission dialog that is no longer open (answered at the keyboard, or another one is open now)"
+    "it answers a permission dialog that is no longer open (answered at the keyboard, the agent restarted, "
+    "or another one is open now)"
 )
 
 
