@@ -126,6 +126,7 @@ NOTIFICATIONS = [
         "n4", at(9, 33, 10), "turn_finished", "Turn finished: Renamed the outbox states in the docs.", "sending"
     ),
     NotificationEntry("n5", at(9, 34, 2), "exited", "Agent exited (code 0)", "queued"),
+    NotificationEntry("n6", at(9, 36, 48), "asks_question", "Asks: Which database should the service use?", "sent"),
 ]
 
 INBOUND = [

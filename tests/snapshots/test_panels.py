@@ -10,7 +10,7 @@ from taskping_tui.core.sessions import SessionStatus
 from taskping_tui.inbound.commands import CommandState
 from taskping_tui.widgets.commands_panel import CommandEntry, CommandsPanel
 from taskping_tui.widgets.inbound_panel import InboundEntry, InboundPanel
-from taskping_tui.widgets.notifications_panel import NotificationEntry, NotificationsPanel
+from taskping_tui.widgets.notifications_panel import KIND_LABELS, NotificationEntry, NotificationsPanel
 from taskping_tui.widgets.panel import Panel
 from taskping_tui.widgets.sessions_panel import SessionsPanel
 from tests.snapshots.scenes import COMMANDS, CONFIG_HINT_PATH, INBOUND, NOTIFICATIONS, SESSIONS
@@ -34,8 +34,9 @@ def test_notifications_panel_every_mail_state(snap_compare) -> None:
     """Every kind of notification, and its mail queued / sending / sent / retrying (when) / failed (why)."""
     states = {entry.mail_state for entry in NOTIFICATIONS}
     assert states == {"queued", "sending", "sent", "retrying", "failed"}
+    assert {entry.kind for entry in NOTIFICATIONS} == set(KIND_LABELS)
     app = PanelApp(NotificationsPanel(True, str(CONFIG_HINT_PATH)), fill_with(NOTIFICATIONS))
-    assert snap_compare(app, terminal_size=(WIDTH, 26))
+    assert snap_compare(app, terminal_size=(WIDTH, 30))
 
 
 def test_inbound_panel_every_verdict(snap_compare) -> None:
