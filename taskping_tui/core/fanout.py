@@ -96,13 +96,14 @@ class NotificationFanout:
         if self.muted:
             return None
         kind = note.kind.value
-        title = "Claude asks a question" if note.tool_name == QUESTION_TOOL else KIND_TITLES.get(kind, kind)
+        asks = note.tool_name == QUESTION_TOOL
+        title = "Claude asks a question" if asks else KIND_TITLES.get(kind, kind)
         if self.notify.toast:
             self._toast(note.summary, title, "warning" if kind in WARNING_KINDS else "information")
         if self.notify.desktop:
             self._desktop(f"taskping-tui: {title}", note.summary)
         outbox = self.enqueue(facts_from(note, session)) if self.enqueue is not None else None
-        listed = "asks_question" if note.tool_name == QUESTION_TOOL else kind  # the panel labels it apart
+        listed = "asks_question" if asks else kind  # the panel labels a question apart
         record = NotificationRecord(f"n{next(self._ids)}", note.when, listed, note.summary, session.session_id, outbox)
         self._keep(record)
         return record
