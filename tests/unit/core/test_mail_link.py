@@ -15,6 +15,7 @@ import pytest
 from taskping_tui.config import parse_config
 from taskping_tui.core.mail_link import MailLink, SessionPort
 from taskping_tui.inbound.injector import AgentView
+from taskping_tui.inbound.permission import dialog_key
 from taskping_tui.mail.compose import NotificationFacts
 from taskping_tui.mail.password import Secret
 from taskping_tui.mail.watcher import FetchedMail
@@ -240,3 +241,56 @@ async def test_an_answer_to_a_question_answered_meanwhile_is_not_typed_and_the_t
     text = body.get_content().replace("\r\n", "\n")
     assert "Not typed into the agent: it answers Claude's question, which is no longer asked" in text
     assert "Your command:\nSQLite" in text, text
+
+
+class WaitingAgent(FakeAgent):
+    """An agent showing Claude Code's permission dialog for ``tool_input``."""
+
+    def __init__(self, session_id: str, tool_input: dict[str, str]) -> None:
+        super().__init__(session_id)
+        self.tool_input = tool_input
+
+    def view(self) -> AgentView:
+        return AgentView(
+            state="waiting",
+            prompt_text=None,
+            dialog_options={1: "Yes", 2: "No"},
+            dialog_key=dialog_key("Bash", self.tool_input),
+        )
+
+
+async def test_a_yes_threaded_to_an_old_dialog_never_answers_the_open_one(link: MailLink) -> None:
+    """A hostile or just late reply: In-Reply-To names the closed dialog's mail, References the open one's."""
+    store = link.store
+    row = store.create_session("api", ["claude"], "/w")
+    sent = []
+    for command in ("touch first.txt", "git push"):
+        mail = link.enqueue(
+            NotificationFacts(
+                kind="needs_permission",
+                summary=f"Needs permission: Bash({command})",
+                session_id=row.id,
+                tool_name="Bash",
+                tool_input={"command": command},
+            )
+        )
+        store.claim_for_sending(mail.id)
+        store.mark_sent(mail.id)
+        sent.append(mail)
+    agent = WaitingAgent(row.id, {"command": "git push"})
+    link.attach(agent.port())
+    raw = reply(f"Re: {sent[0].subject}", "yes", in_reply_to=sent[0].message_id).replace(
+        b"In-Reply-To:", f"References: {sent[1].message_id}\nIn-Reply-To:".encode()
+    )
+    await deliver(link, raw, uid=1)
+    await settle(link)
+    assert agent.typed == b""
+    (command,) = store.list_commands()
+    assert command.state == "rejected" and "no longer open" in command.note
+    await deliver(
+        link,
+        reply(f"Re: {sent[1].subject}", "yes", in_reply_to=sent[1].message_id, message_id="<r2@example.com>"),
+        uid=2,
+    )
+    await settle(link)
+    assert agent.typed == b"1"  # the reply to the open dialog's own mail answers it
