@@ -131,7 +131,8 @@ class ChildProcess:
     """One program running on a PTY whose master fd is serviced by the asyncio loop.
 
     Callbacks: `on_data(bytes)` for each read (≤ 64 KiB), `on_exit(ExitStatus)` exactly once after the
-    child has ended and its remaining output was delivered.
+    child has ended and its remaining output was delivered. With `read_output=False` another
+    process reads the master (see :attr:`fd`) and `on_data` is not called until :meth:`take_output`.
     """
 
     def __init__(
@@ -144,6 +145,7 @@ class ChildProcess:
         cols: int = 80,
         env: Mapping[str, str | None] | None = None,
         cwd: str | os.PathLike[str] | None = None,
+        read_output: bool = True,
     ) -> None:
         if not argv:
             raise ValueError("argv must name a program")
@@ -158,6 +160,7 @@ class ChildProcess:
         self._fd = -1
         self._pidfd = -1
         self._exit_poll: asyncio.TimerHandle | None = None
+        self._read_output = read_output
         self._reading = False
         self._read_paused = False
         self._eof = False
@@ -190,8 +193,9 @@ class ChildProcess:
         self._pty.delayafterterminate = 0
         self._fd = self._pty.fd
         os.set_blocking(self._fd, False)
-        self._loop.add_reader(self._fd, self._on_readable)
-        self._reading = True
+        if self._read_output:
+            self._loop.add_reader(self._fd, self._on_readable)
+            self._reading = True
         self._watch_exit()
         logger.info("started %s as pid %d (%dx%d)", self.argv[0], self._pty.pid, self._cols, self._rows)
         return int(self._pty.pid)
@@ -199,6 +203,20 @@ class ChildProcess:
     @property
     def pid(self) -> int | None:
         return self._pty.pid if self._pty is not None else None
+
+    @property
+    def fd(self) -> int:
+        """The PTY master (-1 before start and after the end)."""
+        return self._fd
+
+    def take_output(self) -> None:
+        """Read the child's output here from now on (the process that did is gone)."""
+        self._read_output = True
+        if self.exit_status is None:
+            self.resume_reading()
+            if not self._read_paused and not self._reading and self._loop is not None and self._fd >= 0:
+                self._loop.add_reader(self._fd, self._on_readable)
+                self._reading = True
 
     @property
     def running(self) -> bool:
@@ -259,7 +277,7 @@ class ChildProcess:
         if not self._read_paused:
             return
         self._read_paused = False
-        if self._loop is not None and self._fd >= 0 and not self._eof and not self._reading:
+        if self._loop is not None and self._fd >= 0 and not self._eof and not self._reading and self._read_output:
             self._loop.add_reader(self._fd, self._on_readable)
             self._reading = True
 
@@ -274,7 +292,7 @@ class ChildProcess:
 
     def _drain_output(self) -> None:
         """Deliver what the child wrote before it ended (bounded by the kernel's PTY buffer)."""
-        while self._fd >= 0 and not self._eof:
+        while self._fd >= 0 and not self._eof and self._read_output:
             try:
                 data = os.read(self._fd, READ_CHUNK)
             except BlockingIOError:

@@ -594,6 +594,9 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
         # Rows appended to ``history`` so far, minus rows a resize pulled back: unlike len(history)
         # it keeps growing once the deque is full, so a scrolled-back view can follow new rows.
         self.history_pushed = 0
+        # Bumped whenever rows already in ``history`` go away other than off its far end (a clear,
+        # a resize pulling rows back): a copy of history rows kept elsewhere is stale then.
+        self.history_epoch = 0
         # Rows pushed to history up to this count are stored compactly (see _compacting_history).
         self._compact_until = 0
         self.on_reply: Callable[[bytes], None] = _noop_reply
@@ -690,6 +693,11 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
 
     def history_len(self) -> int:
         return len(self.history)
+
+    def history_row(self, index: int) -> Sequence[Cell] | None:
+        """Scrollback row ``index`` (0 = the oldest kept); None when there is no such row."""
+        history = self.history
+        return history[index] if 0 <= index < len(history) else None
 
     def feed(self, data: bytes) -> None:
         """Parse bytes from the child; never raises."""
@@ -1334,6 +1342,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
             self.dirty.update(range(self.lines))
         elif how == 3:
             self.history.clear()
+            self.history_epoch += 1
 
     def _push_screen_to_history(self) -> None:
         """Like tmux's scroll-on-clear: rows up to the last non-blank one go to the scrollback."""
@@ -1704,6 +1713,7 @@ class TerminalScreen(pyte.Screen):  # type: ignore[misc]
                     pulled.append(row)
                 pulled.reverse()
                 self.history_pushed -= len(pulled)
+                self.history_epoch += 1
                 buf[0:0] = pulled
                 cursor_y += len(pulled)
                 needed -= len(pulled)

@@ -1,5 +1,11 @@
 """TerminalSession: one child on a PTY, the screen it draws on, and the scheduling between them.
 
+By default the child's output is parsed in an emulator process of its own (see
+:mod:`taskping_tui.terminal.emulator`) and :attr:`TerminalSession.screen` is the
+:class:`ScreenMirror` it keeps up to date, so a flood is parsed on one core while the app paints
+on the other. Where that process cannot start (or when a test hands in a screen of its own),
+output is parsed here, on the loop:
+
 Output is queued as it is read and parsed in slices of at most 16 KiB per event-loop turn, so a child
 flooding its terminal never keeps the loop (and with it the user's keystrokes) waiting for more than
 one slice. While the unparsed backlog is large the session stops reading from the PTY; the kernel's
@@ -13,9 +19,12 @@ import logging
 import os
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
+from taskping_tui.terminal.emulator import HistoryRows, ScreenUpdate
+from taskping_tui.terminal.mirror import EmulatorLink, EmulatorUnavailable, ScreenMirror
 from taskping_tui.terminal.process import ChildProcess, ExitStatus
-from taskping_tui.terminal.screen import TerminalScreen
+from taskping_tui.terminal.screen import Cell, TerminalScreen
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +34,56 @@ RESUME_READING_AT = 4 * 1024
 DEFAULT_SCROLLBACK = 10_000
 
 ScreenFactory = Callable[[int, int, int], TerminalScreen]  # (columns, lines, scrollback)
+
+
+class ScreenCursorView(Protocol):
+    x: int
+    y: int
+    hidden: bool
+
+
+class ScreenView(Protocol):
+    """What the pane and the agent layer read of a screen: a TerminalScreen or its mirror."""
+
+    lines: int
+    columns: int
+    dirty: set[int]
+
+    @property
+    def buffer(self) -> Sequence[Sequence[Cell]]: ...
+
+    @property
+    def cursor(self) -> ScreenCursorView: ...
+
+    @property
+    def display(self) -> list[str]: ...
+
+    @property
+    def in_alternate_screen(self) -> bool: ...
+
+    @property
+    def synchronized_output(self) -> bool: ...
+
+    @property
+    def bracketed_paste(self) -> bool: ...
+
+    @property
+    def app_cursor_keys(self) -> bool: ...
+
+    @property
+    def mouse_tracking(self) -> int: ...
+
+    @property
+    def mouse_sgr(self) -> bool: ...
+
+    @property
+    def focus_reporting(self) -> bool: ...
+
+    def history_len(self) -> int: ...
+
+    def history_row(self, index: int) -> Sequence[Cell] | None: ...
+
+    def feed(self, data: bytes) -> None: ...
 
 
 def default_screen_factory(columns: int, lines: int, scrollback: int) -> TerminalScreen:
@@ -51,6 +110,7 @@ class TerminalSession:
         *,
         scrollback: int = DEFAULT_SCROLLBACK,
         screen_factory: ScreenFactory | None = None,
+        emulator_process: bool | None = None,
         on_screen_changed: Callable[[], None] = _noop,
         on_title: Callable[[str], None] = _noop,
         on_bell: Callable[[], None] = _noop,
@@ -59,11 +119,16 @@ class TerminalSession:
         self._rows, self._cols = max(1, rows), max(1, cols)
         self._scrollback = scrollback
         self._screen_factory: ScreenFactory = screen_factory or default_screen_factory
+        # A screen handed in can only be fed here; otherwise parse in the emulator process.
+        self._use_emulator = screen_factory is None if emulator_process is None else emulator_process
+        self._link: EmulatorLink | None = None
+        self._caught_up = True
+        self._parsed_before = 0
         self.on_screen_changed = on_screen_changed
         self.on_title = on_title
         self.on_bell = on_bell
         self.on_exit = on_exit
-        self._screen = self._new_screen()
+        self._screen: ScreenView = self._new_screen()
         self._process: ChildProcess | None = None
         self._backlog: deque[bytes] = deque()
         self._backlog_bytes = 0
@@ -74,8 +139,13 @@ class TerminalSession:
 
     # ----------------------------------------------------------------- state
     @property
-    def screen(self) -> TerminalScreen:
+    def screen(self) -> ScreenView:
         return self._screen
+
+    @property
+    def parsed_elsewhere(self) -> bool:
+        """Whether the emulator process parses the child's output (the screen is its mirror)."""
+        return self._link is not None
 
     @property
     def process(self) -> ChildProcess | None:
@@ -97,6 +167,8 @@ class TerminalSession:
     @property
     def caught_up(self) -> bool:
         """Everything the child wrote so far is parsed: a flood has paused or ended."""
+        if self._link is not None:
+            return self._caught_up
         process = self._process
         return not self._backlog and (process is None or process.drained)
 
@@ -116,6 +188,7 @@ class TerminalSession:
         if self.running:
             raise RuntimeError("the session's child is still running")
         self._discard_backlog()
+        self.close()
         self._screen = self._new_screen()
         self.exit_status = None
         self._pending_exit = None
@@ -127,10 +200,20 @@ class TerminalSession:
             cols=self._cols,
             env=env,
             cwd=cwd,
+            read_output=not self._use_emulator,
         )
         pid = process.start()
         self._process = process
+        if self._use_emulator:
+            self._start_emulator(process)
         return pid
+
+    def close(self) -> None:
+        """End the emulator process (the screen stays as it was last shown)."""
+        link = self._link
+        if link is not None:
+            self._link = None
+            link.close()
 
     async def stop(self, grace: float = 1.0) -> ExitStatus | None:
         """SIGHUP the child's session, SIGKILL what is left after `grace`, reap."""
@@ -138,10 +221,16 @@ class TerminalSession:
             return None
         return await self._process.terminate(grace)
 
+    def feed_local(self, data: bytes) -> None:
+        """Show text of the app's own in the pane as if the child had written it."""
+        self._screen.feed(data)
+
     def write(self, data: bytes) -> None:
         """Send bytes to the child's input (keys, pastes, injected commands)."""
         if self._process is not None:
             self._process.write(data)
+            if self._link is not None:
+                self._link.hurry()
 
     def resize(self, rows: int, cols: int) -> None:
         """Resize screen and PTY together so that they always agree."""
@@ -149,7 +238,14 @@ class TerminalSession:
         if (rows, cols) == (self._rows, self._cols):
             return
         self._rows, self._cols = rows, cols
-        self._screen.resize(rows, cols)
+        screen = self._screen
+        if isinstance(screen, ScreenMirror):
+            screen.resize(rows, cols)
+            if self._link is not None:
+                self._link.resize(rows, cols)
+        else:
+            assert isinstance(screen, TerminalScreen)
+            screen.resize(rows, cols)
         if self._process is not None:
             self._process.resize(rows, cols)
         self.on_screen_changed()
@@ -167,6 +263,57 @@ class TerminalSession:
 
     def _forward_title(self, title: str) -> None:
         self.on_title(title)
+
+    # ----------------------------------------------------------------- the emulator process
+    def _start_emulator(self, process: ChildProcess) -> None:
+        link = EmulatorLink(
+            on_update=self._on_update,
+            on_reply=self.write,
+            on_history=self._on_history,
+            on_lost=self._on_emulator_lost,
+        )
+        try:
+            link.start(process.fd, self._cols, self._rows, self._scrollback)
+        except EmulatorUnavailable as error:
+            logger.warning("parsing in the app: the emulator process did not start (%s)", error)
+            process.take_output()
+            return
+        self._link = link
+        self._caught_up = False
+        self._parsed_before = self.bytes_parsed
+        self._screen = ScreenMirror(self._cols, self._rows, feed=link.feed, fetch=link.fetch_history)
+
+    def _on_update(self, update: ScreenUpdate) -> None:
+        screen = self._screen
+        if not isinstance(screen, ScreenMirror):
+            return
+        screen.apply(update)
+        self.bytes_parsed = self._parsed_before + update.bytes_parsed
+        self._caught_up = update.caught_up
+        for title in update.titles:
+            self.on_title(title)
+        for _ in range(min(update.bells, 1)):
+            self.on_bell()
+        self.on_screen_changed()
+        if update.drained and self._pending_exit is not None:
+            self._report_exit(self._pending_exit)
+
+    def _on_history(self, rows: HistoryRows) -> None:
+        screen = self._screen
+        if isinstance(screen, ScreenMirror) and screen.add_history(rows):
+            self.on_screen_changed()
+
+    def _on_emulator_lost(self, reason: str) -> None:
+        """Parse here from now on: what the pane showed is gone, the child goes on."""
+        self._link = None
+        self._screen = self._new_screen()
+        self._screen.feed(f"\x1b[0m[{reason}: the earlier output is lost]\r\n".encode())
+        process = self._process
+        if process is not None:
+            process.take_output()
+        self.on_screen_changed()
+        if self._pending_exit is not None:
+            self._report_exit(self._pending_exit)
 
     # ----------------------------------------------------------------- pipeline
     def _on_data(self, data: bytes) -> None:
@@ -220,7 +367,10 @@ class TerminalSession:
         self._backlog_bytes = 0
 
     def _on_process_exit(self, status: ExitStatus) -> None:
-        if self._backlog:
+        if self._link is not None:
+            self._pending_exit = status  # report once the emulator has parsed the last output
+            self._link.drain()
+        elif self._backlog:
             self._pending_exit = status  # report after the last output is on screen
         else:
             self._report_exit(status)

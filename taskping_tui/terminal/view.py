@@ -32,6 +32,7 @@ from textual.strip import Strip
 from textual.theme import Theme
 from textual.widget import Widget
 
+from taskping_tui.terminal.emulator import PackedRow
 from taskping_tui.terminal.keys import (
     MouseAction,
     MouseReport,
@@ -42,8 +43,8 @@ from taskping_tui.terminal.keys import (
 )
 from taskping_tui.terminal.palette import TerminalPalette, palette_for
 from taskping_tui.terminal.process import CommandNotFoundError, ExitStatus
-from taskping_tui.terminal.screen import Cell, TerminalScreen
-from taskping_tui.terminal.session import DEFAULT_SCROLLBACK, ScreenFactory, TerminalSession
+from taskping_tui.terminal.screen import Cell
+from taskping_tui.terminal.session import DEFAULT_SCROLLBACK, ScreenFactory, ScreenView, TerminalSession
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,35 @@ def _segments_for(cells: Sequence[Sequence[object]], styles: CellStyles, cursor:
     return segments
 
 
+def _segments_for_packed(
+    row: PackedRow, styles: CellStyles, start: int, stop: int, cursor: bool = False
+) -> list[Segment]:
+    return [Segment(text, styles.get(key, cursor)) for text, key in row.runs(start, stop) if text]
+
+
+def _render_packed_row(row: PackedRow, width: int, styles: CellStyles, cursor_x: int | None) -> Strip:
+    size = len(row)
+    if cursor_x is None or not 0 <= cursor_x < size:
+        segments = _segments_for_packed(row, styles, 0, size)
+    else:
+        text = row.text
+        if cursor_x > 0 and text[cursor_x] == "" and text[cursor_x - 1]:
+            cursor_x -= 1  # on the right half of a wide character: reverse the whole character
+        end = cursor_x + 1
+        if end < size and text[end] == "":
+            end += 1
+        segments = [
+            *_segments_for_packed(row, styles, 0, cursor_x),
+            *_segments_for_packed(row, styles, cursor_x, end, cursor=True),
+            *_segments_for_packed(row, styles, end, size),
+        ]
+    return Strip(segments).adjust_cell_length(width, styles.default)
+
+
 def render_row(cells: Sequence[Sequence[object]], width: int, styles: CellStyles, cursor_x: int | None = None) -> Strip:
     """One screen row as a Strip exactly `width` cells wide, with the cursor cell reversed."""
+    if isinstance(cells, PackedRow):
+        return _render_packed_row(cells, width, styles, cursor_x)
     if cursor_x is None or not 0 <= cursor_x < len(cells):
         segments = _segments_for(cells, styles)
     else:
@@ -224,7 +252,7 @@ class TerminalView(Widget, can_focus=True):
         return self._session
 
     @property
-    def terminal_screen(self) -> TerminalScreen:
+    def terminal_screen(self) -> ScreenView:
         """The emulated screen (named so because Widget.screen is Textual's Screen)."""
         return self._session.screen
 
@@ -389,6 +417,7 @@ class TerminalView(Widget, can_focus=True):
         # No orphans: whatever way the app goes down, the child goes with it.
         if self._session.running:
             await self._session.stop(grace=0.5)
+        self._session.close()
 
     def _invalidate_all(self) -> None:
         self._strips.clear()
@@ -536,7 +565,7 @@ class TerminalView(Widget, can_focus=True):
             self._strips[y] = strip
         return strip
 
-    def _render_screen_row(self, row: list[Cell], width: int, styles: CellStyles, cursor_x: int | None) -> Strip:
+    def _render_screen_row(self, row: Sequence[Cell], width: int, styles: CellStyles, cursor_x: int | None) -> Strip:
         """render_row, reusing the Strip of a row that only moved (scrolled) since it was rendered.
 
         The screen moves row lists when it scrolls, so a row's Strip is looked up by the list's
@@ -544,7 +573,7 @@ class TerminalView(Widget, can_focus=True):
         fails that check). No reference to the row itself is kept: the screen reuses rows that
         nothing else refers to.
         """
-        if cursor_x is not None:
+        if cursor_x is not None or isinstance(row, PackedRow):  # a mirror's rows never move
             return render_row(row, width, styles, cursor_x)
         cache = self._moved_rows
         cached = cache.get(id(row))
@@ -558,12 +587,13 @@ class TerminalView(Widget, can_focus=True):
 
     def _render_scrolled_line(self, y: int, width: int, styles: CellStyles) -> Strip:
         screen = self.terminal_screen
-        history = screen.history
-        index = len(history) - self._scroll_offset + y
-        if index < len(history):
-            strip = render_row(history[index], width, styles)
-        elif index - len(history) < screen.lines:
-            strip = render_row(screen.buffer[index - len(history)], width, styles)
+        kept = screen.history_len()
+        index = kept - self._scroll_offset + y
+        if index < kept:
+            row = screen.history_row(index)
+            strip = render_row(row, width, styles) if row is not None else Strip.blank(width, styles.default)
+        elif index - kept < screen.lines:
+            strip = render_row(screen.buffer[index - kept], width, styles)
         else:
             strip = Strip.blank(width, styles.default)
         if y == 0:

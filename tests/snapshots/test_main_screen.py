@@ -125,9 +125,14 @@ def test_main_screen_pane_scrolled_back(snap_compare, tmp_path: Path) -> None:
         app = pilot.app
         assert isinstance(app, TaskPingApp)
         # Lines the agent printed earlier, straight into the pane's screen (no output activity, no turn).
-        app.pane.terminal_screen.feed("".join(f"earlier output line {n}\r\n" for n in range(60)).encode())
+        screen = app.pane.terminal_screen
+        screen.feed("".join(f"earlier output line {n}\r\n" for n in range(60)).encode())
+        await wait_for(pilot, lambda: any("line 59" in line for line in screen.display), "the lines on screen")
         await pilot.press("shift+pageup")
         await wait_for(pilot, lambda: "scrolled back" in str(app.pane.border_subtitle), "the label")
+        # The scrollback's rows come from the emulator process once the pane asks for them.
+        await wait_for(pilot, lambda: screen.history_row(screen.history_len() - 1) is not None, "the rows")
+        await pilot.pause()
         await pilot.pause()
 
     assert snap_compare(make_app(config(), tmp_path), terminal_size=SIZE, run_before=scroll_back)

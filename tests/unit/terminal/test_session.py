@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Sequence
 
 from taskping_tui.terminal.process import READ_CHUNK, ExitStatus
-from taskping_tui.terminal.screen import TerminalScreen
+from taskping_tui.terminal.screen import Cell, TerminalScreen
 from taskping_tui.terminal.session import (
     PAUSE_READING_AT,
     SLICE_BYTES,
@@ -177,8 +178,20 @@ async def test_caught_up_only_once_everything_the_child_wrote_is_parsed() -> Non
     assert session.caught_up
 
 
-def history_text(screen: TerminalScreen) -> list[str]:
-    return ["".join(cell.data for cell in row).rstrip() for row in screen.history]
+async def history(session: TerminalSession) -> list[Sequence[Cell]]:
+    """Every scrollback row, oldest first, as the pane gets them (fetched from the emulator process)."""
+    screen = session.screen
+    rows: list[Sequence[Cell]] = []
+    for index in range(screen.history_len()):
+        await wait_until(lambda i=index: screen.history_row(i) is not None, 10.0, what=f"scrollback row {index}")
+        row = screen.history_row(index)
+        assert row is not None
+        rows.append(row)
+    return rows
+
+
+def row_texts(rows: list[Sequence[Cell]]) -> list[str]:
+    return ["".join(cell.data for cell in row).rstrip() for row in rows]
 
 
 async def test_scrollback_holds_exactly_the_last_lines_of_a_long_flood() -> None:
@@ -186,10 +199,11 @@ async def test_scrollback_holds_exactly_the_last_lines_of_a_long_flood() -> None
     session = TerminalSession(24, 80, scrollback=10_000, on_exit=exits.append)
     session.start(["seq", "1", "30000"])
     await wait_until(lambda: bool(exits), 30.0, what="seq to end")
+    assert session.parsed_elsewhere
     screen = session.screen
-    assert len(screen.history) == 10_000
-    shown = [screen.row_text(y).rstrip() for y in range(screen.lines)]
-    lines = history_text(screen) + [text for text in shown if text]
+    assert screen.history_len() == 10_000
+    shown = [text.rstrip() for text in screen.display]
+    lines = row_texts(await history(session)) + [text for text in shown if text]
     assert lines == [str(n) for n in range(30_001 - len(lines), 30_001)]
 
 
@@ -205,11 +219,12 @@ async def test_scrollback_of_a_flood_with_a_new_colour_every_line_keeps_text_and
     session = TerminalSession(24, 80, scrollback=10_000, on_exit=exits.append)
     session.start([sys.executable, "-c", script])
     await wait_until(lambda: bool(exits), 30.0, what="the flood to end")
-    screen = session.screen
-    assert len(screen.history) == 10_000
-    texts = history_text(screen)
+    assert session.parsed_elsewhere
+    rows = await history(session)
+    assert len(rows) == 10_000
+    texts = row_texts(rows)
     first = int(texts[0].split()[1])
     assert texts == [f"line {n}" for n in range(first, first + 10_000)]
-    for row, n in ((screen.history[0], first), (screen.history[-1], first + 9_999)):
+    for row, n in ((rows[0], first), (rows[-1], first + 9_999)):
         assert row[0].fg == f"{n % 256:02x}{n // 256 % 256:02x}07"
         assert row[len(f"line {n}")].fg == "default"

@@ -1,0 +1,506 @@
+"""The emulator process: a child's PTY output parsed on the other core.
+
+Parsing is most of what a flood costs, and the app's event loop has frames to compose and keys
+to deliver meanwhile; Python runs one thread at a time, so the parsing runs in a process of its
+own. :func:`main` (``python -m taskping_tui.terminal.emulator``) reads the PTY master it was
+handed, feeds a :class:`TerminalScreen` and sends the app what changed — at most one
+:class:`ScreenUpdate` in flight, each acknowledged before the next, at most every
+:data:`UPDATE_INTERVAL` while output keeps coming and at once when it pauses. The scrollback
+stays here; the app asks for the rows it shows (:class:`HistoryRequest`).
+
+Both ends speak length-prefixed pickles over a socketpair the app created: the peer is our own
+child process, never anything reachable from outside.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import pickle
+import selectors
+import socket
+import struct
+import sys
+import time
+import traceback
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, overload
+
+from taskping_tui.terminal.screen import Cell, HistoryRow, TerminalScreen
+
+logger = logging.getLogger(__name__)
+
+UPDATE_INTERVAL = 1 / 60  # between updates while the child keeps writing
+CAUGHT_UP_GAP = 0.002  # between updates sent without waiting for the app, when output pauses
+READ_BUDGET = 64 * 1024  # bytes read from the PTY (a few KiB per read) before they are parsed
+HEADER = struct.Struct("!I")
+MAX_MESSAGE = 64 * 1024 * 1024
+
+
+MAX_STYLE_IDS = 65535
+
+_cell_data = itemgetter(0)
+_cell_style = itemgetter(slice(1, None))  # every Cell field but data
+_new_tuple = tuple.__new__
+StyleKey = tuple[Any, ...]
+
+
+# ---------------------------------------------------------------------- rows
+class PackedRow(Sequence[Cell]):
+    """A screen row as it travels and as the app keeps it: the cells' text and one style id per
+    cell (an index into a style table both ends share), so no Cell crosses the socket. Cells are
+    rebuilt only when read one by one; the pane draws straight from the runs (:meth:`runs`)."""
+
+    __slots__ = ("ids", "styles", "text")
+
+    def __init__(self, text: str | tuple[str, ...], ids: array[int], styles: list[StyleKey]) -> None:
+        self.text = text  # a str when every cell holds exactly one character
+        self.ids = ids
+        self.styles = styles
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PackedRow, (self.text, self.ids, None))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Cell: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Cell]: ...
+
+    def __getitem__(self, index: int | slice) -> Cell | list[Cell]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        return _new_tuple(Cell, (self.text[index], *self.styles[self.ids[index]]))
+
+    def __iter__(self) -> Iterator[Cell]:
+        styles = self.styles
+        for data, style_id in zip(self.text, self.ids, strict=True):
+            yield _new_tuple(Cell, (data, *styles[style_id]))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PackedRow):
+            return self.text == other.text and [self.styles[i] for i in self.ids] == [
+                other.styles[i] for i in other.ids
+            ]
+        if isinstance(other, (list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def runs(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[str, StyleKey]]:
+        """(text, style) of each run of one style among cells ``start:stop``."""
+        text = self.text
+        styles = self.styles
+        position = start
+        for style_id, group in groupby(self.ids[start:stop]):
+            count = sum(1 for _ in group)
+            end = position + count
+            yield (text[position:end] if isinstance(text, str) else "".join(text[position:end])), styles[style_id]
+            position = end
+
+
+class _StyleIds(dict[StyleKey, int]):
+    """style -> id, handing out the next id to a style seen for the first time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.new: list[StyleKey] = []
+
+    def __missing__(self, style: StyleKey) -> int:
+        style_id = len(self)
+        self[style] = style_id
+        self.new.append(style)
+        return style_id
+
+
+def pack_row(row: Sequence[Cell], ids: _StyleIds) -> PackedRow:
+    data = list(map(_cell_data, row))
+    text = "".join(data)
+    # One character per cell, or the cells' data one by one (wide-character stubs, combining marks).
+    packed_text: str | tuple[str, ...] = text if len(text) == len(data) and "" not in data else tuple(data)
+    return PackedRow(packed_text, array("H", map(ids.__getitem__, map(_cell_style, row))), [])
+
+
+# ---------------------------------------------------------------------- messages
+@dataclass(frozen=True, slots=True)
+class ScreenModes:
+    """The screen's modes that the pane, the keys and the agent layer read."""
+
+    in_alternate_screen: bool = False
+    synchronized_output: bool = False
+    bracketed_paste: bool = False
+    app_cursor_keys: bool = False
+    mouse_tracking: int = 0
+    mouse_sgr: bool = False
+    focus_reporting: bool = False
+
+    @classmethod
+    def of(cls, screen: TerminalScreen) -> ScreenModes:
+        return cls(
+            screen.in_alternate_screen,
+            screen.synchronized_output,
+            screen.bracketed_paste,
+            screen.app_cursor_keys,
+            screen.mouse_tracking,
+            screen.mouse_sgr,
+            screen.focus_reporting,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryState:
+    """How long the scrollback is, how many rows it was ever pushed, and its epoch (bumped when
+    rows in it went away other than off its far end)."""
+
+    length: int = 0
+    pushed: int = 0
+    epoch: int = 0
+
+
+@dataclass(slots=True)
+class ScreenUpdate:
+    """What changed since the last update: whole rows, the cursor, modes, the scrollback's state."""
+
+    size: tuple[int, int]  # (lines, columns)
+    rows: dict[int, PackedRow]
+    new_styles: list[StyleKey]  # appended to the style table (after clearing it when styles_reset)
+    styles_reset: bool
+    cursor: tuple[int, int, bool]  # x, y, hidden
+    modes: ScreenModes
+    history: HistoryState
+    bytes_parsed: int
+    caught_up: bool  # nothing more was waiting on the PTY when this was sent
+    titles: list[str] = field(default_factory=list)
+    bells: int = 0
+    drained: bool = False  # the answer to Drain: the PTY is read out and closed
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Bytes the screen answers a query with (DA, DSR, ...): the app writes them to the child."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRows:
+    """Scrollback rows from absolute index ``first`` (0 = the first row ever pushed)."""
+
+    request: int
+    epoch: int
+    first: int
+    rows: list[HistoryRow]
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorFailed:
+    """The emulator process hit an error it cannot go on from."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The app applied the last update: the next one may come."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resize:
+    lines: int
+    columns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """Text of the app's own (a message in the pane) to parse as if the child wrote it."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRequest:
+    request: int
+    first: int  # absolute index
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Drain:
+    """The child ended: read what is left on the PTY, close it, answer with a drained update."""
+
+
+def encode(message: object) -> bytes:
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(body)) + body
+
+
+class MessageBuffer:
+    """Bytes received so far, cut into whole messages."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+
+    def add(self, data: bytes) -> list[Any]:
+        self._data += data
+        messages = []
+        buffer = self._data
+        start = 0
+        while len(buffer) - start >= HEADER.size:
+            (size,) = HEADER.unpack_from(buffer, start)
+            if size > MAX_MESSAGE:
+                raise ValueError(f"emulator message of {size} bytes")
+            end = start + HEADER.size + size
+            if end > len(buffer):
+                break
+            messages.append(pickle.loads(memoryview(buffer)[start + HEADER.size : end]))
+            start = end
+        if start:
+            del buffer[:start]
+        return messages
+
+
+# ---------------------------------------------------------------------- the process
+class EmulatorLoop:
+    """The emulator process's loop: PTY → screen → updates; commands from the app."""
+
+    def __init__(self, sock: socket.socket, pty_fd: int, columns: int, lines: int, scrollback: int) -> None:
+        self._sock = sock
+        self._pty_fd = pty_fd
+        self._screen = screen = TerminalScreen(columns, lines, scrollback=scrollback)
+        screen.on_reply = self._send_reply
+        screen.on_bell = self._count_bell
+        screen.on_title = self._note_title
+        self._selector = selectors.DefaultSelector()
+        self._incoming = MessageBuffer()
+        self._acked = True
+        self._changed = True  # the first update tells the app the screen's initial state
+        self._more = False
+        self._last_sent = 0.0
+        self._bytes_parsed = 0
+        self._titles: list[str] = []
+        self._bells = 0
+        self._drain_asked = False
+        self._running = True
+        # Each row as the app last got it: a row redrawn with the same cells is not sent again.
+        self._sent_rows: list[list[Cell] | None] = [None] * lines
+        self._style_ids = _StyleIds()
+        self._styles_reset = False
+
+    def run(self) -> None:
+        self._selector.register(self._sock, selectors.EVENT_READ, self._on_commands)
+        if self._pty_fd >= 0:
+            os.set_blocking(self._pty_fd, False)
+            self._selector.register(self._pty_fd, selectors.EVENT_READ, self._on_output)
+        while self._running:
+            for key, _events in self._selector.select(self._wait()):
+                key.data()
+                if not self._running:
+                    return
+            if self._drain_asked:
+                self._drain()
+            self._send_update_when_due()
+
+    # ------------------------------------------------------------ input
+    def _on_commands(self) -> None:
+        try:
+            data = self._sock.recv(1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not data:  # the app is gone
+            self._running = False
+            return
+        for message in self._incoming.add(data):
+            self._handle(message)
+
+    def _handle(self, message: object) -> None:
+        screen = self._screen
+        if isinstance(message, Ack):
+            self._acked = True
+        elif isinstance(message, Resize):
+            screen.resize(message.lines, message.columns)
+            self._sent_rows = [None] * screen.lines
+            self._changed = True
+        elif isinstance(message, Feed):
+            screen.feed(message.data)
+            self._changed = True
+        elif isinstance(message, HistoryRequest):
+            self._send_history(message)
+        elif isinstance(message, Drain):
+            self._drain_asked = True
+
+    def _on_output(self) -> None:
+        self._read_output(READ_BUDGET)
+
+    def _read_output(self, budget: int) -> bool:
+        """Read and parse up to ``budget`` bytes; False once the PTY reported its end."""
+        chunks: list[bytes] = []
+        total = 0
+        more = True
+        ended = False
+        while total < budget:
+            try:
+                data = os.read(self._pty_fd, budget - total)
+            except BlockingIOError:
+                more = False
+                break
+            except OSError as error:
+                # EIO: every slave fd is closed (the child and its children are gone).
+                if error.errno != errno.EIO:
+                    logger.warning("reading the child's terminal failed: %s", error)
+                ended = True
+                break
+            if not data:
+                ended = True
+                break
+            chunks.append(data)
+            total += len(data)
+        if chunks:
+            self._screen.feed(b"".join(chunks))
+            self._bytes_parsed += total
+            self._changed = True
+        self._more = more and not ended
+        if ended:
+            self._close_pty()
+        return not ended
+
+    def _drain(self) -> None:
+        while self._pty_fd >= 0 and self._read_output(READ_BUDGET) and self._more:
+            pass
+        self._close_pty()
+        self._drain_asked = False
+        self._send_update(drained=True)
+
+    def _close_pty(self) -> None:
+        if self._pty_fd >= 0:
+            self._selector.unregister(self._pty_fd)
+            os.close(self._pty_fd)
+            self._pty_fd = -1
+            self._more = False
+
+    # ------------------------------------------------------------ output
+    def _wait(self) -> float | None:
+        return 0.0 if self._drain_asked else self._update_due_in()
+
+    def _update_due_in(self) -> float | None:
+        """Seconds until an update is due; None while none is (nothing changed, or no credit)."""
+        if not self._changed:
+            return None
+        now = time.monotonic()
+        if not self._more:
+            # The child paused (or stopped): show where it got to now, credit or not -- the
+            # last screenful of a flood must not wait for the app's paced acknowledgement.
+            return max(0.0, self._last_sent + CAUGHT_UP_GAP - now)
+        if not self._acked:
+            return None
+        return max(0.0, self._last_sent + UPDATE_INTERVAL - now)
+
+    def _send_update_when_due(self) -> None:
+        due = self._update_due_in()
+        if due is not None and due <= 0:
+            self._send_update()
+
+    def _send_update(self, drained: bool = False) -> None:
+        screen = self._screen
+        buffer = screen.buffer
+        lines = screen.lines
+        sent = self._sent_rows
+        if len(self._style_ids) > MAX_STYLE_IDS - screen.lines * screen.columns:
+            self._style_ids = _StyleIds()
+            self._styles_reset = True
+            self._sent_rows = sent = [None] * lines  # rows sent before name styles the app forgets
+            screen.dirty.update(range(lines))
+        style_ids = self._style_ids
+        rows: dict[int, PackedRow] = {}
+        for y in screen.dirty:
+            if y < lines:
+                row = buffer[y]
+                if row != sent[y]:
+                    rows[y] = pack_row(row, style_ids)
+                    sent[y] = row[:]
+        screen.dirty.clear()
+        cursor = screen.cursor
+        update = ScreenUpdate(
+            size=(lines, screen.columns),
+            rows=rows,
+            new_styles=style_ids.new,
+            styles_reset=self._styles_reset,
+            cursor=(cursor.x, cursor.y, bool(cursor.hidden)),
+            modes=ScreenModes.of(screen),
+            history=HistoryState(len(screen.history), screen.history_pushed, screen.history_epoch),
+            bytes_parsed=self._bytes_parsed,
+            caught_up=not self._more,
+            titles=self._titles,
+            bells=self._bells,
+            drained=drained,
+        )
+        self._titles = []
+        self._bells = 0
+        style_ids.new = []
+        self._styles_reset = False
+        self._changed = False
+        self._acked = False
+        self._last_sent = time.monotonic()
+        self._send(update)
+
+    def _send_history(self, request: HistoryRequest) -> None:
+        screen = self._screen
+        history = screen.history
+        oldest = screen.history_pushed - len(history)
+        start = max(0, request.first - oldest)
+        stop = max(start, min(len(history), request.first + request.count - oldest))
+        rows = [row if isinstance(row, HistoryRow) else HistoryRow(row) for row in _slice(history, start, stop)]
+        self._send(HistoryRows(request.request, screen.history_epoch, oldest + start, rows))
+
+    def _send_reply(self, data: bytes) -> None:
+        self._send(Reply(bytes(data)))
+
+    def _count_bell(self) -> None:
+        self._bells += 1
+        self._changed = True
+
+    def _note_title(self, title: str) -> None:
+        self._titles.append(title)
+        self._changed = True
+
+    def _send(self, message: object) -> None:
+        try:
+            self._sock.sendall(encode(message))
+        except OSError:
+            self._running = False  # the app is gone
+
+
+def _slice(history: Sequence[Sequence[Cell]], start: int, stop: int) -> list[Sequence[Cell]]:
+    return [history[i] for i in range(start, stop)]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m taskping_tui.terminal.emulator SOCKET_FD PTY_FD COLUMNS LINES SCROLLBACK``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    sock_fd, pty_fd, columns, lines, scrollback = (int(value) for value in args)
+    sock = socket.socket(fileno=sock_fd)
+    sock.setblocking(True)
+    try:
+        EmulatorLoop(sock, pty_fd, columns, lines, scrollback).run()
+    except Exception:  # pylint: disable=broad-except
+        try:
+            sock.sendall(encode(EmulatorFailed(traceback.format_exc(limit=8))))
+        except OSError:
+            pass
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - the process entry point
+    # Run the module's own copy, not __main__'s: pickles name the classes by their module.
+    from taskping_tui.terminal.emulator import main as emulator_main
+
+    sys.exit(emulator_main())
