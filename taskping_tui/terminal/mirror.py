@@ -239,6 +239,10 @@ class EmulatorLink:
     def alive(self) -> bool:
         return self._sock is not None
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def start(self, pty_fd: int, columns: int, lines: int, scrollback: int) -> None:
         """Start the process on ``pty_fd`` (-1: a screen with no child); raises EmulatorUnavailable."""
         self._loop = asyncio.get_running_loop()

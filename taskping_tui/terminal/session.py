@@ -143,6 +143,11 @@ class TerminalSession:
         return self._screen
 
     @property
+    def emulator_pid(self) -> int | None:
+        """The emulator process's pid while it parses for this session."""
+        return self._link.pid if self._link is not None else None
+
+    @property
     def parsed_elsewhere(self) -> bool:
         """Whether the emulator process parses the child's output (the screen is its mirror)."""
         return self._link is not None

@@ -1,0 +1,143 @@
+"""The emulator process and the pane's mirror of it: rows travel intact, the pane survives it."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from textual.theme import BUILTIN_THEMES
+
+from taskping_tui.terminal.emulator import (
+    HistoryRows,
+    HistoryState,
+    MessageBuffer,
+    ScreenModes,
+    ScreenUpdate,
+    _StyleIds,
+    encode,
+    pack_row,
+)
+from taskping_tui.terminal.mirror import HISTORY_PAGE, ScreenMirror
+from taskping_tui.terminal.palette import palette_for
+from taskping_tui.terminal.screen import HistoryRow, TerminalScreen
+from taskping_tui.terminal.session import TerminalSession
+from taskping_tui.terminal.view import CellStyles, render_row
+from tests.support.terminal_pane_fixtures import wait_until
+
+MIXED = "\x1b[1;31mred\x1b[0m plain \x1b[38;2;1;2;3;48;5;200m界e\u0301x\x1b[7m rev \x1b[0m\r\n\x1b[4mnext\x1b[0m"
+
+
+def test_packed_rows_arrive_with_the_same_cells_and_draw_the_same() -> None:
+    screen = TerminalScreen(20, 3)
+    screen.feed(MIXED.encode())
+    ids = _StyleIds()
+    packed = {y: pack_row(screen.buffer[y], ids) for y in range(screen.lines)}
+    (arrived,) = MessageBuffer().add(encode((packed, ids.new)))
+    rows, styles = arrived
+    styles_for = CellStyles(palette_for(BUILTIN_THEMES["textual-dark"]))
+    for y, row in rows.items():
+        row.styles = styles
+        assert list(row) == screen.buffer[y]
+        assert [row[x] for x in range(20)] == screen.buffer[y]
+        for cursor_x in (None, 0, 3, 13, 19):
+            assert render_row(row, 20, styles_for, cursor_x) == render_row(screen.buffer[y], 20, styles_for, cursor_x)
+
+
+def test_a_message_cut_anywhere_is_read_whole_once_the_rest_arrives() -> None:
+    data = encode("first") + encode(list(range(1000))) + encode("last")
+    for cut in (1, 3, 5, len(data) // 2, len(data) - 1):
+        buffer = MessageBuffer()
+        assert buffer.add(data[:cut]) + buffer.add(data[cut:]) == ["first", list(range(1000)), "last"]
+
+
+def update(rows: dict[int, str], history: HistoryState, columns: int = 10) -> ScreenUpdate:
+    screen = TerminalScreen(columns, 3)
+    ids = _StyleIds()
+    screen.feed("\r\n".join(rows.values()).encode())
+    packed = {y: pack_row(screen.buffer[n], ids) for n, y in enumerate(rows)}
+    return ScreenUpdate(
+        size=(3, columns),
+        rows=packed,
+        new_styles=ids.new,
+        styles_reset=True,
+        cursor=(2, 1, False),
+        modes=ScreenModes(bracketed_paste=True),
+        history=history,
+        bytes_parsed=10,
+        caught_up=True,
+    )
+
+
+def test_the_mirror_shows_what_the_update_sent_and_fetches_the_scrollback_a_page_at_a_time() -> None:
+    asked: list[tuple[int, int]] = []
+    mirror = ScreenMirror(10, 3, feed=lambda data: None, fetch=lambda first, count: asked.append((first, count)))
+    mirror.dirty.clear()
+    mirror.apply(update({1: "hello"}, HistoryState(length=300, pushed=1000, epoch=0)))
+    assert mirror.display[1] == "hello     " and mirror.dirty == {1}
+    assert (mirror.cursor.x, mirror.cursor.y, mirror.bracketed_paste) == (2, 1, True)
+    # Row 0 of the scrollback is row 700 of all ever pushed: its page is asked for once.
+    assert mirror.history_row(0) is None and mirror.history_row(1) is None
+    assert asked == [(512, HISTORY_PAGE)]
+    row = HistoryRow(TerminalScreen(10, 1).buffer[0])
+    assert mirror.add_history(HistoryRows(request=1, epoch=0, first=700, rows=[row]))
+    assert mirror.history_row(0) == row
+
+
+def test_the_mirror_drops_scrollback_rows_once_the_scrollback_changed_under_them() -> None:
+    mirror = ScreenMirror(10, 3, feed=lambda data: None, fetch=lambda first, count: None)
+    mirror.apply(update({0: "a"}, HistoryState(length=5, pushed=5, epoch=0)))
+    row = HistoryRow(TerminalScreen(10, 1).buffer[0])
+    assert mirror.add_history(HistoryRows(request=1, epoch=0, first=0, rows=[row]))
+    mirror.apply(update({0: "b"}, HistoryState(length=5, pushed=5, epoch=1)))  # cleared (ESC [3J) and refilled
+    assert mirror.history_row(0) is None
+    assert not mirror.add_history(HistoryRows(request=1, epoch=0, first=0, rows=[row]))  # an answer from before
+
+
+def screen_text(session: TerminalSession) -> str:
+    return "\n".join(session.screen.display)
+
+
+async def test_a_pane_whose_emulator_process_dies_goes_on_showing_the_child() -> None:
+    session = TerminalSession(10, 60)
+    session.start(["cat"])
+    await wait_until(lambda: session.parsed_elsewhere and session.screen.cursor is not None, what="the emulator")
+    pid = session.emulator_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    await wait_until(lambda: not session.parsed_elsewhere, what="the pane to notice")
+    assert "the emulator process ended" in screen_text(session)
+    session.write(b"typed after\r")
+    await wait_until(lambda: "typed after" in screen_text(session), what="the echo, parsed in the app")
+    await session.stop(0.5)
+
+
+async def test_closing_a_session_ends_its_emulator_process() -> None:
+    session = TerminalSession(10, 40)
+    session.start(["sh", "-c", "echo hi; sleep 5"])
+    await wait_until(lambda: "hi" in screen_text(session), what="the output")
+    pid = session.emulator_pid
+    assert pid is not None
+    await session.stop(0.5)
+    session.close()
+    await wait_until(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), what="the emulator to end")
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+async def test_the_emulator_process_gets_none_of_the_apps_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASKPING_TEST_SECRET", "hunter2")
+    session = TerminalSession(10, 40)
+    session.start(["sh", "-c", "sleep 5"])
+    pid = session.emulator_pid
+    assert pid is not None
+    environ = Path(f"/proc/{pid}/environ").read_bytes()
+    assert b"hunter2" not in environ and b"TASKPING_TEST_SECRET" not in environ
+    await session.stop(0.5)
+    session.close()
