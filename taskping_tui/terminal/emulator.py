@@ -36,6 +36,8 @@ from taskping_tui.terminal.screen import Cell, HistoryRow, TerminalScreen
 logger = logging.getLogger(__name__)
 
 UPDATE_INTERVAL = 1 / 60  # between updates while the child keeps writing
+KEY_UPDATE_INTERVAL = 0.004  # the same just after a key went to the child (its echo is due)
+KEY_WINDOW = 0.05  # how long after a key updates come at KEY_UPDATE_INTERVAL
 CAUGHT_UP_GAP = 0.002  # between updates sent without waiting for the app, when output pauses
 READ_BUDGET = 64 * 1024  # bytes read from the PTY (a few KiB per read) before they are parsed
 HEADER = struct.Struct("!I")
@@ -210,7 +212,9 @@ class EmulatorFailed:
 
 @dataclass(frozen=True, slots=True)
 class Ack:
-    """The app applied the last update: the next one may come."""
+    """The app applied the last update: the next one may come (``key``: soon, a key was typed)."""
+
+    key: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +293,7 @@ class EmulatorLoop:
         self._titles: list[str] = []
         self._bells = 0
         self._drain_asked = False
+        self._key_until = 0.0
         self._running = True
         # Each row as the app last got it: a row redrawn with the same cells is not sent again.
         self._sent_rows: list[list[Cell] | None] = [None] * lines
@@ -325,6 +330,8 @@ class EmulatorLoop:
         screen = self._screen
         if isinstance(message, Ack):
             self._acked = True
+            if message.key:
+                self._key_until = time.monotonic() + KEY_WINDOW
         elif isinstance(message, Resize):
             screen.resize(message.lines, message.columns)
             self._sent_rows = [None] * screen.lines
@@ -401,7 +408,8 @@ class EmulatorLoop:
             return max(0.0, self._last_sent + CAUGHT_UP_GAP - now)
         if not self._acked:
             return None
-        return max(0.0, self._last_sent + UPDATE_INTERVAL - now)
+        interval = KEY_UPDATE_INTERVAL if now < self._key_until else UPDATE_INTERVAL
+        return max(0.0, self._last_sent + interval - now)
 
     def _send_update_when_due(self) -> None:
         due = self._update_due_in()

@@ -45,6 +45,7 @@ HISTORY_KEPT = 4096  # scrollback rows cached before the cache starts over
 # While the child floods, the next update is asked for this long after the last one arrived
 # (sooner when a key goes to the child): the pane paints a flood at 10 frames a second anyway.
 FLOOD_ACK_DELAY = 1 / 20
+KEY_WINDOW = 0.05  # after a key, updates are asked for at once (the echo should not wait)
 
 
 class EmulatorUnavailable(Exception):
@@ -234,6 +235,7 @@ class EmulatorLink:
         self._writing = False
         self._next_request = 0
         self._ack_handle: asyncio.TimerHandle | None = None
+        self._key_until = 0.0
 
     @property
     def alive(self) -> bool:
@@ -286,14 +288,21 @@ class EmulatorLink:
         self._send(Drain())
 
     def hurry(self) -> None:
-        """Ask for the next update now (a key went to the child: its echo should show at once)."""
+        """A key went to the child: ask for updates at once for a while, so its echo shows soon."""
+        if self._loop is not None:
+            self._key_until = self._loop.time() + KEY_WINDOW
         if self._ack_handle is not None:
             self._ack_handle.cancel()
             self._send_ack()
+        else:
+            self._send(Ack(key=True))  # a spare credit: the emulator only notes the key's time
+
+    def _keys_recent(self) -> bool:
+        return self._loop is not None and self._loop.time() < self._key_until
 
     def _send_ack(self) -> None:
         self._ack_handle = None
-        self._send(Ack())
+        self._send(Ack(key=self._keys_recent()))
 
     def _send(self, message: object) -> None:
         sock = self._sock
@@ -367,7 +376,7 @@ class EmulatorLink:
             try:
                 self._on_update(message)
             finally:
-                if message.caught_up or self._loop is None:
+                if message.caught_up or self._loop is None or self._keys_recent():
                     self._send_ack()
                 else:
                     self._ack_handle = self._loop.call_later(FLOOD_ACK_DELAY, self._send_ack)
