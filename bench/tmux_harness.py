@@ -231,3 +231,19 @@ class TmuxServer:
             if self.proc.stdout is not None:
                 self.proc.stdout.close()
             self.proc = None
+
+
+def emulator_pids(app_pid: int) -> list[int]:
+    """The app's emulator processes (children running taskping_tui.terminal.emulator)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            ppid = int(Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()[1])
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == app_pid and b"taskping_tui.terminal.emulator" in command:
+            found.append(int(entry))
+    return found

@@ -34,7 +34,6 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
-from importlib import metadata
 from itertools import compress, islice
 from operator import itemgetter, ne
 from sys import getrefcount
@@ -46,6 +45,7 @@ from pyte import modes as pyte_modes
 from pyte.screens import Cursor, Margins
 from wcwidth import wcwidth
 
+from taskping_tui import __version__
 from taskping_tui.terminal.parser import LINE_TOKENS, MAX_CACHED_RUN, SGR_SEQUENCE, TerminalParser
 
 logger = logging.getLogger(__name__)
@@ -83,10 +83,7 @@ def _build_palette_256() -> tuple[str, ...]:
 #: Colour value for each 256-colour index.
 PALETTE_256: tuple[str, ...] = _build_palette_256()
 
-try:
-    _VERSION = metadata.version("taskping-tui")
-except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    _VERSION = "0"
+_VERSION = __version__  # not importlib.metadata: every emulator process imports this module
 
 #: Answers to terminal queries.
 DA1_REPLY = b"\x1b[?62;22c"  # VT220 with ANSI colour

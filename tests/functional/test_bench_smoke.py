@@ -62,7 +62,7 @@ BENCHES = [
         "idle_cpu",
         ("--quick",),
         (
-            rf"^taskping-tui \(app only, child excluded\)\s+{NUMBER} %$",
+            rf"^taskping-tui \(app \+ emulator, child excluded\)\s+{NUMBER} %$",
             rf"^reference: minimal Textual app, focused Input\s+{NUMBER} %$",
             r"^target ≤ 1 % of one core \(30 s window\): ",
         ),
@@ -72,7 +72,7 @@ BENCHES = [
         "memory",
         ("--quick",),
         (
-            rf"^taskping-tui \(app only, child excluded\)\s+{NUMBER} MB\s+{NUMBER} MB\s+-?{NUMBER} MB",
+            rf"^taskping-tui \(app \+ emulator, child excluded\)\s+{NUMBER} MB\s+{NUMBER} MB\s+-?{NUMBER} MB",
             rf"^reference: tmux server, history \d+ lines\s+{NUMBER} MB\s+{NUMBER} MB",
             r"^target app RSS ≤ 80 MB with the scrollback full: ",
         ),
