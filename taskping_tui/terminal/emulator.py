@@ -7,9 +7,7 @@ handed, feeds a :class:`TerminalScreen` and sends the app what changed — at mo
 :class:`ScreenUpdate` in flight, each acknowledged before the next, at most every
 :data:`UPDATE_INTERVAL` while output keeps coming and at once when it pauses. The scrollback
 stays here; the app asks for the rows it shows (:class:`HistoryRequest`).
-
-Both ends speak length-prefixed pickles over a socketpair the app created: the peer is our own
-child process, never anything reachable from outside.
+What the two ends say is in :mod:`taskping_tui.terminal.protocol`.
 """
 
 from __future__ import annotations
@@ -17,21 +15,34 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import pickle
 import selectors
 import socket
-import struct
 import sys
 import time
 import traceback
-from array import array
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from itertools import groupby
-from operator import itemgetter
-from typing import Any, overload
+from collections.abc import Sequence
 
-from taskping_tui.terminal.screen import Cell, HistoryRow, TerminalScreen
+from taskping_tui.terminal.cells import Cell, HistoryRow
+from taskping_tui.terminal.protocol import (
+    MAX_STYLE_IDS,
+    Ack,
+    Drain,
+    EmulatorFailed,
+    Feed,
+    HistoryRequest,
+    HistoryRows,
+    HistoryState,
+    MessageBuffer,
+    PackedRow,
+    Reply,
+    Resize,
+    ScreenModes,
+    ScreenUpdate,
+    StyleIds,
+    encode,
+    pack_row,
+)
+from taskping_tui.terminal.screen import TerminalScreen
 
 logger = logging.getLogger(__name__)
 
@@ -40,236 +51,18 @@ KEY_UPDATE_INTERVAL = 0.004  # the same just after a key went to the child (its 
 KEY_WINDOW = 0.05  # how long after a key updates come at KEY_UPDATE_INTERVAL
 CAUGHT_UP_GAP = 0.002  # between updates sent without waiting for the app, when output pauses
 READ_BUDGET = 64 * 1024  # bytes read from the PTY (a few KiB per read) before they are parsed
-HEADER = struct.Struct("!I")
-MAX_MESSAGE = 64 * 1024 * 1024
 
 
-MAX_STYLE_IDS = 65535
-
-_cell_data = itemgetter(0)
-_cell_style = itemgetter(slice(1, None))  # every Cell field but data
-_new_tuple = tuple.__new__
-StyleKey = tuple[Any, ...]
-
-
-# ---------------------------------------------------------------------- rows
-class PackedRow(Sequence[Cell]):
-    """A screen row as it travels and as the app keeps it: the cells' text and one style id per
-    cell (an index into a style table both ends share), so no Cell crosses the socket. Cells are
-    rebuilt only when read one by one; the pane draws straight from the runs (:meth:`runs`)."""
-
-    __slots__ = ("ids", "styles", "text")
-
-    def __init__(self, text: str | tuple[str, ...], ids: array[int], styles: list[StyleKey]) -> None:
-        self.text = text  # a str when every cell holds exactly one character
-        self.ids = ids
-        self.styles = styles
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (PackedRow, (self.text, self.ids, None))
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    @overload
-    def __getitem__(self, index: int) -> Cell: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Cell]: ...
-
-    def __getitem__(self, index: int | slice) -> Cell | list[Cell]:
-        if isinstance(index, slice):
-            return list(self)[index]
-        return _new_tuple(Cell, (self.text[index], *self.styles[self.ids[index]]))
-
-    def __iter__(self) -> Iterator[Cell]:
-        styles = self.styles
-        for data, style_id in zip(self.text, self.ids, strict=True):
-            yield _new_tuple(Cell, (data, *styles[style_id]))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, PackedRow):
-            return self.text == other.text and [self.styles[i] for i in self.ids] == [
-                other.styles[i] for i in other.ids
-            ]
-        if isinstance(other, (list, tuple)):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def runs(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[str, StyleKey]]:
-        """(text, style) of each run of one style among cells ``start:stop``."""
-        text = self.text
-        styles = self.styles
-        position = start
-        for style_id, group in groupby(self.ids[start:stop]):
-            count = sum(1 for _ in group)
-            end = position + count
-            yield (text[position:end] if isinstance(text, str) else "".join(text[position:end])), styles[style_id]
-            position = end
-
-
-class _StyleIds(dict[StyleKey, int]):
-    """style -> id, handing out the next id to a style seen for the first time."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.new: list[StyleKey] = []
-
-    def __missing__(self, style: StyleKey) -> int:
-        style_id = len(self)
-        self[style] = style_id
-        self.new.append(style)
-        return style_id
-
-
-def pack_row(row: Sequence[Cell], ids: _StyleIds) -> PackedRow:
-    data = list(map(_cell_data, row))
-    text = "".join(data)
-    # One character per cell, or the cells' data one by one (wide-character stubs, combining marks).
-    packed_text: str | tuple[str, ...] = text if len(text) == len(data) and "" not in data else tuple(data)
-    return PackedRow(packed_text, array("H", map(ids.__getitem__, map(_cell_style, row))), [])
-
-
-# ---------------------------------------------------------------------- messages
-@dataclass(frozen=True, slots=True)
-class ScreenModes:
-    """The screen's modes that the pane, the keys and the agent layer read."""
-
-    in_alternate_screen: bool = False
-    synchronized_output: bool = False
-    bracketed_paste: bool = False
-    app_cursor_keys: bool = False
-    mouse_tracking: int = 0
-    mouse_sgr: bool = False
-    focus_reporting: bool = False
-
-    @classmethod
-    def of(cls, screen: TerminalScreen) -> ScreenModes:
-        return cls(
-            screen.in_alternate_screen,
-            screen.synchronized_output,
-            screen.bracketed_paste,
-            screen.app_cursor_keys,
-            screen.mouse_tracking,
-            screen.mouse_sgr,
-            screen.focus_reporting,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryState:
-    """How long the scrollback is, how many rows it was ever pushed, and its epoch (bumped when
-    rows in it went away other than off its far end)."""
-
-    length: int = 0
-    pushed: int = 0
-    epoch: int = 0
-
-
-@dataclass(slots=True)
-class ScreenUpdate:
-    """What changed since the last update: whole rows, the cursor, modes, the scrollback's state."""
-
-    size: tuple[int, int]  # (lines, columns)
-    rows: dict[int, PackedRow]
-    new_styles: list[StyleKey]  # appended to the style table (after clearing it when styles_reset)
-    styles_reset: bool
-    cursor: tuple[int, int, bool]  # x, y, hidden
-    modes: ScreenModes
-    history: HistoryState
-    bytes_parsed: int
-    caught_up: bool  # nothing more was waiting on the PTY when this was sent
-    titles: list[str] = field(default_factory=list)
-    bells: int = 0
-    drained: bool = False  # the answer to Drain: the PTY is read out and closed
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """Bytes the screen answers a query with (DA, DSR, ...): the app writes them to the child."""
-
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryRows:
-    """Scrollback rows from absolute index ``first`` (0 = the first row ever pushed)."""
-
-    request: int
-    epoch: int
-    first: int
-    rows: list[HistoryRow]
-
-
-@dataclass(frozen=True, slots=True)
-class EmulatorFailed:
-    """The emulator process hit an error it cannot go on from."""
-
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Ack:
-    """The app applied the last update: the next one may come (``key``: soon, a key was typed)."""
-
-    key: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Resize:
-    lines: int
-    columns: int
-
-
-@dataclass(frozen=True, slots=True)
-class Feed:
-    """Text of the app's own (a message in the pane) to parse as if the child wrote it."""
-
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryRequest:
-    request: int
-    first: int  # absolute index
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class Drain:
-    """The child ended: read what is left on the PTY, close it, answer with a drained update."""
-
-
-def encode(message: object) -> bytes:
-    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return HEADER.pack(len(body)) + body
-
-
-class MessageBuffer:
-    """Bytes received so far, cut into whole messages."""
-
-    def __init__(self) -> None:
-        self._data = bytearray()
-
-    def add(self, data: bytes) -> list[Any]:
-        self._data += data
-        messages = []
-        buffer = self._data
-        start = 0
-        while len(buffer) - start >= HEADER.size:
-            (size,) = HEADER.unpack_from(buffer, start)
-            if size > MAX_MESSAGE:
-                raise ValueError(f"emulator message of {size} bytes")
-            end = start + HEADER.size + size
-            if end > len(buffer):
-                break
-            messages.append(pickle.loads(memoryview(buffer)[start + HEADER.size : end]))
-            start = end
-        if start:
-            del buffer[:start]
-        return messages
+def modes_of(screen: TerminalScreen) -> ScreenModes:
+    return ScreenModes(
+        screen.in_alternate_screen,
+        screen.synchronized_output,
+        screen.bracketed_paste,
+        screen.app_cursor_keys,
+        screen.mouse_tracking,
+        screen.mouse_sgr,
+        screen.focus_reporting,
+    )
 
 
 # ---------------------------------------------------------------------- the process
@@ -297,7 +90,7 @@ class EmulatorLoop:
         self._running = True
         # Each row as the app last got it: a row redrawn with the same cells is not sent again.
         self._sent_rows: list[list[Cell] | None] = [None] * lines
-        self._style_ids = _StyleIds()
+        self._style_ids = StyleIds()
         self._styles_reset = False
 
     def run(self) -> None:
@@ -422,7 +215,7 @@ class EmulatorLoop:
         lines = screen.lines
         sent = self._sent_rows
         if len(self._style_ids) > MAX_STYLE_IDS - screen.lines * screen.columns:
-            self._style_ids = _StyleIds()
+            self._style_ids = StyleIds()
             self._styles_reset = True
             self._sent_rows = sent = [None] * lines  # rows sent before name styles the app forgets
             screen.dirty.update(range(lines))
@@ -442,7 +235,7 @@ class EmulatorLoop:
             new_styles=style_ids.new,
             styles_reset=self._styles_reset,
             cursor=(cursor.x, cursor.y, bool(cursor.hidden)),
-            modes=ScreenModes.of(screen),
+            modes=modes_of(screen),
             history=HistoryState(len(screen.history), screen.history_pushed, screen.history_epoch),
             bytes_parsed=self._bytes_parsed,
             caught_up=not self._more,

@@ -19,7 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import taskping_tui
-from taskping_tui.terminal.emulator import (
+from taskping_tui.terminal.cells import BLANK, Cell
+from taskping_tui.terminal.protocol import (
     Ack,
     Drain,
     EmulatorFailed,
@@ -36,7 +37,6 @@ from taskping_tui.terminal.emulator import (
     StyleKey,
     encode,
 )
-from taskping_tui.terminal.screen import BLANK, Cell
 
 logger = logging.getLogger(__name__)
 

@@ -19,12 +19,15 @@ import logging
 import os
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from taskping_tui.terminal.emulator import HistoryRows, ScreenUpdate
+from taskping_tui.terminal.cells import Cell
 from taskping_tui.terminal.mirror import EmulatorLink, EmulatorUnavailable, ScreenMirror
 from taskping_tui.terminal.process import ChildProcess, ExitStatus
-from taskping_tui.terminal.screen import Cell, TerminalScreen
+from taskping_tui.terminal.protocol import HistoryRows, ScreenUpdate
+
+if TYPE_CHECKING:  # imported when first needed: with the emulator process the app never parses
+    from taskping_tui.terminal.screen import TerminalScreen
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +36,7 @@ PAUSE_READING_AT = 16 * 1024
 RESUME_READING_AT = 4 * 1024
 DEFAULT_SCROLLBACK = 10_000
 
-ScreenFactory = Callable[[int, int, int], TerminalScreen]  # (columns, lines, scrollback)
+ScreenFactory = Callable[[int, int, int], "TerminalScreen"]  # (columns, lines, scrollback)
 
 
 class ScreenCursorView(Protocol):
@@ -85,13 +88,21 @@ class ScreenView(Protocol):
 
     def feed(self, data: bytes) -> None: ...
 
+    def resize(self, lines: int, columns: int) -> None: ...
+
 
 def default_screen_factory(columns: int, lines: int, scrollback: int) -> TerminalScreen:
+    from taskping_tui.terminal.screen import TerminalScreen  # noqa: PLC0415 - pyte only when parsing here
+
     return TerminalScreen(columns, lines, scrollback=scrollback)
 
 
 def _noop(*_args: object) -> None:
     return None
+
+
+def _no_fetch(first: int, count: int) -> None:
+    """A mirror with no emulator behind it has no scrollback to fetch."""
 
 
 class TerminalSession:
@@ -128,7 +139,7 @@ class TerminalSession:
         self.on_title = on_title
         self.on_bell = on_bell
         self.on_exit = on_exit
-        self._screen: ScreenView = self._new_screen()
+        self._screen: ScreenView = self._blank_screen()
         self._process: ChildProcess | None = None
         self._backlog: deque[bytes] = deque()
         self._backlog_bytes = 0
@@ -194,7 +205,7 @@ class TerminalSession:
             raise RuntimeError("the session's child is still running")
         self._discard_backlog()
         self.close()
-        self._screen = self._new_screen()
+        self._screen = self._blank_screen()
         self.exit_status = None
         self._pending_exit = None
         process = ChildProcess(
@@ -243,19 +254,26 @@ class TerminalSession:
         if (rows, cols) == (self._rows, self._cols):
             return
         self._rows, self._cols = rows, cols
-        screen = self._screen
-        if isinstance(screen, ScreenMirror):
-            screen.resize(rows, cols)
-            if self._link is not None:
-                self._link.resize(rows, cols)
-        else:
-            assert isinstance(screen, TerminalScreen)
-            screen.resize(rows, cols)
+        self._screen.resize(rows, cols)
+        if self._link is not None:
+            self._link.resize(rows, cols)
         if self._process is not None:
             self._process.resize(rows, cols)
         self.on_screen_changed()
 
     # ----------------------------------------------------------------- screen
+    def _blank_screen(self) -> ScreenView:
+        """A fresh screen before the child starts: an empty mirror when the emulator will parse."""
+        if self._use_emulator:
+            return ScreenMirror(self._cols, self._rows, feed=self._feed_without_emulator, fetch=_no_fetch)
+        return self._new_screen()
+
+    def _feed_without_emulator(self, data: bytes) -> None:
+        """Text of ours while no emulator runs (the command was not found): parse it here."""
+        screen = self._new_screen()
+        self._screen = screen
+        screen.feed(data)
+
     def _new_screen(self) -> TerminalScreen:
         screen = self._screen_factory(self._cols, self._rows, self._scrollback)
         screen.on_reply = self.write
@@ -281,6 +299,7 @@ class TerminalSession:
             link.start(process.fd, self._cols, self._rows, self._scrollback)
         except EmulatorUnavailable as error:
             logger.warning("parsing in the app: the emulator process did not start (%s)", error)
+            self._screen = self._new_screen()
             process.take_output()
             return
         self._link = link

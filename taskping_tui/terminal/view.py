@@ -32,7 +32,7 @@ from textual.strip import Strip
 from textual.theme import Theme
 from textual.widget import Widget
 
-from taskping_tui.terminal.emulator import PackedRow
+from taskping_tui.terminal.cells import Cell
 from taskping_tui.terminal.keys import (
     MouseAction,
     MouseReport,
@@ -43,7 +43,7 @@ from taskping_tui.terminal.keys import (
 )
 from taskping_tui.terminal.palette import TerminalPalette, palette_for
 from taskping_tui.terminal.process import CommandNotFoundError, ExitStatus
-from taskping_tui.terminal.screen import Cell
+from taskping_tui.terminal.protocol import PackedRow
 from taskping_tui.terminal.session import DEFAULT_SCROLLBACK, ScreenFactory, ScreenView, TerminalSession
 
 logger = logging.getLogger(__name__)

@@ -78,3 +78,10 @@ def test_the_hook_path_stays_import_light(module: str) -> None:
     assert ours <= {"taskping_tui", "taskping_tui.cli", "taskping_tui.agent", "taskping_tui.agent.hook_client"}
     assert not {"asyncio", "textual", "rich", "sqlite3", "email"} & {name.split(".")[0] for name in loaded}
     assert len(loaded) <= 25, loaded
+
+
+def test_the_app_loads_no_pyte_the_emulator_process_parses() -> None:
+    """pyte and its width tables cost ~9 MB and ~25 ms; the pane's output is parsed in the emulator process."""
+    loaded = {name.split(".")[0] for name in _loaded_by("taskping_tui.app")}
+    assert "textual" in loaded
+    assert not {"pyte", "wcwidth"} & loaded

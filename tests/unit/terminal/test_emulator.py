@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 from textual.theme import BUILTIN_THEMES
 
-from taskping_tui.terminal.emulator import (
+from taskping_tui.terminal.mirror import HISTORY_PAGE, ScreenMirror
+from taskping_tui.terminal.palette import palette_for
+from taskping_tui.terminal.protocol import (
     HistoryRows,
     HistoryState,
     MessageBuffer,
     ScreenModes,
     ScreenUpdate,
-    _StyleIds,
+    StyleIds,
     encode,
     pack_row,
 )
-from taskping_tui.terminal.mirror import HISTORY_PAGE, ScreenMirror
-from taskping_tui.terminal.palette import palette_for
 from taskping_tui.terminal.screen import HistoryRow, TerminalScreen
 from taskping_tui.terminal.session import TerminalSession
 from taskping_tui.terminal.view import CellStyles, render_row
@@ -32,7 +32,7 @@ MIXED = "\x1b[1;31mred\x1b[0m plain \x1b[38;2;1;2;3;48;5;200m界e\u0301x\x1b[7m 
 def test_packed_rows_arrive_with_the_same_cells_and_draw_the_same() -> None:
     screen = TerminalScreen(20, 3)
     screen.feed(MIXED.encode())
-    ids = _StyleIds()
+    ids = StyleIds()
     packed = {y: pack_row(screen.buffer[y], ids) for y in range(screen.lines)}
     (arrived,) = MessageBuffer().add(encode((packed, ids.new)))
     rows, styles = arrived
@@ -54,7 +54,7 @@ def test_a_message_cut_anywhere_is_read_whole_once_the_rest_arrives() -> None:
 
 def update(rows: dict[int, str], history: HistoryState, columns: int = 10) -> ScreenUpdate:
     screen = TerminalScreen(columns, 3)
-    ids = _StyleIds()
+    ids = StyleIds()
     screen.feed("\r\n".join(rows.values()).encode())
     packed = {y: pack_row(screen.buffer[n], ids) for n, y in enumerate(rows)}
     return ScreenUpdate(

@@ -1,0 +1,235 @@
+"""What the emulator process and the app say to each other, and the rows they pass.
+
+Length-prefixed pickles over a socketpair the app created: the peer is our own child process,
+never anything reachable from outside. Nothing here imports pyte, so neither does the app.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
+from typing import Any, overload
+
+from taskping_tui.terminal.cells import Cell, HistoryRow
+
+HEADER = struct.Struct("!I")
+MAX_MESSAGE = 64 * 1024 * 1024
+MAX_STYLE_IDS = 65535
+
+_cell_data = itemgetter(0)
+_cell_style = itemgetter(slice(1, None))  # every Cell field but data
+_new_tuple = tuple.__new__
+StyleKey = tuple[Any, ...]
+
+
+# ---------------------------------------------------------------------- rows
+class PackedRow(Sequence[Cell]):
+    """A screen row as it travels and as the app keeps it: the cells' text and one style id per
+    cell (an index into a style table both ends share), so no Cell crosses the socket. Cells are
+    rebuilt only when read one by one; the pane draws straight from the runs (:meth:`runs`)."""
+
+    __slots__ = ("ids", "styles", "text")
+
+    def __init__(self, text: str | tuple[str, ...], ids: array[int], styles: list[StyleKey]) -> None:
+        self.text = text  # a str when every cell holds exactly one character
+        self.ids = ids
+        self.styles = styles
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PackedRow, (self.text, self.ids, None))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Cell: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Cell]: ...
+
+    def __getitem__(self, index: int | slice) -> Cell | list[Cell]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        return _new_tuple(Cell, (self.text[index], *self.styles[self.ids[index]]))
+
+    def __iter__(self) -> Iterator[Cell]:
+        styles = self.styles
+        for data, style_id in zip(self.text, self.ids, strict=True):
+            yield _new_tuple(Cell, (data, *styles[style_id]))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PackedRow):
+            return self.text == other.text and [self.styles[i] for i in self.ids] == [
+                other.styles[i] for i in other.ids
+            ]
+        if isinstance(other, (list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def runs(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[str, StyleKey]]:
+        """(text, style) of each run of one style among cells ``start:stop``."""
+        text = self.text
+        styles = self.styles
+        position = start
+        for style_id, group in groupby(self.ids[start:stop]):
+            count = sum(1 for _ in group)
+            end = position + count
+            yield (text[position:end] if isinstance(text, str) else "".join(text[position:end])), styles[style_id]
+            position = end
+
+
+class StyleIds(dict[StyleKey, int]):
+    """style -> id, handing out the next id to a style seen for the first time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.new: list[StyleKey] = []
+
+    def __missing__(self, style: StyleKey) -> int:
+        style_id = len(self)
+        self[style] = style_id
+        self.new.append(style)
+        return style_id
+
+
+def pack_row(row: Sequence[Cell], ids: StyleIds) -> PackedRow:
+    data = list(map(_cell_data, row))
+    text = "".join(data)
+    # One character per cell, or the cells' data one by one (wide-character stubs, combining marks).
+    packed_text: str | tuple[str, ...] = text if len(text) == len(data) and "" not in data else tuple(data)
+    return PackedRow(packed_text, array("H", map(ids.__getitem__, map(_cell_style, row))), [])
+
+
+# ---------------------------------------------------------------------- messages
+@dataclass(frozen=True, slots=True)
+class ScreenModes:
+    """The screen's modes that the pane, the keys and the agent layer read."""
+
+    in_alternate_screen: bool = False
+    synchronized_output: bool = False
+    bracketed_paste: bool = False
+    app_cursor_keys: bool = False
+    mouse_tracking: int = 0
+    mouse_sgr: bool = False
+    focus_reporting: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryState:
+    """How long the scrollback is, how many rows it was ever pushed, and its epoch (bumped when
+    rows in it went away other than off its far end)."""
+
+    length: int = 0
+    pushed: int = 0
+    epoch: int = 0
+
+
+@dataclass(slots=True)
+class ScreenUpdate:
+    """What changed since the last update: whole rows, the cursor, modes, the scrollback's state."""
+
+    size: tuple[int, int]  # (lines, columns)
+    rows: dict[int, PackedRow]
+    new_styles: list[StyleKey]  # appended to the style table (after clearing it when styles_reset)
+    styles_reset: bool
+    cursor: tuple[int, int, bool]  # x, y, hidden
+    modes: ScreenModes
+    history: HistoryState
+    bytes_parsed: int
+    caught_up: bool  # nothing more was waiting on the PTY when this was sent
+    titles: list[str] = field(default_factory=list)
+    bells: int = 0
+    drained: bool = False  # the answer to Drain: the PTY is read out and closed
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Bytes the screen answers a query with (DA, DSR, ...): the app writes them to the child."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRows:
+    """Scrollback rows from absolute index ``first`` (0 = the first row ever pushed)."""
+
+    request: int
+    epoch: int
+    first: int
+    rows: list[HistoryRow]
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorFailed:
+    """The emulator process hit an error it cannot go on from."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The app applied the last update: the next one may come (``key``: soon, a key was typed)."""
+
+    key: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Resize:
+    lines: int
+    columns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """Text of the app's own (a message in the pane) to parse as if the child wrote it."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRequest:
+    request: int
+    first: int  # absolute index
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Drain:
+    """The child ended: read what is left on the PTY, close it, answer with a drained update."""
+
+
+def encode(message: object) -> bytes:
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(body)) + body
+
+
+class MessageBuffer:
+    """Bytes received so far, cut into whole messages."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+
+    def add(self, data: bytes) -> list[Any]:
+        self._data += data
+        messages = []
+        buffer = self._data
+        start = 0
+        while len(buffer) - start >= HEADER.size:
+            (size,) = HEADER.unpack_from(buffer, start)
+            if size > MAX_MESSAGE:
+                raise ValueError(f"emulator message of {size} bytes")
+            end = start + HEADER.size + size
+            if end > len(buffer):
+                break
+            messages.append(pickle.loads(memoryview(buffer)[start + HEADER.size : end]))
+            start = end
+        if start:
+            del buffer[:start]
+        return messages
