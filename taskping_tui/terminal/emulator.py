@@ -50,6 +50,10 @@ UPDATE_INTERVAL = 1 / 60  # between updates while the child keeps writing
 KEY_UPDATE_INTERVAL = 0.004  # the same just after a key went to the child (its echo is due)
 KEY_WINDOW = 0.05  # how long after a key updates come at KEY_UPDATE_INTERVAL
 CAUGHT_UP_GAP = 0.002  # between updates sent without waiting for the app, when output pauses
+# A flood (this much parsed since the last update) has paused only once the PTY stayed empty this long:
+# a flood's writer is often a moment behind the emulator's reads, which is no reason to paint at once.
+FLOOD_BYTES = 16 * 1024
+FLOOD_QUIET = 0.004
 READ_BUDGET = 64 * 1024  # bytes read from the PTY (a few KiB per read) before they are parsed
 
 
@@ -87,6 +91,8 @@ class EmulatorLoop:
         self._bells = 0
         self._drain_asked = False
         self._key_until = 0.0
+        self._unsent_bytes = 0
+        self._last_output = 0.0
         self._running = True
         # Each row as the app last got it: a row redrawn with the same cells is not sent again.
         self._sent_rows: list[list[Cell] | None] = [None] * lines
@@ -166,6 +172,8 @@ class EmulatorLoop:
         if chunks:
             self._screen.feed(b"".join(chunks))
             self._bytes_parsed += total
+            self._unsent_bytes += total
+            self._last_output = time.monotonic()
             self._changed = True
         self._more = more and not ended
         if ended:
@@ -196,13 +204,23 @@ class EmulatorLoop:
             return None
         now = time.monotonic()
         if not self._more:
-            # The child paused (or stopped): show where it got to now, credit or not -- the
-            # last screenful of a flood must not wait for the app's paced acknowledgement.
+            if self._acked and self._unsent_bytes >= FLOOD_BYTES:
+                return max(0.0, self._last_sent + UPDATE_INTERVAL - now)
+            if self._unsent_bytes >= FLOOD_BYTES:
+                # The PTY ran dry mid-flood: a pause once it stays dry, and then the last screenful
+                # must not wait for the app's paced acknowledgement.
+                return max(0.0, self._last_output + FLOOD_QUIET - now)
             return max(0.0, self._last_sent + CAUGHT_UP_GAP - now)
         if not self._acked:
             return None
         interval = KEY_UPDATE_INTERVAL if now < self._key_until else UPDATE_INTERVAL
         return max(0.0, self._last_sent + interval - now)
+
+    def _caught_up(self) -> bool:
+        """Whether the child has paused: nothing waits on the PTY, and after a flood, not for a while."""
+        if self._more:
+            return False
+        return self._unsent_bytes < FLOOD_BYTES or time.monotonic() >= self._last_output + FLOOD_QUIET
 
     def _send_update_when_due(self) -> None:
         due = self._update_due_in()
@@ -238,13 +256,14 @@ class EmulatorLoop:
             modes=modes_of(screen),
             history=HistoryState(len(screen.history), screen.history_pushed, screen.history_epoch),
             bytes_parsed=self._bytes_parsed,
-            caught_up=not self._more,
+            caught_up=self._caught_up(),
             titles=self._titles,
             bells=self._bells,
             drained=drained,
         )
         self._titles = []
         self._bells = 0
+        self._unsent_bytes = 0
         style_ids.new = []
         self._styles_reset = False
         self._changed = False
