@@ -1,13 +1,14 @@
-"""The emulator process: a child's PTY output parsed on the other core.
+"""The emulator process: the panes' PTY output parsed on the other core.
 
 Parsing is most of what a flood costs, and the app's event loop has frames to compose and keys
 to deliver meanwhile; Python runs one thread at a time, so the parsing runs in a process of its
-own. :func:`main` (``python -m taskping_tui.terminal.emulator``) reads the PTY master it was
-handed, feeds a :class:`TerminalScreen` and sends the app what changed — at most one
-:class:`ScreenUpdate` in flight, each acknowledged before the next, at most every
-:data:`UPDATE_INTERVAL` while output keeps coming and at once when it pauses. The scrollback
-stays here; the app asks for the rows it shows (:class:`HistoryRequest`).
-What the two ends say is in :mod:`taskping_tui.terminal.protocol`.
+own, one for the whole app. :func:`main` (``python -m taskping_tui.terminal.emulator``) serves
+one channel per pane: it reads the PTY master handed over with the channel's Open, feeds a
+:class:`TerminalScreen` and sends the app what changed — at most one :class:`ScreenUpdate` in
+flight per channel, each acknowledged before the next, at most every :data:`UPDATE_INTERVAL`
+while output keeps coming and at once when it pauses. The scrollback stays here; the app asks
+for the rows it shows (:class:`HistoryRequest`). What the two ends say is in
+:mod:`taskping_tui.terminal.protocol`.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 
 from taskping_tui.terminal.cells import Cell, HistoryRow
 from taskping_tui.terminal.protocol import (
     MAX_STYLE_IDS,
     Ack,
+    Close,
     Drain,
     EmulatorFailed,
     Feed,
@@ -33,6 +36,7 @@ from taskping_tui.terminal.protocol import (
     HistoryRows,
     HistoryState,
     MessageBuffer,
+    Open,
     PackedRow,
     Reply,
     Resize,
@@ -54,6 +58,7 @@ CAUGHT_UP_GAP = 0.002  # between updates sent without waiting for the app, when 
 # a flood's writer is often a moment behind the emulator's reads, which is no reason to paint at once.
 FLOOD_BYTES = 16 * 1024
 FLOOD_QUIET = 0.004
+ALL_CHANNELS = -1  # the channel of a message about the whole process
 READ_BUDGET = 64 * 1024  # bytes read from the PTY (a few KiB per read) before they are parsed
 
 
@@ -70,18 +75,28 @@ def modes_of(screen: TerminalScreen) -> ScreenModes:
 
 
 # ---------------------------------------------------------------------- the process
-class EmulatorLoop:
-    """The emulator process's loop: PTY → screen → updates; commands from the app."""
+Send = Callable[[int, object], None]  # (channel, message)
 
-    def __init__(self, sock: socket.socket, pty_fd: int, columns: int, lines: int, scrollback: int) -> None:
-        self._sock = sock
+
+class ScreenChannel:
+    """One pane's screen in the emulator process: its PTY → its screen → its updates."""
+
+    def __init__(
+        self,
+        channel: int,
+        send: Send,
+        selector: selectors.BaseSelector,
+        pty_fd: int,
+        opened: Open,
+    ) -> None:
+        self._channel = channel
+        self._send_to_app = send
+        self._selector = selector
         self._pty_fd = pty_fd
-        self._screen = screen = TerminalScreen(columns, lines, scrollback=scrollback)
+        self._screen = screen = TerminalScreen(opened.columns, opened.lines, scrollback=opened.scrollback)
         screen.on_reply = self._send_reply
         screen.on_bell = self._count_bell
         screen.on_title = self._note_title
-        self._selector = selectors.DefaultSelector()
-        self._incoming = MessageBuffer()
         self._acked = True
         self._changed = True  # the first update tells the app the screen's initial state
         self._more = False
@@ -89,43 +104,23 @@ class EmulatorLoop:
         self._bytes_parsed = 0
         self._titles: list[str] = []
         self._bells = 0
-        self._drain_asked = False
+        self.drain_asked = False
         self._key_until = 0.0
         self._unsent_bytes = 0
         self._last_output = 0.0
-        self._running = True
         # Each row as the app last got it: a row redrawn with the same cells is not sent again.
-        self._sent_rows: list[list[Cell] | None] = [None] * lines
+        self._sent_rows: list[list[Cell] | None] = [None] * screen.lines
         self._style_ids = StyleIds()
         self._styles_reset = False
+        if pty_fd >= 0:
+            os.set_blocking(pty_fd, False)
+            selector.register(pty_fd, selectors.EVENT_READ, self._on_output)
 
-    def run(self) -> None:
-        self._selector.register(self._sock, selectors.EVENT_READ, self._on_commands)
-        if self._pty_fd >= 0:
-            os.set_blocking(self._pty_fd, False)
-            self._selector.register(self._pty_fd, selectors.EVENT_READ, self._on_output)
-        while self._running:
-            for key, _events in self._selector.select(self._wait()):
-                key.data()
-                if not self._running:
-                    return
-            if self._drain_asked:
-                self._drain()
-            self._send_update_when_due()
+    def close(self) -> None:
+        self._close_pty()
 
     # ------------------------------------------------------------ input
-    def _on_commands(self) -> None:
-        try:
-            data = self._sock.recv(1 << 16)
-        except (BlockingIOError, InterruptedError):
-            return
-        if not data:  # the app is gone
-            self._running = False
-            return
-        for message in self._incoming.add(data):
-            self._handle(message)
-
-    def _handle(self, message: object) -> None:
+    def handle(self, message: object) -> None:
         screen = self._screen
         if isinstance(message, Ack):
             self._acked = True
@@ -141,7 +136,7 @@ class EmulatorLoop:
         elif isinstance(message, HistoryRequest):
             self._send_history(message)
         elif isinstance(message, Drain):
-            self._drain_asked = True
+            self.drain_asked = True
 
     def _on_output(self) -> None:
         self._read_output(READ_BUDGET)
@@ -180,11 +175,11 @@ class EmulatorLoop:
             self._close_pty()
         return not ended
 
-    def _drain(self) -> None:
+    def drain(self) -> None:
         while self._pty_fd >= 0 and self._read_output(READ_BUDGET) and self._more:
             pass
         self._close_pty()
-        self._drain_asked = False
+        self.drain_asked = False
         self._send_update(drained=True)
 
     def _close_pty(self) -> None:
@@ -195,8 +190,8 @@ class EmulatorLoop:
             self._more = False
 
     # ------------------------------------------------------------ output
-    def _wait(self) -> float | None:
-        return 0.0 if self._drain_asked else self._update_due_in()
+    def wait(self) -> float | None:
+        return 0.0 if self.drain_asked else self._update_due_in()
 
     def _update_due_in(self) -> float | None:
         """Seconds until an update is due; None while none is (nothing changed, or no credit)."""
@@ -222,7 +217,7 @@ class EmulatorLoop:
             return False
         return self._unsent_bytes < FLOOD_BYTES or time.monotonic() >= self._last_output + FLOOD_QUIET
 
-    def _send_update_when_due(self) -> None:
+    def send_update_when_due(self) -> None:
         due = self._update_due_in()
         if due is not None and due <= 0:
             self._send_update()
@@ -292,8 +287,64 @@ class EmulatorLoop:
         self._changed = True
 
     def _send(self, message: object) -> None:
+        self._send_to_app(self._channel, message)
+
+
+class EmulatorLoop:
+    """The emulator process's loop: the app's commands, and every channel's PTY and updates."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._selector = selectors.DefaultSelector()
+        self._incoming = MessageBuffer()
+        self._received_fds: deque[int] = deque()  # PTYs handed over, for the Open messages they came with
+        self._channels: dict[int, ScreenChannel] = {}
+        self._running = True
+
+    def run(self) -> None:
+        self._selector.register(self._sock, selectors.EVENT_READ, self._on_commands)
+        while self._running:
+            for key, _events in self._selector.select(self._wait()):
+                key.data()
+                if not self._running:
+                    return
+            for channel in list(self._channels.values()):
+                if channel.drain_asked:
+                    channel.drain()
+                channel.send_update_when_due()
+
+    def _wait(self) -> float | None:
+        waits = [wait for wait in (channel.wait() for channel in self._channels.values()) if wait is not None]
+        return min(waits) if waits else None
+
+    def _on_commands(self) -> None:
         try:
-            self._sock.sendall(encode(message))
+            data, fds, _flags, _address = socket.recv_fds(self._sock, 1 << 16, 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        self._received_fds.extend(fds)
+        if not data:  # the app is gone
+            self._running = False
+            return
+        for channel, message in self._incoming.add(data):
+            self._handle(channel, message)
+
+    def _handle(self, channel: int, message: object) -> None:
+        if isinstance(message, Open):
+            pty_fd = self._received_fds.popleft() if message.has_pty else -1
+            self._channels[channel] = ScreenChannel(channel, self._send, self._selector, pty_fd, message)
+        elif isinstance(message, Close):
+            closed = self._channels.pop(channel, None)
+            if closed is not None:
+                closed.close()
+        else:
+            target = self._channels.get(channel)
+            if target is not None:
+                target.handle(message)
+
+    def _send(self, channel: int, message: object) -> None:
+        try:
+            self._sock.sendall(encode((channel, message)))
         except OSError:
             self._running = False  # the app is gone
 
@@ -303,16 +354,15 @@ def _slice(history: Sequence[Sequence[Cell]], start: int, stop: int) -> list[Seq
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m taskping_tui.terminal.emulator SOCKET_FD PTY_FD COLUMNS LINES SCROLLBACK``."""
+    """``python -m taskping_tui.terminal.emulator SOCKET_FD``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    sock_fd, pty_fd, columns, lines, scrollback = (int(value) for value in args)
-    sock = socket.socket(fileno=sock_fd)
+    sock = socket.socket(fileno=int(args[0]))
     sock.setblocking(True)
     try:
-        EmulatorLoop(sock, pty_fd, columns, lines, scrollback).run()
+        EmulatorLoop(sock).run()
     except Exception:  # pylint: disable=broad-except
         try:
-            sock.sendall(encode(EmulatorFailed(traceback.format_exc(limit=8))))
+            sock.sendall(encode((ALL_CHANNELS, EmulatorFailed(traceback.format_exc(limit=8)))))
         except OSError:
             pass
         return 1

@@ -1,7 +1,8 @@
 """The app's side of the emulator process: the link to it and the screen it keeps up to date.
 
-:class:`EmulatorLink` starts ``python -m taskping_tui.terminal.emulator`` on a socketpair, hands
-it the PTY master, and is serviced by the asyncio loop without threads. :class:`ScreenMirror`
+:class:`EmulatorHost` starts ``python -m taskping_tui.terminal.emulator`` on a socketpair, one
+for the whole app, serviced by the asyncio loop without threads; each pane's :class:`EmulatorLink`
+is a channel of it, opened by handing over the pane's PTY master. :class:`ScreenMirror`
 holds what the pane shows — rows, cursor, modes — exactly as the emulator's screen had them when
 it sent its last update, and fetches scrollback rows when the pane scrolls back to them.
 """
@@ -22,6 +23,7 @@ import taskping_tui
 from taskping_tui.terminal.cells import BLANK, Cell
 from taskping_tui.terminal.protocol import (
     Ack,
+    Close,
     Drain,
     EmulatorFailed,
     Feed,
@@ -29,6 +31,7 @@ from taskping_tui.terminal.protocol import (
     HistoryRows,
     HistoryState,
     MessageBuffer,
+    Open,
     PackedRow,
     Reply,
     Resize,
@@ -207,8 +210,169 @@ def _package_root() -> str:
     return str(Path(taskping_tui.__file__).resolve().parent.parent)
 
 
+class EmulatorHost:
+    """The app's one emulator process and the socket to it, serviced by the running asyncio loop.
+
+    Every pane's screen is a channel of it (:class:`EmulatorLink`); the process starts with the
+    first channel and ends when the last one closes (or with the app: it ends when its socket does).
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        argv = [sys.executable, "-P", "-m", "taskping_tui.terminal.emulator", str(theirs.fileno())]
+        # Only what the interpreter needs to find us: the agent's secrets stay out of this process too.
+        env = {"PYTHONPATH": _package_root(), "PATH": os.defpath}
+        try:
+            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                argv,
+                pass_fds=[theirs.fileno()],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd="/",
+            )
+        except OSError as error:
+            ours.close()
+            raise EmulatorUnavailable(str(error)) from error
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._sock: socket.socket | None = ours
+        self._incoming = MessageBuffer()
+        self._outgoing: deque[tuple[memoryview, tuple[int, ...]]] = deque()
+        self._writing = False
+        self._links: dict[int, EmulatorLink] = {}
+        self._next_channel = 0
+        loop.add_reader(ours.fileno(), self._on_readable)
+
+    @property
+    def alive(self) -> bool:
+        return self._sock is not None
+
+    def attach(self, link: EmulatorLink) -> int:
+        self._next_channel += 1
+        self._links[self._next_channel] = link
+        return self._next_channel
+
+    def detach(self, channel: int) -> None:
+        if self._links.pop(channel, None) is not None:
+            self.send(channel, Close())
+        if not self._links:
+            self.close()
+
+    def send(self, channel: int, message: object, fds: tuple[int, ...] = ()) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        data = memoryview(encode((channel, message)))
+        if not self._outgoing:
+            try:
+                sent = socket.send_fds(sock, [data], list(fds)) if fds else sock.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError as error:
+                self._lose(f"the emulator process is gone ({error})")
+                return
+            if sent:
+                fds = ()  # they went with the first byte
+            data = data[sent:]
+        if data:
+            self._outgoing.append((data, fds))
+            if not self._writing:
+                self.loop.add_writer(sock.fileno(), self._on_writable)
+                self._writing = True
+
+    def _on_writable(self) -> None:
+        sock = self._sock
+        while sock is not None and self._outgoing:
+            data, fds = self._outgoing[0]
+            try:
+                sent = socket.send_fds(sock, [data], list(fds)) if fds else sock.send(data)
+            except BlockingIOError:
+                return
+            except OSError as error:
+                self._lose(f"the emulator process is gone ({error})")
+                return
+            if sent < len(data):
+                self._outgoing[0] = (data[sent:], ())
+                return
+            self._outgoing.popleft()
+        self._stop_writing()
+
+    def _stop_writing(self) -> None:
+        if self._writing and self._sock is not None:
+            self.loop.remove_writer(self._sock.fileno())
+        self._writing = False
+
+    def _on_readable(self) -> None:
+        sock = self._sock
+        if sock is None:
+            return
+        try:
+            data = sock.recv(1 << 20)
+        except BlockingIOError:
+            return
+        except OSError as error:  # ECONNRESET: it died with messages of ours unread
+            logger.debug("reading from the emulator process: %s", error)
+            data = b""
+        if not data:
+            self._lose("the emulator process ended")
+            return
+        try:
+            messages = self._incoming.add(data)
+        except Exception as error:  # pylint: disable=broad-except
+            self._lose(f"the emulator process sent garbage ({error})")
+            return
+        for channel, message in messages:
+            if self._sock is None:
+                return
+            if isinstance(message, EmulatorFailed):
+                logger.error("the emulator process failed:\n%s", message.text)
+                self._lose("the emulator process failed")
+                return
+            link = self._links.get(channel)
+            if link is not None:
+                link.dispatch(message)
+
+    def _lose(self, reason: str) -> None:
+        if self._sock is None:
+            return
+        links = list(self._links.values())
+        self._links.clear()
+        self.close()
+        logger.error("%s", reason)
+        for link in links:
+            link.lost(reason)
+
+    def close(self) -> None:
+        """Close the socket; the process ends when it sees that."""
+        sock = self._sock
+        if sock is None:
+            return
+        self._stop_writing()
+        self.loop.remove_reader(sock.fileno())
+        sock.close()
+        self._sock = None
+        self._outgoing.clear()
+        self.loop.call_later(0.2, _reap, self.process)
+
+
+_host: EmulatorHost | None = None
+
+
+def emulator_host() -> EmulatorHost:
+    """The running loop's emulator process, started when there is none; raises EmulatorUnavailable."""
+    global _host  # noqa: PLW0603 - one emulator process per app
+    loop = asyncio.get_running_loop()
+    if _host is None or not _host.alive or _host.loop is not loop:
+        _host = EmulatorHost(loop)
+    return _host
+
+
 class EmulatorLink:
-    """One emulator process and the socket to it, serviced by the running asyncio loop.
+    """One pane's channel of the emulator process.
 
     Callbacks: ``on_update(ScreenUpdate)`` (the link acknowledges it once the callback returned),
     ``on_reply(bytes)``, ``on_history(HistoryRows)``, ``on_lost(str)`` once if the process fails
@@ -227,51 +391,27 @@ class EmulatorLink:
         self._on_reply = on_reply
         self._on_history = on_history
         self._on_lost = on_lost
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._sock: socket.socket | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._incoming = MessageBuffer()
-        self._outgoing: deque[memoryview] = deque()
-        self._writing = False
+        self._host: EmulatorHost | None = None
+        self._channel = 0
         self._next_request = 0
         self._ack_handle: asyncio.TimerHandle | None = None
         self._key_until = 0.0
 
     @property
     def alive(self) -> bool:
-        return self._sock is not None
+        return self._host is not None
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
+        return self._host.process.pid if self._host is not None else None
 
     def start(self, pty_fd: int, columns: int, lines: int, scrollback: int) -> None:
-        """Start the process on ``pty_fd`` (-1: a screen with no child); raises EmulatorUnavailable."""
-        self._loop = asyncio.get_running_loop()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        fds = [theirs.fileno()] + ([pty_fd] if pty_fd >= 0 else [])
-        argv = [sys.executable, "-P", "-m", "taskping_tui.terminal.emulator", str(theirs.fileno()), str(pty_fd)]
-        argv += [str(columns), str(lines), str(scrollback)]
-        # Only what the interpreter needs to find us: the agent's secrets stay out of this process too.
-        env = {"PYTHONPATH": _package_root(), "PATH": os.defpath}
-        try:
-            self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                argv,
-                pass_fds=fds,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                cwd="/",
-            )
-        except OSError as error:
-            ours.close()
-            raise EmulatorUnavailable(str(error)) from error
-        finally:
-            theirs.close()
-        ours.setblocking(False)
-        self._sock = ours
-        self._loop.add_reader(ours.fileno(), self._on_readable)
+        """Open a channel on ``pty_fd`` (-1: a screen with no child); raises EmulatorUnavailable."""
+        host = emulator_host()
+        self._host = host
+        self._channel = host.attach(self)
+        fds = (pty_fd,) if pty_fd >= 0 else ()
+        host.send(self._channel, Open(columns, lines, scrollback, has_pty=pty_fd >= 0), fds)
 
     # ------------------------------------------------------------ to the emulator
     def resize(self, lines: int, columns: int) -> None:
@@ -289,8 +429,9 @@ class EmulatorLink:
 
     def hurry(self) -> None:
         """A key went to the child: ask for updates at once for a while, so its echo shows soon."""
-        if self._loop is not None:
-            self._key_until = self._loop.time() + KEY_WINDOW
+        if self._host is None:
+            return
+        self._key_until = self._host.loop.time() + KEY_WINDOW
         if self._ack_handle is not None:
             self._ack_handle.cancel()
             self._send_ack()
@@ -298,121 +439,49 @@ class EmulatorLink:
             self._send(Ack(key=True))  # a spare credit: the emulator only notes the key's time
 
     def _keys_recent(self) -> bool:
-        return self._loop is not None and self._loop.time() < self._key_until
+        return self._host is not None and self._host.loop.time() < self._key_until
 
     def _send_ack(self) -> None:
         self._ack_handle = None
         self._send(Ack(key=self._keys_recent()))
 
     def _send(self, message: object) -> None:
-        sock = self._sock
-        if sock is None:
-            return
-        data = memoryview(encode(message))
-        if not self._outgoing:
-            try:
-                sent = sock.send(data)
-            except BlockingIOError:
-                sent = 0
-            except OSError as error:
-                self._lose(f"the emulator process is gone ({error})")
-                return
-            data = data[sent:]
-        if data:
-            self._outgoing.append(data)
-            if not self._writing and self._loop is not None:
-                self._loop.add_writer(sock.fileno(), self._on_writable)
-                self._writing = True
-
-    def _on_writable(self) -> None:
-        sock = self._sock
-        while sock is not None and self._outgoing:
-            chunk = self._outgoing[0]
-            try:
-                sent = sock.send(chunk)
-            except BlockingIOError:
-                return
-            except OSError as error:
-                self._lose(f"the emulator process is gone ({error})")
-                return
-            if sent < len(chunk):
-                self._outgoing[0] = chunk[sent:]
-                return
-            self._outgoing.popleft()
-        self._stop_writing()
-
-    def _stop_writing(self) -> None:
-        if self._writing and self._loop is not None and self._sock is not None:
-            self._loop.remove_writer(self._sock.fileno())
-        self._writing = False
+        if self._host is not None:
+            self._host.send(self._channel, message)
 
     # ------------------------------------------------------------ from the emulator
-    def _on_readable(self) -> None:
-        sock = self._sock
-        if sock is None:
-            return
-        try:
-            data = sock.recv(1 << 20)
-        except BlockingIOError:
-            return
-        except OSError as error:
-            self._lose(f"the emulator process is gone ({error})")
-            return
-        if not data:
-            self._lose("the emulator process ended")
-            return
-        try:
-            messages = self._incoming.add(data)
-        except Exception as error:  # pylint: disable=broad-except
-            self._lose(f"the emulator process sent garbage ({error})")
-            return
-        for message in messages:
-            if self._sock is None:
-                return
-            self._dispatch(message)
-
-    def _dispatch(self, message: object) -> None:
+    def dispatch(self, message: object) -> None:
         if isinstance(message, ScreenUpdate):
             try:
                 self._on_update(message)
             finally:
-                if message.caught_up or self._loop is None or self._keys_recent():
+                if message.caught_up or self._host is None or self._keys_recent():
                     self._send_ack()
                 else:
-                    self._ack_handle = self._loop.call_later(FLOOD_ACK_DELAY, self._send_ack)
+                    self._ack_handle = self._host.loop.call_later(FLOOD_ACK_DELAY, self._send_ack)
         elif isinstance(message, Reply):
             self._on_reply(message.data)
         elif isinstance(message, HistoryRows):
             self._on_history(message)
-        elif isinstance(message, EmulatorFailed):
-            logger.error("the emulator process failed:\n%s", message.text)
-            self._lose("the emulator process failed")
 
-    # ------------------------------------------------------------ ending
-    def _lose(self, reason: str) -> None:
-        if self._sock is None:
-            return
-        self.close()
-        logger.error("%s", reason)
+    def lost(self, reason: str) -> None:
+        """The emulator process failed or ended: this channel is gone with it."""
+        self._forget()
         self._on_lost(reason)
 
+    # ------------------------------------------------------------ ending
     def close(self) -> None:
-        """Close the socket; the process ends when it sees that."""
-        sock = self._sock
-        if sock is None:
-            return
-        self._stop_writing()
+        """Close the channel (the last one ends the emulator process)."""
+        host = self._host
+        self._forget()
+        if host is not None:
+            host.detach(self._channel)
+
+    def _forget(self) -> None:
         if self._ack_handle is not None:
             self._ack_handle.cancel()
             self._ack_handle = None
-        if self._loop is not None:
-            self._loop.remove_reader(sock.fileno())
-        sock.close()
-        self._sock = None
-        self._outgoing.clear()
-        process = self._process
-        if process is not None and self._loop is not None:
-            self._loop.call_later(0.2, _reap, process)
+        self._host = None
 
 
 def _reap(process: subprocess.Popen[bytes]) -> None:

@@ -1,5 +1,6 @@
 """What the emulator process and the app say to each other, and the rows they pass.
 
+Every message travels as ``(channel, message)``: one channel per pane, all in one process.
 Length-prefixed pickles over a socketpair the app created: the peer is our own child process,
 never anything reachable from outside. Nothing here imports pyte, so neither does the app.
 """
@@ -171,6 +172,22 @@ class EmulatorFailed:
     """The emulator process hit an error it cannot go on from."""
 
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Open:
+    """A new channel: a screen of this size, fed by the PTY handed over with this message (when
+    ``has_pty``; SCM_RIGHTS) or only by Feed."""
+
+    columns: int
+    lines: int
+    scrollback: int
+    has_pty: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """The channel's pane is gone: drop its screen, close its PTY."""
 
 
 @dataclass(frozen=True, slots=True)

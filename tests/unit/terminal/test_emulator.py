@@ -113,14 +113,20 @@ async def test_a_pane_whose_emulator_process_dies_goes_on_showing_the_child() ->
     await session.stop(0.5)
 
 
-async def test_closing_a_session_ends_its_emulator_process() -> None:
-    session = TerminalSession(10, 40)
-    session.start(["sh", "-c", "echo hi; sleep 5"])
-    await wait_until(lambda: "hi" in screen_text(session), what="the output")
-    pid = session.emulator_pid
-    assert pid is not None
-    await session.stop(0.5)
-    session.close()
+async def test_sessions_share_one_emulator_process_which_ends_with_the_last_of_them() -> None:
+    first, second = TerminalSession(10, 40), TerminalSession(10, 40)
+    first.start(["sh", "-c", "echo first pane; sleep 5"])
+    second.start(["cat"])
+    await wait_until(lambda: "first pane" in screen_text(first), what="the first pane's output")
+    pid = first.emulator_pid
+    assert pid is not None and second.emulator_pid == pid
+    await first.stop(0.5)
+    first.close()
+    second.write(b"still typed\r")  # the other pane's channel goes on
+    await wait_until(lambda: "still typed" in screen_text(second), what="the second pane's echo")
+    assert "first pane" not in screen_text(second)
+    await second.stop(0.5)
+    second.close()
     await wait_until(lambda: not Path(f"/proc/{pid}").exists() or _zombie(pid), what="the emulator to end")
 
 
