@@ -12,8 +12,8 @@ import struct
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
-from operator import itemgetter
+from itertools import compress, islice
+from operator import itemgetter, ne
 from typing import Any, overload
 
 from taskping_tui.terminal.cells import Cell, HistoryRow
@@ -74,16 +74,21 @@ class PackedRow(Sequence[Cell]):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def runs(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[str, StyleKey]]:
+    def runs(self, start: int = 0, stop: int | None = None) -> list[tuple[str, StyleKey]]:
         """(text, style) of each run of one style among cells ``start:stop``."""
+        ids = self.ids
+        stop = len(ids) if stop is None else stop
+        if start >= stop:
+            return []
+        # Where the style changes, found with C-level loops: the pane draws every changed row so.
+        changes = compress(range(start + 1, stop), map(ne, islice(ids, start, stop - 1), islice(ids, start + 1, stop)))
+        starts = [start, *changes]
+        ends = [*islice(starts, 1, None), stop]
         text = self.text
         styles = self.styles
-        position = start
-        for style_id, group in groupby(self.ids[start:stop]):
-            count = sum(1 for _ in group)
-            end = position + count
-            yield (text[position:end] if isinstance(text, str) else "".join(text[position:end])), styles[style_id]
-            position = end
+        if isinstance(text, str):
+            return [(text[a:b], styles[ids[a]]) for a, b in zip(starts, ends, strict=True)]
+        return [("".join(text[a:b]), styles[ids[a]]) for a, b in zip(starts, ends, strict=True)]
 
 
 class StyleIds(dict[StyleKey, int]):
