@@ -7,6 +7,7 @@ never anything reachable from outside. Nothing here imports pyte, so neither doe
 
 from __future__ import annotations
 
+import io
 import pickle
 import struct
 from array import array
@@ -227,6 +228,19 @@ class Drain:
     """The child ended: read what is left on the PTY, close it, answer with a drained update."""
 
 
+class _ProtocolUnpickler(pickle.Unpickler):
+    """Builds only what this protocol sends: the peer is ours, but it parses hostile output."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED_CLASSES:
+            raise pickle.UnpicklingError(f"not a message of the emulator protocol: {module}.{name}")
+        return super().find_class(module, name)
+
+
+def _load(data: memoryview) -> Any:
+    return _ProtocolUnpickler(io.BytesIO(data)).load()
+
+
 def encode(message: object) -> bytes:
     body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     return HEADER.pack(len(body)) + body
@@ -250,8 +264,34 @@ class MessageBuffer:
             end = start + HEADER.size + size
             if end > len(buffer):
                 break
-            messages.append(pickle.loads(memoryview(buffer)[start + HEADER.size : end]))
+            messages.append(_load(memoryview(buffer)[start + HEADER.size : end]))
             start = end
         if start:
             del buffer[:start]
         return messages
+
+
+_ALLOWED_CLASSES = frozenset(
+    {
+        (cls.__module__, cls.__qualname__)
+        for cls in (
+            Cell,
+            HistoryRow,
+            PackedRow,
+            ScreenModes,
+            HistoryState,
+            ScreenUpdate,
+            Reply,
+            HistoryRows,
+            EmulatorFailed,
+            Open,
+            Close,
+            Ack,
+            Resize,
+            Feed,
+            HistoryRequest,
+            Drain,
+        )
+    }
+    | {("array", "_array_reconstructor"), ("array", "array"), ("copyreg", "_reconstructor"), ("builtins", "object")}
+)

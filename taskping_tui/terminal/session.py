@@ -1,9 +1,9 @@
 """TerminalSession: one child on a PTY, the screen it draws on, and the scheduling between them.
 
-By default the child's output is parsed in an emulator process of its own (see
-:mod:`taskping_tui.terminal.emulator`) and :attr:`TerminalSession.screen` is the
-:class:`ScreenMirror` it keeps up to date, so a flood is parsed on one core while the app paints
-on the other. Where that process cannot start (or when a test hands in a screen of its own),
+By default the child's output is parsed in the app's emulator process (see
+:mod:`taskping_tui.terminal.emulator`; one for all sessions) and :attr:`TerminalSession.screen`
+is the :class:`ScreenMirror` it keeps up to date, so a flood is parsed on one core while the app
+paints on the other. Where that process cannot start (or when a test hands in a screen of its own),
 output is parsed here, on the loop:
 
 Output is queued as it is read and parsed in slices of at most 16 KiB per event-loop turn, so a child
@@ -189,6 +189,12 @@ class TerminalSession:
         return not self._backlog and (process is None or process.drained)
 
     @property
+    def output_paused(self) -> bool:
+        """The child has stopped writing for now, as the emulator process saw it (its PTY stayed
+        quiet after a flood): the last frame of a flood is due. Only the emulator process knows."""
+        return self._link is not None and self._caught_up
+
+    @property
     def size(self) -> tuple[int, int]:
         """(rows, cols) of both the screen and the PTY."""
         return self._rows, self._cols
@@ -225,7 +231,8 @@ class TerminalSession:
         return pid
 
     def close(self) -> None:
-        """End the emulator process (the screen stays as it was last shown)."""
+        """Close this session's channel of the emulator process (the last one ends the process);
+        the screen stays as it was last shown."""
         link = self._link
         if link is not None:
             self._link = None
@@ -236,10 +243,6 @@ class TerminalSession:
         if self._process is None:
             return None
         return await self._process.terminate(grace)
-
-    def feed_local(self, data: bytes) -> None:
-        """Show text of the app's own in the pane as if the child had written it."""
-        self._screen.feed(data)
 
     def write(self, data: bytes) -> None:
         """Send bytes to the child's input (keys, pastes, injected commands)."""

@@ -112,47 +112,30 @@ def _segments_for(cells: Sequence[Sequence[object]], styles: CellStyles, cursor:
     return segments
 
 
-def _segments_for_packed(
-    row: PackedRow, styles: CellStyles, start: int, stop: int, cursor: bool = False
+def _segments_between(
+    cells: Sequence[Sequence[object]], styles: CellStyles, start: int, stop: int, cursor: bool = False
 ) -> list[Segment]:
-    return [Segment(text, styles.get(key, cursor)) for text, key in row.runs(start, stop) if text]
-
-
-def _render_packed_row(row: PackedRow, width: int, styles: CellStyles, cursor_x: int | None) -> Strip:
-    size = len(row)
-    if cursor_x is None or not 0 <= cursor_x < size:
-        segments = _segments_for_packed(row, styles, 0, size)
-    else:
-        text = row.text
-        if cursor_x > 0 and text[cursor_x] == "" and text[cursor_x - 1]:
-            cursor_x -= 1  # on the right half of a wide character: reverse the whole character
-        end = cursor_x + 1
-        if end < size and text[end] == "":
-            end += 1
-        segments = [
-            *_segments_for_packed(row, styles, 0, cursor_x),
-            *_segments_for_packed(row, styles, cursor_x, end, cursor=True),
-            *_segments_for_packed(row, styles, end, size),
-        ]
-    return Strip(segments).adjust_cell_length(width, styles.default)
+    """Segments of cells ``start:stop``: straight from a mirrored row's style runs, or cell by cell."""
+    if isinstance(cells, PackedRow):
+        return [Segment(text, styles.get(key, cursor)) for text, key in cells.runs(start, stop) if text]
+    return _segments_for(cells[start:stop] if start or stop < len(cells) else cells, styles, cursor)
 
 
 def render_row(cells: Sequence[Sequence[object]], width: int, styles: CellStyles, cursor_x: int | None = None) -> Strip:
     """One screen row as a Strip exactly `width` cells wide, with the cursor cell reversed."""
-    if isinstance(cells, PackedRow):
-        return _render_packed_row(cells, width, styles, cursor_x)
-    if cursor_x is None or not 0 <= cursor_x < len(cells):
-        segments = _segments_for(cells, styles)
+    size = len(cells)
+    if cursor_x is None or not 0 <= cursor_x < size:
+        segments = _segments_between(cells, styles, 0, size)
     else:
         if cursor_x > 0 and cells[cursor_x][0] == "" and cells[cursor_x - 1][0]:
             cursor_x -= 1  # on the right half of a wide character: reverse the whole character
         end = cursor_x + 1
-        if end < len(cells) and cells[end][0] == "":
+        if end < size and cells[end][0] == "":
             end += 1
         segments = [
-            *_segments_for(cells[:cursor_x], styles),
-            *_segments_for(cells[cursor_x:end], styles, cursor=True),
-            *_segments_for(cells[end:], styles),
+            *_segments_between(cells, styles, 0, cursor_x),
+            *_segments_between(cells, styles, cursor_x, end, cursor=True),
+            *_segments_between(cells, styles, end, size),
         ]
     return Strip(segments).adjust_cell_length(width, styles.default)
 
@@ -487,7 +470,10 @@ class TerminalView(Widget, can_focus=True):
         """
         parsed = self._session.bytes_parsed
         flooding = (
-            parsed - self._bytes_at_last_paint >= FLOOD_BYTES and parsed != self._quiet_mark and not self._echo_due(now)
+            parsed - self._bytes_at_last_paint >= FLOOD_BYTES
+            and parsed != self._quiet_mark
+            and not self._session.output_paused
+            and not self._echo_due(now)
         )
         if not flooding:
             return 0.0

@@ -75,6 +75,7 @@ class FakeSession:
     def __init__(self) -> None:
         self.bytes_parsed = 0
         self.caught_up = False
+        self.output_paused = False
         self.screen = TerminalScreen(80, 24)
 
 
@@ -123,3 +124,12 @@ def test_the_frame_after_a_flood_goes_quiet_is_not_held() -> None:
     assert view._hold_for_flood(100.02) == 0
     session.bytes_parsed += 4096  # the child went on writing after all
     assert view._hold_for_flood(100.02) > 0
+
+
+def test_the_frame_after_the_emulator_saw_the_flood_pause_is_not_held() -> None:
+    view, session = paced_view()
+    view._last_paint = 100.0
+    session.bytes_parsed = 1_000_000
+    assert view._hold_for_flood(100.02) > 0
+    session.output_paused = True  # the emulator process saw the PTY stay quiet after the flood
+    assert view._hold_for_flood(100.02) == 0

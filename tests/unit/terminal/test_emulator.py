@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 from pathlib import Path
 
@@ -50,6 +51,19 @@ def test_a_message_cut_anywhere_is_read_whole_once_the_rest_arrives() -> None:
     for cut in (1, 3, 5, len(data) // 2, len(data) - 1):
         buffer = MessageBuffer()
         assert buffer.add(data[:cut]) + buffer.add(data[cut:]) == ["first", list(range(1000)), "last"]
+
+
+class Planted:
+    """Unpickling this would run a command."""
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, ("touch /tmp/taskping-should-not-exist",))
+
+
+def test_a_message_naming_anything_but_the_protocol_is_refused_not_run() -> None:
+    with pytest.raises(pickle.UnpicklingError, match="not a message of the emulator protocol"):
+        MessageBuffer().add(encode((1, Planted())))
+    assert not Path("/tmp/taskping-should-not-exist").exists()
 
 
 def update(rows: dict[int, str], history: HistoryState, columns: int = 10) -> ScreenUpdate:
