@@ -98,7 +98,43 @@ def history_style(cell: Cell) -> int | Cell:
     return cell if code < 0 else code
 
 
-class HistoryRow(Sequence[Cell]):
+class CellRow(Sequence[Cell]):
+    """A read-only row of cells kept in a compact form: cells are rebuilt when read."""
+
+    __slots__ = ()
+
+    def _cell(self, index: int) -> Cell:
+        """Cell ``index``, known to be in range."""
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> Cell: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Cell]: ...
+
+    def __getitem__(self, index: int | slice) -> Cell | list[Cell]:
+        if isinstance(index, slice):
+            return list(self)[index]
+        size = len(self)
+        if index < 0:
+            index += size
+        if not 0 <= index < size:
+            raise IndexError("row index out of range")
+        return self._cell(index)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (CellRow, list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self)!r})"
+
+
+class HistoryRow(CellRow):
     """A scrollback row: a read-only sequence of cells, stored as runs of one style.
 
     ``_text`` is the cells' data joined (a tuple of the data strings instead when some cell does
@@ -150,20 +186,7 @@ class HistoryRow(Sequence[Cell]):
     def __len__(self) -> int:
         return len(self._text)
 
-    @overload
-    def __getitem__(self, index: int) -> Cell: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Cell]: ...
-
-    def __getitem__(self, index: int | slice) -> Cell | list[Cell]:
-        if isinstance(index, slice):
-            return list(self)[index]
-        size = len(self._text)
-        if index < 0:
-            index += size
-        if not 0 <= index < size:
-            raise IndexError("history row index out of range")
+    def _cell(self, index: int) -> Cell:
         rest = self._rest(bisect_right(self._starts, index) - 1)
         return _new_tuple(Cell, (self._text[index], *rest))
 
@@ -175,16 +198,6 @@ class HistoryRow(Sequence[Cell]):
             rest = self._rest(run)
             for data in islice(text, start, end):
                 yield _new_tuple(Cell, (data, *rest))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (HistoryRow, list, tuple)):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"HistoryRow({list(self)!r})"
 
 
 #: sys.getrefcount() of an object only one local variable refers to (the call adds one).

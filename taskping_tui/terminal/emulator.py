@@ -13,7 +13,6 @@ for the rows it shows (:class:`HistoryRequest`). What the two ends say is in
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import selectors
@@ -46,6 +45,7 @@ from taskping_tui.terminal.protocol import (
     encode,
     pack_row,
 )
+from taskping_tui.terminal.ptyio import read_available
 from taskping_tui.terminal.screen import TerminalScreen
 
 logger = logging.getLogger(__name__)
@@ -143,37 +143,17 @@ class ScreenChannel:
 
     def _read_output(self, budget: int) -> bool:
         """Read and parse up to ``budget`` bytes; False once the PTY reported its end."""
-        chunks: list[bytes] = []
-        total = 0
-        more = True
-        ended = False
-        while total < budget:
-            try:
-                data = os.read(self._pty_fd, budget - total)
-            except BlockingIOError:
-                more = False
-                break
-            except OSError as error:
-                # EIO: every slave fd is closed (the child and its children are gone).
-                if error.errno != errno.EIO:
-                    logger.warning("reading the child's terminal failed: %s", error)
-                ended = True
-                break
-            if not data:
-                ended = True
-                break
-            chunks.append(data)
-            total += len(data)
-        if chunks:
-            self._screen.feed(b"".join(chunks))
-            self._bytes_parsed += total
-            self._unsent_bytes += total
+        output = read_available(self._pty_fd, budget)
+        if output.data:
+            self._screen.feed(output.data)
+            self._bytes_parsed += len(output.data)
+            self._unsent_bytes += len(output.data)
             self._last_output = time.monotonic()
             self._changed = True
-        self._more = more and not ended
-        if ended:
+        self._more = not (output.drained or output.ended)
+        if output.ended:
             self._close_pty()
-        return not ended
+        return not output.ended
 
     def drain(self) -> None:
         while self._pty_fd >= 0 and self._read_output(READ_BUDGET) and self._more:

@@ -8,7 +8,6 @@ nothing ever blocks the event loop.
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import os
 import shutil
@@ -19,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ptyprocess import PtyProcess
+
+from taskping_tui.terminal.ptyio import read_available
 
 logger = logging.getLogger(__name__)
 
@@ -229,32 +230,12 @@ class ChildProcess:
 
     # ----------------------------------------------------------------- reading
     def _on_readable(self) -> None:
-        # A PTY hands out at most a few KiB per read; collecting up to READ_CHUNK per loop turn keeps
-        # the per-turn overhead low when the child writes a lot.
-        chunks: list[bytes] = []
-        total = 0
-        eof = False
-        self._drained = False
-        while total < READ_CHUNK:
-            try:
-                data = os.read(self._fd, READ_CHUNK - total)
-            except BlockingIOError:
-                self._drained = True
-                break
-            except OSError as error:
-                # EIO: every slave fd is closed (the child and its children are gone or detached).
-                if error.errno != errno.EIO:
-                    logger.warning("reading the child's terminal failed: %s", error)
-                eof = True
-                break
-            if not data:
-                eof = True
-                break
-            chunks.append(data)
-            total += len(data)
-        if chunks:
-            self._on_data(chunks[0] if len(chunks) == 1 else b"".join(chunks))
-        if eof:
+        # Collecting up to READ_CHUNK per loop turn keeps the per-turn overhead low when the child writes a lot.
+        output = read_available(self._fd, READ_CHUNK)
+        self._drained = output.drained
+        if output.data:
+            self._on_data(output.data)
+        if output.ended:
             self._on_eof()
 
     def _on_eof(self) -> None:

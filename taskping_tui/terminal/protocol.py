@@ -15,9 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, islice
 from operator import itemgetter, ne
-from typing import Any, overload
+from typing import Any
 
-from taskping_tui.terminal.cells import Cell, HistoryRow
+from taskping_tui.terminal.cells import Cell, CellRow, HistoryRow
 
 HEADER = struct.Struct("!I")
 MAX_MESSAGE = 64 * 1024 * 1024
@@ -30,7 +30,7 @@ StyleKey = tuple[Any, ...]
 
 
 # ---------------------------------------------------------------------- rows
-class PackedRow(Sequence[Cell]):
+class PackedRow(CellRow):
     """A screen row as it travels and as the app keeps it: the cells' text and one style id per
     cell (an index into a style table both ends share), so no Cell crosses the socket. Cells are
     rebuilt only when read one by one; the pane draws straight from the runs (:meth:`runs`)."""
@@ -48,32 +48,13 @@ class PackedRow(Sequence[Cell]):
     def __len__(self) -> int:
         return len(self.ids)
 
-    @overload
-    def __getitem__(self, index: int) -> Cell: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Cell]: ...
-
-    def __getitem__(self, index: int | slice) -> Cell | list[Cell]:
-        if isinstance(index, slice):
-            return list(self)[index]
+    def _cell(self, index: int) -> Cell:
         return _new_tuple(Cell, (self.text[index], *self.styles[self.ids[index]]))
 
     def __iter__(self) -> Iterator[Cell]:
         styles = self.styles
         for data, style_id in zip(self.text, self.ids, strict=True):
             yield _new_tuple(Cell, (data, *styles[style_id]))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, PackedRow):
-            return self.text == other.text and [self.styles[i] for i in self.ids] == [
-                other.styles[i] for i in other.ids
-            ]
-        if isinstance(other, (list, tuple)):
-            return list(self) == list(other)
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
 
     def runs(self, start: int = 0, stop: int | None = None) -> list[tuple[str, StyleKey]]:
         """(text, style) of each run of one style among cells ``start:stop``."""
