@@ -110,6 +110,9 @@ class ScreenChannel:
         self._last_output = 0.0
         # Each row as the app last got it: a row redrawn with the same cells is not sent again.
         self._sent_rows: list[list[Cell] | None] = [None] * screen.lines
+        # id() of the screen's row list each was copied from: a row that only moved (a scroll) is sent
+        # as a move. Ids, not references: the screen reuses a row list nobody else refers to.
+        self._sent_ids: list[int] = [0] * screen.lines
         self._style_ids = StyleIds()
         self._styles_reset = False
         if pty_fd >= 0:
@@ -129,6 +132,7 @@ class ScreenChannel:
         elif isinstance(message, Resize):
             screen.resize(message.lines, message.columns)
             self._sent_rows = [None] * screen.lines
+            self._sent_ids = [0] * screen.lines
             self._changed = True
         elif isinstance(message, Feed):
             screen.feed(message.data)
@@ -213,18 +217,13 @@ class ScreenChannel:
             self._sent_rows = sent = [None] * lines  # rows sent before name styles the app forgets
             screen.dirty.update(range(lines))
         style_ids = self._style_ids
-        rows: dict[int, PackedRow] = {}
-        for y in screen.dirty:
-            if y < lines:
-                row = buffer[y]
-                if row != sent[y]:
-                    rows[y] = pack_row(row, style_ids)
-                    sent[y] = row[:]
+        rows, moves = self._changed_rows(buffer, [y for y in screen.dirty if y < lines], sent)
         screen.dirty.clear()
         cursor = screen.cursor
         update = ScreenUpdate(
             size=(lines, screen.columns),
             rows=rows,
+            moves=moves,
             new_styles=style_ids.new,
             styles_reset=self._styles_reset,
             cursor=(cursor.x, cursor.y, bool(cursor.hidden)),
@@ -245,6 +244,32 @@ class ScreenChannel:
         self._acked = False
         self._last_sent = time.monotonic()
         self._send(update)
+
+    def _changed_rows(
+        self, buffer: list[list[Cell]], dirty: list[int], sent: list[list[Cell] | None]
+    ) -> tuple[dict[int, PackedRow], dict[int, int]]:
+        """Rows to send packed, and rows the app already has elsewhere: {row: the row it was sent as}."""
+        sent_ids = self._sent_ids
+        where_sent = {row_id: y for y, row_id in enumerate(sent_ids)}
+        rows: dict[int, PackedRow] = {}
+        moves: dict[int, int] = {}
+        for y in dirty:
+            row = buffer[y]
+            if row == sent[y]:
+                continue
+            source = where_sent.get(id(row))
+            if source is not None and row == sent[source]:
+                moves[y] = source  # the cells the app has at ``source``: the row moved (a scroll)
+            else:
+                rows[y] = pack_row(row, self._style_ids)
+        previous = list(sent)
+        for y, source in moves.items():
+            sent[y] = previous[source]
+            sent_ids[y] = id(buffer[y])
+        for y in rows:
+            sent[y] = buffer[y][:]
+            sent_ids[y] = id(buffer[y])
+        return rows, moves
 
     def _send_history(self, request: HistoryRequest) -> None:
         screen = self._screen

@@ -172,6 +172,11 @@ class ScreenMirror:
         styles.extend(update.new_styles)
         buffer = self.buffer
         lines, columns = self.lines, self.columns
+        previous = list(buffer)
+        for y, source in update.moves.items():
+            if y < lines and source < lines:
+                buffer[y] = previous[source]
+        self.dirty.update(y for y in update.moves if y < lines)
         for y, row in update.rows.items():
             row.styles = styles
             if y < lines:

@@ -125,6 +125,7 @@ class ScreenUpdate:
 
     size: tuple[int, int]  # (lines, columns)
     rows: dict[int, PackedRow]
+    moves: dict[int, int]  # row -> the row it was in the previous update (it scrolled there)
     new_styles: list[StyleKey]  # appended to the style table (after clearing it when styles_reset)
     styles_reset: bool
     cursor: tuple[int, int, bool]  # x, y, hidden

@@ -213,7 +213,7 @@ class TerminalView(Widget, can_focus=True):
         self._start_when_sized = False
         self._styles: CellStyles | None = None
         self._strips: dict[int, Strip] = {}
-        self._moved_rows: dict[int, tuple[list[Cell], Strip]] = {}  # id(row) -> (its cells, Strip)
+        self._moved_rows: dict[int, tuple[Sequence[Cell], Strip]] = {}  # id(row) -> (its cells, Strip)
         self._paint_handle: asyncio.TimerHandle | None = None
         self._last_paint = 0.0
         self._bytes_at_last_paint = 0
@@ -559,16 +559,22 @@ class TerminalView(Widget, can_focus=True):
         fails that check). No reference to the row itself is kept: the screen reuses rows that
         nothing else refers to.
         """
-        if cursor_x is not None or isinstance(row, PackedRow):  # a mirror's rows never move
+        if cursor_x is not None:
             return render_row(row, width, styles, cursor_x)
         cache = self._moved_rows
         cached = cache.get(id(row))
-        if cached is not None and cached[1].cell_length == width and cached[0] == row:
+        # A mirror's rows never change once received: the same object is the same cells.
+        mirrored = isinstance(row, PackedRow)
+        if (
+            cached is not None
+            and cached[1].cell_length == width
+            and (cached[0] is row if mirrored else cached[0] == row)
+        ):
             return cached[1]
         strip = render_row(row, width, styles)
         if len(cache) >= MOVED_ROWS_KEPT:
             cache.clear()
-        cache[id(row)] = (list(row), strip)
+        cache[id(row)] = (row if mirrored else list(row), strip)
         return strip
 
     def _render_scrolled_line(self, y: int, width: int, styles: CellStyles) -> Strip:

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import os
 import pickle
+import selectors
 import signal
+import time
 from pathlib import Path
 
 import pytest
 from textual.theme import BUILTIN_THEMES
 
+from taskping_tui.terminal.emulator import ScreenChannel
 from taskping_tui.terminal.mirror import HISTORY_PAGE, ScreenMirror
 from taskping_tui.terminal.palette import palette_for
 from taskping_tui.terminal.protocol import (
+    Ack,
+    Feed,
     HistoryRows,
     HistoryState,
     MessageBuffer,
+    Open,
     ScreenModes,
     ScreenUpdate,
     StyleIds,
@@ -74,6 +80,7 @@ def update(rows: dict[int, str], history: HistoryState, columns: int = 10) -> Sc
     return ScreenUpdate(
         size=(3, columns),
         rows=packed,
+        moves={},
         new_styles=ids.new,
         styles_reset=True,
         cursor=(2, 1, False),
@@ -161,3 +168,29 @@ async def test_the_emulator_process_gets_none_of_the_apps_environment(monkeypatc
     assert b"hunter2" not in environ and b"TASKPING_TEST_SECRET" not in environ
     await session.stop(0.5)
     session.close()
+
+
+def test_rows_that_only_scrolled_travel_as_moves_and_the_mirror_shows_the_same_screen() -> None:
+    sent: list[object] = []
+    channel = ScreenChannel(
+        1, lambda _channel, message: sent.append(message), selectors.DefaultSelector(), -1, Open(20, 5, 100, False)
+    )
+    mirror = ScreenMirror(20, 5, feed=lambda data: None, fetch=lambda first, count: None)
+
+    def exchange(text: str) -> ScreenUpdate:
+        channel.handle(Feed(text.encode()))
+        time.sleep(channel.wait() or 0.0)  # updates come at most every CAUGHT_UP_GAP
+        channel.send_update_when_due()
+        update = sent.pop()
+        assert isinstance(update, ScreenUpdate)
+        mirror.apply(update)
+        channel.handle(Ack())
+        return update
+
+    exchange("\x1b[32mone\x1b[0m\r\ntwo\r\nthree\r\nfour\r\nfive")
+    scrolled = exchange("\r\nsix")
+    assert scrolled.moves == {0: 1, 1: 2, 2: 3, 3: 4}  # four rows the app already has, moved up
+    assert list(scrolled.rows) == [4]  # only the new bottom row travels
+    assert [line.rstrip() for line in mirror.display] == ["two", "three", "four", "five", "six"]
+    redrawn = exchange("\x1b[1;1Htwo")  # the same cells drawn again: nothing to send
+    assert not redrawn.rows and not redrawn.moves
