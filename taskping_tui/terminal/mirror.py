@@ -199,6 +199,9 @@ class ScreenMirror:
             self._forget_history()
         for offset, row in enumerate(rows.rows):
             self._history[rows.first + offset] = row
+        if len(rows.rows) < HISTORY_PAGE:
+            # A page cut short (its newest rows were pushed after it was read): ask again for the rest.
+            self._asked.discard(rows.first - rows.first % HISTORY_PAGE)
         return True
 
     def _forget_history(self) -> None:

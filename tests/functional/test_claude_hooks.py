@@ -206,7 +206,8 @@ async def test_prompt_gives_stop_with_the_mock_answer_then_exit(harness: Harness
 
     harness.agent.write(b"/exit\r")
     await harness.wait_until(lambda: harness.tracker.state is AgentState.EXITED, 15, "the child to exit")
-    assert "SessionEnd" in harness.event_names()
+    # The SessionEnd hook's report and the child's exit race to the loop (the tracker takes either order).
+    await harness.wait_until(lambda: "SessionEnd" in harness.event_names(), 5, "the SessionEnd hook")
     # /exit is the user leaving (SessionEnd reason prompt_input_exit): no "Agent exited" notification.
     assert harness.kinds() == [NotificationKind.TURN_FINISHED]
 

@@ -106,6 +106,19 @@ def test_the_mirror_shows_what_the_update_sent_and_fetches_the_scrollback_a_page
     assert mirror.history_row(0) == row
 
 
+def test_a_scrollback_page_read_before_its_last_rows_were_pushed_is_asked_for_again() -> None:
+    asked: list[tuple[int, int]] = []
+    mirror = ScreenMirror(10, 3, feed=lambda data: None, fetch=lambda first, count: asked.append((first, count)))
+    mirror.apply(update({0: "a"}, HistoryState(length=2, pushed=2, epoch=0)))
+    assert mirror.history_row(1) is None
+    row = HistoryRow(TerminalScreen(10, 1).buffer[0])
+    assert mirror.add_history(HistoryRows(request=1, epoch=0, first=0, rows=[row, row]))
+    mirror.apply(update({0: "a"}, HistoryState(length=3, pushed=3, epoch=0)))  # one more row scrolled off
+    assert mirror.history_row(1) == row
+    assert mirror.history_row(2) is None  # not in the page as it was read: asked for again
+    assert asked == [(0, HISTORY_PAGE), (0, HISTORY_PAGE)]
+
+
 def test_the_mirror_drops_scrollback_rows_once_the_scrollback_changed_under_them() -> None:
     mirror = ScreenMirror(10, 3, feed=lambda data: None, fetch=lambda first, count: None)
     mirror.apply(update({0: "a"}, HistoryState(length=5, pushed=5, epoch=0)))
