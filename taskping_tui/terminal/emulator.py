@@ -4,11 +4,12 @@ Parsing is most of what a flood costs, and the app's event loop has frames to co
 to deliver meanwhile; Python runs one thread at a time, so the parsing runs in a process of its
 own, one for the whole app. :func:`main` (``python -m taskping_tui.terminal.emulator``) serves
 one channel per pane: it reads the PTY master handed over with the channel's Open, feeds a
-:class:`TerminalScreen` and sends the app what changed — at most one :class:`ScreenUpdate` in
-flight per channel, each acknowledged before the next, at most every :data:`UPDATE_INTERVAL`
-while output keeps coming and at once when it pauses. The scrollback stays here; the app asks
-for the rows it shows (:class:`HistoryRequest`). What the two ends say is in
-:mod:`taskping_tui.terminal.protocol`.
+:class:`TerminalScreen` and sends the app what changed. While the child keeps writing, a
+channel sends a :class:`ScreenUpdate` only once the app acknowledged the last one, and at most
+every :data:`UPDATE_INTERVAL` (:data:`KEY_UPDATE_INTERVAL` just after a key); once the child
+pauses it sends at once, acknowledged or not, so the last screenful never waits. The scrollback
+stays here; the app asks for the rows it shows (:class:`HistoryRequest`). What the two ends say
+is in :mod:`taskping_tui.terminal.protocol`.
 """
 
 from __future__ import annotations
