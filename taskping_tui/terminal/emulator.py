@@ -109,6 +109,7 @@ class ScreenChannel:
         self._key_until = 0.0
         self._unsent_bytes = 0
         self._last_output = 0.0
+        self._told_caught_up = False
         # Each row as the app last got it: a row redrawn with the same cells is not sent again.
         self._sent_rows: list[list[Cell] | None] = [None] * screen.lines
         # id() of the screen's row list each was copied from: a row that only moved (a scroll) is sent
@@ -122,6 +123,19 @@ class ScreenChannel:
 
     def close(self) -> None:
         self._close_pty()
+
+    @property
+    def pty_fd(self) -> int:
+        return self._pty_fd
+
+    @property
+    def maybe_more(self) -> bool:
+        """The last read stopped at its budget: the child may have written more since."""
+        return self._more
+
+    def note_pty_empty(self) -> None:
+        """A poll found nothing waiting on the PTY: the child has paused (for now)."""
+        self._more = False
 
     # ------------------------------------------------------------ input
     def handle(self, message: object) -> None:
@@ -180,9 +194,12 @@ class ScreenChannel:
 
     def _update_due_in(self) -> float | None:
         """Seconds until an update is due; None while none is (nothing changed, or no credit)."""
-        if not self._changed:
-            return None
         now = time.monotonic()
+        if not self._changed:
+            if self._told_caught_up or self._more:
+                return None
+            # The last update said the child was still writing: say it paused once the PTY stays quiet.
+            return max(0.0, self._last_output + FLOOD_QUIET - now)
         if not self._more:
             if self._acked and self._unsent_bytes >= FLOOD_BYTES:
                 return max(0.0, self._last_sent + UPDATE_INTERVAL - now)
@@ -221,6 +238,8 @@ class ScreenChannel:
         rows, moves = self._changed_rows(buffer, [y for y in screen.dirty if y < lines], sent)
         screen.dirty.clear()
         cursor = screen.cursor
+        caught_up = self._caught_up()
+        self._told_caught_up = caught_up
         update = ScreenUpdate(
             size=(lines, screen.columns),
             rows=rows,
@@ -231,7 +250,7 @@ class ScreenChannel:
             modes=modes_of(screen),
             history=HistoryState(len(screen.history), screen.history_pushed, screen.history_epoch),
             bytes_parsed=self._bytes_parsed,
-            caught_up=self._caught_up(),
+            caught_up=caught_up,
             titles=self._titles,
             bells=self._bells,
             drained=drained,
@@ -310,16 +329,22 @@ class EmulatorLoop:
     def run(self) -> None:
         self._selector.register(self._sock, selectors.EVENT_READ, self._on_commands)
         while self._running:
+            readable = set()
             for key, _events in self._selector.select(self._wait()):
+                readable.add(key.fd)
                 key.data()
                 if not self._running:
                     return
             for channel in list(self._channels.values()):
+                if channel.maybe_more and channel.pty_fd not in readable:
+                    channel.note_pty_empty()
                 if channel.drain_asked:
                     channel.drain()
                 channel.send_update_when_due()
 
     def _wait(self) -> float | None:
+        if any(channel.maybe_more for channel in self._channels.values()):
+            return 0.0  # a read stopped at its budget: is more waiting? (a poll tells)
         waits = [wait for wait in (channel.wait() for channel in self._channels.values()) if wait is not None]
         return min(waits) if waits else None
 

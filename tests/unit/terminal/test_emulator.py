@@ -207,3 +207,31 @@ def test_rows_that_only_scrolled_travel_as_moves_and_the_mirror_shows_the_same_s
     assert [line.rstrip() for line in mirror.display] == ["two", "three", "four", "five", "six"]
     redrawn = exchange("\x1b[1;1Htwo")  # the same cells drawn again: nothing to send
     assert not redrawn.rows and not redrawn.moves
+
+
+def test_after_a_flood_the_app_is_told_the_child_paused_even_when_the_last_update_came_too_soon() -> None:
+    read_end, write_end = os.pipe()  # stands in for the PTY master: the emulator only reads it
+    sent: list[object] = []
+    channel = ScreenChannel(
+        1,
+        lambda _channel, message: sent.append(message),
+        selectors.DefaultSelector(),
+        read_end,
+        Open(80, 24, 100, True),
+    )
+    try:
+        os.write(write_end, b"x" * 40_000)
+        channel._on_output()  # everything read and parsed; the pipe is empty now
+        channel.send_update_when_due()
+        (flooding,) = sent
+        assert isinstance(flooding, ScreenUpdate) and not flooding.caught_up  # not quiet long enough yet
+        wait = channel.wait()
+        assert wait is not None  # a second update is due, though nothing on the screen changed
+        time.sleep(wait)
+        channel.send_update_when_due()
+        paused = sent[-1]
+        assert isinstance(paused, ScreenUpdate) and paused.caught_up and not paused.rows
+        assert channel.wait() is None  # and then nothing more until the child writes again
+    finally:
+        channel.close()
+        os.close(write_end)
