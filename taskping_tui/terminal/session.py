@@ -319,7 +319,7 @@ class TerminalSession:
         self._caught_up = update.caught_up
         for title in update.titles:
             self.on_title(title)
-        for _ in range(min(update.bells, 1)):
+        if update.bells:  # bells rung between two updates ring once
             self.on_bell()
         self.on_screen_changed()
         if update.drained and self._pending_exit is not None:
