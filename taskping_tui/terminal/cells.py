@@ -37,8 +37,8 @@ COLOR_NAMES: tuple[str, ...] = _BASE_NAMES + tuple("bright" + name for name in _
 
 _new_tuple = tuple.__new__
 
-_cell_data = itemgetter(0)
-_cell_style = itemgetter(1, 2, 3, 4, 5, 6, 7, 8, 9)  # every Cell field but data
+cell_data = itemgetter(0)
+cell_style = itemgetter(1, 2, 3, 4, 5, 6, 7, 8, 9)  # every Cell field but data
 
 
 # Packed run styles of HistoryRow: one 64-bit integer per run holds both colours and the flags.
@@ -167,10 +167,10 @@ class HistoryRow(CellRow):
     def refill(self, cells: Sequence[Cell]) -> None:
         """Store ``cells`` (a screen row) in place of what this row held."""
         count = len(cells)
-        data = list(map(_cell_data, cells))
+        data = list(map(cell_data, cells))
         text = "".join(data)
         self._text = text if len(text) == count and "" not in data else tuple(data)
-        keys = list(map(_cell_style, cells))
+        keys = list(map(cell_style, cells))
         # Run starts found with C-level loops: this runs for every line that scrolls off.
         starts = [0, *compress(range(1, count), map(ne, keys, islice(keys, 1, None)))] if count else []
         self._starts = bytes(starts) if count <= 256 else tuple(starts)

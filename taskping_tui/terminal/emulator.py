@@ -23,6 +23,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
+from itertools import islice
 
 from taskping_tui.terminal.cells import Cell, HistoryRow
 from taskping_tui.terminal.protocol import (
@@ -110,11 +111,12 @@ class ScreenChannel:
         self._unsent_bytes = 0
         self._last_output = 0.0
         self._told_caught_up = False
-        # Each row as the app last got it: a row redrawn with the same cells is not sent again.
-        self._sent_rows: list[list[Cell] | None] = [None] * screen.lines
-        # id() of the screen's row list each was copied from: a row that only moved (a scroll) is sent
-        # as a move. Ids, not references: the screen reuses a row list nobody else refers to.
-        self._sent_ids: list[int] = [0] * screen.lines
+        # Each row as the app last got it: a row redrawn with the same cells is not sent again; and
+        # the id() of the screen's row list it was copied from: a row that only moved (a scroll) is
+        # sent as a move. Ids, not references: the screen reuses a row list nobody else refers to.
+        self._sent_rows: list[list[Cell] | None] = []
+        self._sent_ids: list[int] = []
+        self._forget_sent_rows()
         self._style_ids = StyleIds()
         self._styles_reset = False
         if pty_fd >= 0:
@@ -146,8 +148,7 @@ class ScreenChannel:
                 self._key_until = time.monotonic() + KEY_WINDOW
         elif isinstance(message, Resize):
             screen.resize(message.lines, message.columns)
-            self._sent_rows = [None] * screen.lines
-            self._sent_ids = [0] * screen.lines
+            self._forget_sent_rows()
             self._changed = True
         elif isinstance(message, Feed):
             screen.feed(message.data)
@@ -228,20 +229,18 @@ class ScreenChannel:
         screen = self._screen
         buffer = screen.buffer
         lines = screen.lines
-        sent = self._sent_rows
         if len(self._style_ids) > MAX_STYLE_IDS - screen.lines * screen.columns:
             self._style_ids = StyleIds()
             self._styles_reset = True
-            self._sent_rows = sent = [None] * lines  # rows sent before name styles the app forgets
+            self._forget_sent_rows()  # rows sent before name styles the app forgets
             screen.dirty.update(range(lines))
         style_ids = self._style_ids
-        rows, moves = self._changed_rows(buffer, [y for y in screen.dirty if y < lines], sent)
+        rows, moves = self._changed_rows(buffer, [y for y in screen.dirty if y < lines])
         screen.dirty.clear()
         cursor = screen.cursor
         caught_up = self._caught_up()
         self._told_caught_up = caught_up
         update = ScreenUpdate(
-            size=(lines, screen.columns),
             rows=rows,
             moves=moves,
             new_styles=style_ids.new,
@@ -265,10 +264,14 @@ class ScreenChannel:
         self._last_sent = time.monotonic()
         self._send(update)
 
-    def _changed_rows(
-        self, buffer: list[list[Cell]], dirty: list[int], sent: list[list[Cell] | None]
-    ) -> tuple[dict[int, PackedRow], dict[int, int]]:
+    def _forget_sent_rows(self) -> None:
+        lines = self._screen.lines
+        self._sent_rows = [None] * lines
+        self._sent_ids = [0] * lines
+
+    def _changed_rows(self, buffer: list[list[Cell]], dirty: list[int]) -> tuple[dict[int, PackedRow], dict[int, int]]:
         """Rows to send packed, and rows the app already has elsewhere: {row: the row it was sent as}."""
+        sent = self._sent_rows
         sent_ids = self._sent_ids
         where_sent = {row_id: y for y, row_id in enumerate(sent_ids)}
         rows: dict[int, PackedRow] = {}
@@ -297,7 +300,7 @@ class ScreenChannel:
         oldest = screen.history_pushed - len(history)
         start = max(0, request.first - oldest)
         stop = max(start, min(len(history), request.first + request.count - oldest))
-        rows = [row if isinstance(row, HistoryRow) else HistoryRow(row) for row in _slice(history, start, stop)]
+        rows = [row if isinstance(row, HistoryRow) else HistoryRow(row) for row in islice(history, start, stop)]
         self._send(HistoryRows(request.request, screen.history_epoch, oldest + start, rows))
 
     def _send_reply(self, data: bytes) -> None:
@@ -378,10 +381,6 @@ class EmulatorLoop:
             self._sock.sendall(encode((channel, message)))
         except OSError:
             self._running = False  # the app is gone
-
-
-def _slice(history: Sequence[Sequence[Cell]], start: int, stop: int) -> list[Sequence[Cell]]:
-    return [history[i] for i in range(start, stop)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -120,9 +120,6 @@ class ScreenMirror:
     def display(self) -> list[str]:
         return [self.row_text(y) for y in range(self.lines)]
 
-    def row_cells(self, y: int) -> list[Cell]:
-        return list(self.buffer[y])
-
     def row_text(self, y: int) -> str:
         row = self.buffer[y]
         if isinstance(row, PackedRow):
@@ -172,11 +169,12 @@ class ScreenMirror:
         styles.extend(update.new_styles)
         buffer = self.buffer
         lines, columns = self.lines, self.columns
-        previous = list(buffer)
-        for y, source in update.moves.items():
-            if y < lines and source < lines:
-                buffer[y] = previous[source]
-        self.dirty.update(y for y in update.moves if y < lines)
+        if update.moves:
+            previous = list(buffer)
+            for y, source in update.moves.items():
+                if y < lines and source < lines:
+                    buffer[y] = previous[source]
+            self.dirty.update(y for y in update.moves if y < lines)
         for y, row in update.rows.items():
             row.styles = styles
             if y < lines:

@@ -194,9 +194,7 @@ class ChildProcess:
         self._pty.delayafterterminate = 0
         self._fd = self._pty.fd
         os.set_blocking(self._fd, False)
-        if self._read_output:
-            self._loop.add_reader(self._fd, self._on_readable)
-            self._reading = True
+        self._start_reading()
         self._watch_exit()
         logger.info("started %s as pid %d (%dx%d)", self.argv[0], self._pty.pid, self._cols, self._rows)
         return int(self._pty.pid)
@@ -213,11 +211,7 @@ class ChildProcess:
     def take_output(self) -> None:
         """Read the child's output here from now on (the process that did is gone)."""
         self._read_output = True
-        if self.exit_status is None:
-            self.resume_reading()
-            if not self._read_paused and not self._reading and self._loop is not None and self._fd >= 0:
-                self._loop.add_reader(self._fd, self._on_readable)
-                self._reading = True
+        self._start_reading()
 
     @property
     def running(self) -> bool:
@@ -258,7 +252,12 @@ class ChildProcess:
         if not self._read_paused:
             return
         self._read_paused = False
-        if self._loop is not None and self._fd >= 0 and not self._eof and not self._reading and self._read_output:
+        self._start_reading()
+
+    def _start_reading(self) -> None:
+        if self._read_paused or self._reading or not self._read_output or self._eof:
+            return
+        if self._loop is not None and self._fd >= 0:
             self._loop.add_reader(self._fd, self._on_readable)
             self._reading = True
 

@@ -14,17 +14,15 @@ from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, islice
-from operator import itemgetter, ne
+from operator import ne
 from typing import Any
 
-from taskping_tui.terminal.cells import Cell, CellRow, HistoryRow
+from taskping_tui.terminal.cells import Cell, CellRow, HistoryRow, cell_data, cell_style
 
 HEADER = struct.Struct("!I")
 MAX_MESSAGE = 64 * 1024 * 1024
 MAX_STYLE_IDS = 65535
 
-_cell_data = itemgetter(0)
-_cell_style = itemgetter(slice(1, None))  # every Cell field but data
 _new_tuple = tuple.__new__
 StyleKey = tuple[Any, ...]
 
@@ -88,11 +86,11 @@ class StyleIds(dict[StyleKey, int]):
 
 
 def pack_row(row: Sequence[Cell], ids: StyleIds) -> PackedRow:
-    data = list(map(_cell_data, row))
+    data = list(map(cell_data, row))
     text = "".join(data)
     # One character per cell, or the cells' data one by one (wide-character stubs, combining marks).
     packed_text: str | tuple[str, ...] = text if len(text) == len(data) and "" not in data else tuple(data)
-    return PackedRow(packed_text, array("H", map(ids.__getitem__, map(_cell_style, row))), [])
+    return PackedRow(packed_text, array("H", map(ids.__getitem__, map(cell_style, row))), [])
 
 
 # ---------------------------------------------------------------------- messages
@@ -123,7 +121,6 @@ class HistoryState:
 class ScreenUpdate:
     """What changed since the last update: whole rows, the cursor, modes, the scrollback's state."""
 
-    size: tuple[int, int]  # (lines, columns)
     rows: dict[int, PackedRow]
     moves: dict[int, int]  # row -> the row it was in the previous update (it scrolled there)
     new_styles: list[StyleKey]  # appended to the style table (after clearing it when styles_reset)
@@ -275,5 +272,5 @@ _ALLOWED_CLASSES = frozenset(
             Drain,
         )
     }
-    | {("array", "_array_reconstructor"), ("array", "array"), ("copyreg", "_reconstructor"), ("builtins", "object")}
+    | {("array", "_array_reconstructor"), ("array", "array")}
 )

@@ -78,7 +78,6 @@ def update(rows: dict[int, str], history: HistoryState, columns: int = 10) -> Sc
     screen.feed("\r\n".join(rows.values()).encode())
     packed = {y: pack_row(screen.buffer[n], ids) for n, y in enumerate(rows)}
     return ScreenUpdate(
-        size=(3, columns),
         rows=packed,
         moves={},
         new_styles=ids.new,
