@@ -6,6 +6,7 @@ import os
 import pickle
 import selectors
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -234,3 +235,23 @@ def test_after_a_flood_the_app_is_told_the_child_paused_even_when_the_last_updat
     finally:
         channel.close()
         os.close(write_end)
+
+
+async def test_hostile_output_reaches_the_pane_through_the_emulator_without_breaking_it() -> None:
+    titles: list[str] = []
+    session = TerminalSession(10, 60, on_title=titles.append)
+    script = (
+        "import os, time\n"
+        "os.write(1, b'\\x1b]0;' + b'\\x80cos\\nsystem\\n(S\\'id\\'\\ntR.' * 2000 + b'\\x07')\n"  # pickle opcodes
+        "os.write(1, b'\\x1b]0;' + b'A' * 300_000 + b'\\x07')\n"  # a title too long to keep
+        "os.write(1, bytes(range(256)) * 64)\n"  # every byte value, C0 and C1 included
+        "time.sleep(0.2)\n"
+        "os.write(1, b'\\x1b[0m\\x1b[2J\\x1b[Hstill here\\r\\n')\n"
+        "time.sleep(5)\n"
+    )
+    session.start([sys.executable, "-c", script])
+    await wait_until(lambda: "still here" in screen_text(session), 10.0, what="the output after the junk")
+    assert session.parsed_elsewhere  # the emulator process took it all and is still the one parsing
+    assert len(titles) == 1 and "system" in titles[0]  # the opcodes arrived as text; the 300 KB title was dropped
+    await session.stop(0.5)
+    session.close()
